@@ -1,0 +1,172 @@
+//! Example plumbing: command-line arguments, output folder, CSV, summary table, progress, exit.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::{Error, Result};
+
+/// Arguments every figure example accepts.
+#[derive(clap::Args, Clone, Debug)]
+pub struct FigureArgs {
+    /// Output folder for PNG, SVG and CSV files [default: figures/<example>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A few-second run with fewer seeds and points (used by the tests)
+    #[arg(long)]
+    pub quick: bool,
+}
+
+impl FigureArgs {
+    /// The output folder for `example`, created if missing.
+    pub fn dir(&self, example: &str) -> Result<PathBuf> {
+        output_dir(self.out.clone(), example)
+    }
+}
+
+/// `out`, or `figures/<example>` when `None`; created with its parents.
+pub fn output_dir(out: Option<PathBuf>, example: &str) -> Result<PathBuf> {
+    let dir = out.unwrap_or_else(|| Path::new("figures").join(example));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
+/// Writes columns of equal length as CSV with a header row.
+pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()> {
+    if header.len() != columns.len() {
+        return Err(Error::ShapeMismatch {
+            what: "CSV header vs columns".into(),
+            expected: header.len().to_string(),
+            got: columns.len().to_string(),
+        });
+    }
+    let rows = columns.first().map_or(0, |c| c.len());
+    if let Some((i, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != rows) {
+        return Err(Error::ShapeMismatch {
+            what: format!("length of CSV column `{}`", header[i]),
+            expected: rows.to_string(),
+            got: c.len().to_string(),
+        });
+    }
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+    let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
+    w.write_record(header).map_err(fmt_err)?;
+    for r in 0..rows {
+        w.write_record(columns.iter().map(|c| format!("{:e}", c[r])))
+            .map_err(fmt_err)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// A plain-text table for the summary an example prints.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with the given column names.
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+        Table {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: vec![],
+        }
+    }
+
+    /// Appends a row.
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    /// The table as aligned text (right-aligned columns, a rule under the header).
+    pub fn render(&self) -> String {
+        let ncol = self
+            .rows
+            .iter()
+            .map(|r| r.len())
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
+        let mut width = vec![0; ncol];
+        for r in std::iter::once(&self.header).chain(&self.rows) {
+            for (i, c) in r.iter().enumerate() {
+                width[i] = width[i].max(c.chars().count());
+            }
+        }
+        let line = |r: &Vec<String>| {
+            let cells: Vec<String> = (0..ncol)
+                .map(|i| {
+                    let c = r.get(i).map_or("", |s| s.as_str());
+                    format!("{c:>w$}", w = width[i])
+                })
+                .collect();
+            cells.join("  ")
+        };
+        let mut out = line(&self.header);
+        out.push('\n');
+        out.push_str(&"-".repeat(width.iter().sum::<usize>() + 2 * ncol.saturating_sub(1)));
+        for r in &self.rows {
+            out.push('\n');
+            out.push_str(&line(r));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress_bar(len: u64, message: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+    {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(message.to_string());
+    pb
+}
+
+/// Runs an example body: prints its error to stderr and exits non-zero on failure.
+pub fn run_example(name: &str, body: impl FnOnce() -> Result<()>) -> ExitCode {
+    let start = std::time::Instant::now();
+    match body() {
+        Ok(()) => {
+            println!("{name}: done in {:.2} s", start.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut t = Table::new(["a", "bbb"]);
+        t.row(["12345", "1"]);
+        let s = t.render();
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], "    a  bbb");
+        assert_eq!(lines[2], "12345    1");
+    }
+
+    #[test]
+    fn csv_rejects_ragged_columns() {
+        let dir = std::env::temp_dir().join("dd_csv_test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = write_csv(&dir.join("x.csv"), &["a", "b"], &[&[1.0, 2.0], &[1.0]]).unwrap_err();
+        assert!(err.to_string().contains("`b`"), "{err}");
+    }
+}
