@@ -8,13 +8,13 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
+use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Table, run_example, write_csv,
 };
 use doubledescent::teacher_student::{
     Config, FREEZE_EARLY, FREEZE_LATE, Freeze, analytic_times, fast_slow, fast_slow_at,
 };
-use doubledescent::Result;
 
 /// Fast-only / slow-only / both-features generalisation curves (fast–slow approximation).
 #[derive(Parser, Debug)]
@@ -46,12 +46,31 @@ fn run(args: &Args) -> Result<()> {
 
     let ax = || Axis::log("Training time").range(1.0, 1e5);
     let ay = || Axis::linear("MSE Generalization Error").range(0.0, 0.5);
-    let top = LinePanel::new(format!("n={} d={} p={} κ={}", cfg.n, cfg.d, cfg.p, cfg.kappa), ax(), ay())
-        .with(Series::line("Fast feature", x.clone(), fast.eg.clone(), Rgb::hex(0x0076BA)))
-        .with(Series::line("Slow feature", x.clone(), slow.eg.clone(), Rgb::hex(0xFF9300)))
-        .legend(Legend::LowerLeft);
+    let top = LinePanel::new(
+        format!("n={} d={} p={} κ={}", cfg.n, cfg.d, cfg.p, cfg.kappa),
+        ax(),
+        ay(),
+    )
+    .with(Series::line(
+        "Fast feature",
+        x.clone(),
+        fast.eg.clone(),
+        Rgb::hex(0x0076BA),
+    ))
+    .with(Series::line(
+        "Slow feature",
+        x.clone(),
+        slow.eg.clone(),
+        Rgb::hex(0xFF9300),
+    ))
+    .legend(Legend::LowerLeft);
     let bottom = LinePanel::new("", ax(), ay())
-        .with(Series::line("Both features", x.clone(), both.eg.clone(), Rgb::hex(0x353535)))
+        .with(Series::line(
+            "Both features",
+            x.clone(),
+            both.eg.clone(),
+            Rgb::hex(0x353535),
+        ))
         .legend(Legend::LowerLeft);
     let fig = Figure::new(1)
         .panel_size(700, 380)
@@ -60,13 +79,18 @@ fn run(args: &Args) -> Result<()> {
     let files = fig.save(&dir, "fig1")?;
     write_csv(
         &dir.join("fig1.csv"),
-        &["t_plus_1", "eg_fast", "eg_slow", "eg_both", "r_both", "q_both"],
+        &[
+            "t_plus_1", "eg_fast", "eg_slow", "eg_both", "r_both", "q_both",
+        ],
         &[&x, &fast.eg, &slow.eg, &both.eg, &both.r, &both.q],
     )?;
 
     // E_G at round values of t + 1, freezing at the original grid's ends.
     let xs = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5];
-    let ts: Vec<f64> = xs.iter().map(|x: &f64| (x - 1.0).max(FREEZE_EARLY)).collect();
+    let ts: Vec<f64> = xs
+        .iter()
+        .map(|x: &f64| (x - 1.0).max(FREEZE_EARLY))
+        .collect();
     let mut table = Table::new(
         ["curve"]
             .into_iter()

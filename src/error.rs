@@ -66,7 +66,11 @@ pub enum Error {
 
 impl Error {
     /// Convenience constructor for [`Error::InvalidArgument`].
-    pub fn invalid(name: &'static str, value: impl fmt::Display, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        name: &'static str,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::InvalidArgument {
             name,
             value: value.to_string(),

@@ -4,10 +4,10 @@
 //! Batched code runs rayon over independent problems and must keep each problem sequential, so
 //! these helpers take a [`Par`] and call the low-level routines directly.
 
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::matmul::matmul;
 use faer::prelude::default;
-use faer::diag::Diag;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::error::{Error, Result};
@@ -86,11 +86,8 @@ pub fn qr_seq(a: MatRef<'_, f64>) -> (Mat<f64>, Mat<f64>) {
         }
     }
     let mut q = Mat::<f64>::identity(m, k);
-    let req = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
-        m,
-        bs,
-        k,
-    );
+    let req =
+        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(m, bs, k);
     let mut buf = MemBuffer::new(req);
     householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
         qr.as_ref().get(.., ..k),
@@ -112,7 +109,10 @@ pub fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>, par: Par) -> Mat<f64> {
 
 /// `n` points spaced evenly in log10 between 10^`lo` and 10^`hi` (NumPy's `10**linspace(lo, hi, n)`).
 pub fn logspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    linspace(lo, hi, n).into_iter().map(|e| 10f64.powf(e)).collect()
+    linspace(lo, hi, n)
+        .into_iter()
+        .map(|e| 10f64.powf(e))
+        .collect()
 }
 
 /// `n` evenly spaced points from `lo` to `hi` inclusive (NumPy's `linspace`).

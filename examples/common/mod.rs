@@ -54,3 +54,116 @@ pub fn short(x: f64) -> String {
 pub fn print_table(title: &str, table: &Table) {
     println!("\n{title}\n{table}");
 }
+
+use doubledescent::Result;
+use doubledescent::figure::{Axis, Colormap, Heatmap, Legend, LinePanel, Series, Style};
+use doubledescent::linalg::linspace;
+use doubledescent::teacher_student::{ApproxCurves, Config, Freeze, analytic_times, fast_slow};
+
+/// The fig1 curves (fast only, slow only, both) of one configuration.
+pub fn fig1_curves(cfg: &Config) -> Result<[ApproxCurves; 3]> {
+    let times = analytic_times();
+    Ok([
+        fast_slow(cfg, &times, Freeze::FastOnly)?,
+        fast_slow(cfg, &times, Freeze::SlowOnly)?,
+        fast_slow(cfg, &times, Freeze::None)?,
+    ])
+}
+
+/// One fig1-style panel with the three curves of `cfg`.
+pub fn fig1_panel(cfg: &Config, curves: &[ApproxCurves; 3]) -> LinePanel {
+    let x = plus_one(&curves[0].times);
+    LinePanel::new(
+        format!("n={} d={} p={} κ={}", cfg.n, cfg.d, cfg.p, cfg.kappa),
+        Axis::log("Training time").range(1.0, 1e5),
+        Axis::linear("MSE Generalization Error").range(0.0, 0.5),
+    )
+    .with(Series::line(
+        "Fast feature",
+        x.clone(),
+        curves[0].eg.clone(),
+        Rgb::hex(0x0076BA),
+    ))
+    .with(Series::line(
+        "Slow feature",
+        x.clone(),
+        curves[1].eg.clone(),
+        Rgb::hex(0xFF9300),
+    ))
+    .with(Series::line(
+        "Both features",
+        x,
+        curves[2].eg.clone(),
+        Rgb::hex(0x353535),
+    ))
+    .legend(Legend::LowerLeft)
+}
+
+/// The fig3 κ sweep of one (n, d, p): the (R, Q) phase diagram on the 1 − 2R + Q background and
+/// the E_G(t) panel, plus the curves.
+pub fn fig3_panels(
+    base: &Config,
+    kappas: &[f64],
+) -> Result<(Heatmap, LinePanel, Vec<ApproxCurves>)> {
+    let times = analytic_times();
+    let x = plus_one(&times);
+    let mut curves = Vec::with_capacity(kappas.len());
+    for &k in kappas {
+        let cfg = Config {
+            kappa: k,
+            ..base.clone()
+        };
+        curves.push(fast_slow(&cfg, &times, Freeze::None)?);
+    }
+    let rs = linspace(0.0, 1.05, 100);
+    let qs = linspace(0.0, 1.3, 100);
+    let values = qs
+        .iter()
+        .map(|q| rs.iter().map(|r| 1.0 - 2.0 * r + q).collect())
+        .collect();
+    let title = format!("n={} d={} p={}", base.n, base.d, base.p);
+    let mut phase = Heatmap {
+        title: title.clone(),
+        x: Axis::linear("R"),
+        y: Axis::linear("Q"),
+        xs: rs,
+        ys: qs,
+        values,
+        vmin: 0.0,
+        vmax: 2.5,
+        colormap: Colormap::Plasma,
+        colorbar_label: "1−2R+Q".into(),
+        overlays: vec![],
+        legend: Legend::LowerRight,
+    };
+    let mut eg = LinePanel::new(
+        title,
+        Axis::log("Training time t+1").range(1.0, 1e7),
+        Axis::linear("E_G").range(0.0, 0.5),
+    )
+    .legend(Legend::UpperRight);
+    for (i, (k, c)) in kappas.iter().zip(&curves).enumerate() {
+        let color = KAPPA_COLORS[i % KAPPA_COLORS.len()];
+        let label = format!("κ={}", kappa_label(*k));
+        phase
+            .overlays
+            .push(Series::line(label.clone(), c.r.clone(), c.q.clone(), color));
+        let last = c.r.len() - 1;
+        phase.overlays.push(
+            Series::line("", vec![c.r[last]], vec![c.q[last]], color)
+                .styled(Style::Points)
+                .unlabeled(),
+        );
+        eg = eg.with(Series::line(label, x.clone(), c.eg.clone(), color));
+    }
+    Ok((phase, eg, curves))
+}
+
+/// κ as printed in legends: 1, 7, 1000, 1e5.
+pub fn kappa_label(k: f64) -> String {
+    if k >= 1e4 {
+        format!("{k:.0e}")
+    } else {
+        format!("{k}")
+    }
+}

@@ -56,7 +56,11 @@ impl Colormap {
     /// Colour of `value` on the scale [`vmin`, `vmax`].
     pub fn map(self, value: f64, vmin: f64, vmax: f64) -> Rgb {
         let span = vmax - vmin;
-        let u = if span > 0.0 { (value - vmin) / span } else { 0.5 };
+        let u = if span > 0.0 {
+            (value - vmin) / span
+        } else {
+            0.5
+        };
         self.at(u)
     }
 }

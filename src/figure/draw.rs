@@ -39,7 +39,11 @@ fn color(c: Rgb) -> RGBColor {
 pub(super) fn save(fig: &Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     ensure_font()?;
     if fig.panels.is_empty() {
-        return Err(Error::invalid("panels", 0, "a figure needs at least one panel"));
+        return Err(Error::invalid(
+            "panels",
+            0,
+            "a figure needs at least one panel",
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let rows = fig.panels.len().div_ceil(fig.cols);
@@ -205,12 +209,11 @@ fn clipped_runs(
     xr: (f64, f64),
     yr: (f64, f64),
 ) -> Vec<Vec<(f64, f64)>> {
-    let pts: Vec<Option<(f64, f64)>> = s
-        .x
-        .iter()
-        .zip(&s.y)
-        .map(|(x, y)| Some((tr(xa, *x)?, tr(ya, *y)?)))
-        .collect();
+    let pts: Vec<Option<(f64, f64)>> =
+        s.x.iter()
+            .zip(&s.y)
+            .map(|(x, y)| Some((tr(xa, *x)?, tr(ya, *y)?)))
+            .collect();
     let mut runs: Vec<Vec<(f64, f64)>> = vec![];
     let mut cur: Vec<(f64, f64)> = vec![];
     for w in pts.windows(2) {
@@ -276,7 +279,9 @@ fn draw_series<DB: DrawingBackend>(
     match s.style {
         Style::Line => {
             for run in runs {
-                let mut a = chart.draw_series(LineSeries::new(run, stroke)).map_err(pe)?;
+                let mut a = chart
+                    .draw_series(LineSeries::new(run, stroke))
+                    .map_err(pe)?;
                 attach(&mut a);
             }
         }
@@ -290,13 +295,12 @@ fn draw_series<DB: DrawingBackend>(
         }
         Style::Points => {}
     }
-    let pts: Vec<(f64, f64)> = s
-        .x
-        .iter()
-        .zip(&s.y)
-        .filter_map(|(x, y)| Some((tr(xa, *x)?, tr(ya, *y)?)))
-        .filter(|p| inside(*p, xr, yr))
-        .collect();
+    let pts: Vec<(f64, f64)> =
+        s.x.iter()
+            .zip(&s.y)
+            .filter_map(|(x, y)| Some((tr(xa, *x)?, tr(ya, *y)?)))
+            .filter(|p| inside(*p, xr, yr))
+            .collect();
     if matches!(s.style, Style::Points | Style::DashedPoints) {
         let mut a = chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
@@ -304,20 +308,19 @@ fn draw_series<DB: DrawingBackend>(
         attach(&mut a);
     }
     if let Some(err) = &s.yerr {
-        let bars: Vec<_> = s
-            .x
-            .iter()
-            .zip(&s.y)
-            .zip(err)
-            .filter_map(|((x, y), e)| {
-                let e = (*e)?;
-                let (xt, yt) = (tr(xa, *x)?, tr(ya, *y)?);
-                let lo = tr(ya, y - e).unwrap_or(yr.0).max(yr.0);
-                let hi = tr(ya, y + e)?.min(yr.1);
-                inside((xt, yt), xr, yr)
-                    .then(|| ErrorBar::new_vertical(xt, lo, yt, hi, c.stroke_width(1), 6))
-            })
-            .collect();
+        let bars: Vec<_> =
+            s.x.iter()
+                .zip(&s.y)
+                .zip(err)
+                .filter_map(|((x, y), e)| {
+                    let e = (*e)?;
+                    let (xt, yt) = (tr(xa, *x)?, tr(ya, *y)?);
+                    let lo = tr(ya, y - e).unwrap_or(yr.0).max(yr.0);
+                    let hi = tr(ya, y + e)?.min(yr.1);
+                    inside((xt, yt), xr, yr)
+                        .then(|| ErrorBar::new_vertical(xt, lo, yt, hi, c.stroke_width(1), 6))
+                })
+                .collect();
         chart.draw_series(bars).map_err(pe)?;
     }
     Ok(())
@@ -385,7 +388,9 @@ fn draw_line_panel<DB: DrawingBackend>(p: &LinePanel, area: &DrawingArea<DB, Shi
                 ))
                 .map_err(pe)?
                 .label("y = x")
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(1)));
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(1))
+                });
         }
     }
     for s in &p.series {
@@ -433,10 +438,20 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
         });
     }
     if h.xs.is_empty() || h.ys.is_empty() {
-        return Err(Error::invalid("xs/ys", 0, "a heat map needs at least one cell"));
+        return Err(Error::invalid(
+            "xs/ys",
+            0,
+            "a heat map needs at least one cell",
+        ));
     }
-    let xs: Vec<f64> = h.xs.iter().map(|v| tr(&h.x, *v).unwrap_or(f64::NAN)).collect();
-    let ys: Vec<f64> = h.ys.iter().map(|v| tr(&h.y, *v).unwrap_or(f64::NAN)).collect();
+    let xs: Vec<f64> =
+        h.xs.iter()
+            .map(|v| tr(&h.x, *v).unwrap_or(f64::NAN))
+            .collect();
+    let ys: Vec<f64> =
+        h.ys.iter()
+            .map(|v| tr(&h.y, *v).unwrap_or(f64::NAN))
+            .collect();
     if xs.iter().chain(&ys).any(|v| v.is_nan()) {
         return Err(Error::invalid(
             "xs/ys",
@@ -542,7 +557,10 @@ mod tests {
     #[test]
     fn clip_keeps_inside_and_cuts_crossing_segments() {
         let r = (0.0, 1.0);
-        assert_eq!(clip((0.2, 0.2), (0.8, 0.8), r, r), Some(((0.2, 0.2), (0.8, 0.8))));
+        assert_eq!(
+            clip((0.2, 0.2), (0.8, 0.8), r, r),
+            Some(((0.2, 0.2), (0.8, 0.8)))
+        );
         let ((a, b), (c, d)) = clip((0.5, 0.5), (0.5, 2.0), r, r).unwrap();
         assert!((a - 0.5).abs() < 1e-12 && (b - 0.5).abs() < 1e-12);
         assert!((c - 0.5).abs() < 1e-12 && (d - 1.0).abs() < 1e-12);

@@ -49,7 +49,8 @@ pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()>
             got: c.len().to_string(),
         });
     }
-    let mut w = csv::Writer::from_path(path).map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+    let mut w = csv::Writer::from_path(path)
+        .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
     let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
     w.write_record(header).map_err(fmt_err)?;
     for r in 0..rows {

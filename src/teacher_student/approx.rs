@@ -138,7 +138,13 @@ impl Blocks {
 pub fn fast_slow(cfg: &Config, times: &[f64], freeze: Freeze) -> Result<ApproxCurves> {
     let (early, late) = match (times.first(), times.last()) {
         (Some(a), Some(b)) => (*a, *b),
-        _ => return Err(Error::invalid("times", "[]", "need at least one time point")),
+        _ => {
+            return Err(Error::invalid(
+                "times",
+                "[]",
+                "need at least one time point",
+            ));
+        }
     };
     fast_slow_at(cfg, times, freeze, early, late)
 }
@@ -155,7 +161,11 @@ pub fn fast_slow_at(
 ) -> Result<ApproxCurves> {
     let blocks = Blocks::new(cfg)?;
     if times.is_empty() {
-        return Err(Error::invalid("times", "[]", "need at least one time point"));
+        return Err(Error::invalid(
+            "times",
+            "[]",
+            "need at least one time point",
+        ));
     }
     for (name, t) in times
         .iter()
@@ -163,7 +173,11 @@ pub fn fast_slow_at(
         .chain([("early", early), ("late", late)])
     {
         if !(t.is_finite() && t > 0.0) {
-            return Err(Error::invalid(name, t, "training times must be finite and > 0"));
+            return Err(Error::invalid(
+                name,
+                t,
+                "training times must be finite and > 0",
+            ));
         }
     }
     let a2_frozen = blocks.a(1, early);
@@ -175,8 +189,16 @@ pub fn fast_slow_at(
         eg: Vec::with_capacity(times.len()),
     };
     for &t in times {
-        let a1 = if freeze == Freeze::SlowOnly { a1_frozen } else { blocks.a(0, t) };
-        let a2 = if freeze == Freeze::FastOnly { a2_frozen } else { blocks.a(1, t) };
+        let a1 = if freeze == Freeze::SlowOnly {
+            a1_frozen
+        } else {
+            blocks.a(0, t)
+        };
+        let a2 = if freeze == Freeze::FastOnly {
+            a2_frozen
+        } else {
+            blocks.a(1, t)
+        };
         let (r, q) = blocks.rq(a1, a2, t)?;
         out.r.push(r);
         out.q.push(q);

@@ -49,7 +49,11 @@ impl CurveRequest {
 
     fn validate(&self) -> Result<()> {
         if self.times.is_empty() {
-            return Err(Error::invalid("times", "[]", "need at least one time point"));
+            return Err(Error::invalid(
+                "times",
+                "[]",
+                "need at least one time point",
+            ));
         }
         if let Some(t) = self.times.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
             return Err(Error::invalid("times", t, "times must be finite and >= 0"));
@@ -181,7 +185,11 @@ pub fn seed_average(
         return Err(Error::invalid("seeds", "[]", "need at least one seed"));
     }
     if requests.is_empty() {
-        return Err(Error::invalid("requests", "[]", "need at least one time grid"));
+        return Err(Error::invalid(
+            "requests",
+            "[]",
+            "need at least one time grid",
+        ));
     }
     for req in requests {
         req.validate()?;

@@ -60,10 +60,18 @@ impl Config {
     /// Checks every field: n, d ≥ 1, p ≤ d, κ finite and positive, σ and λ finite and ≥ 0.
     pub fn validate(&self) -> Result<()> {
         if self.n == 0 {
-            return Err(Error::invalid("n", self.n, "need at least one training sample"));
+            return Err(Error::invalid(
+                "n",
+                self.n,
+                "need at least one training sample",
+            ));
         }
         if self.d == 0 {
-            return Err(Error::invalid("d", self.d, "input dimension must be at least 1"));
+            return Err(Error::invalid(
+                "d",
+                self.d,
+                "input dimension must be at least 1",
+            ));
         }
         if self.p > self.d {
             return Err(Error::invalid(
@@ -73,13 +81,25 @@ impl Config {
             ));
         }
         if !(self.kappa.is_finite() && self.kappa > 0.0) {
-            return Err(Error::invalid("kappa", self.kappa, "must be finite and > 0"));
+            return Err(Error::invalid(
+                "kappa",
+                self.kappa,
+                "must be finite and > 0",
+            ));
         }
         if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return Err(Error::invalid("noise", self.noise, "must be finite and >= 0"));
+            return Err(Error::invalid(
+                "noise",
+                self.noise,
+                "must be finite and >= 0",
+            ));
         }
         if !(self.ridge.is_finite() && self.ridge >= 0.0) {
-            return Err(Error::invalid("ridge", self.ridge, "must be finite and >= 0"));
+            return Err(Error::invalid(
+                "ridge",
+                self.ridge,
+                "must be finite and >= 0",
+            ));
         }
         Ok(())
     }

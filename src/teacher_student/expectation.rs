@@ -45,7 +45,11 @@ pub fn expected_seed_curves(
         )));
     }
     if let Some(f) = instance.f_s.iter().find(|f| **f <= 0.0) {
-        return Err(Error::invalid("f_s", f, "modulation matrix must be invertible"));
+        return Err(Error::invalid(
+            "f_s",
+            f,
+            "modulation matrix must be invertible",
+        ));
     }
     let o = linalg::mul(instance.f_vt.as_ref(), student.v.as_ref(), Par::Seq);
     let scaled = |pow: i32| {

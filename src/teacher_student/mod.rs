@@ -19,8 +19,7 @@ mod expectation;
 mod student;
 
 pub use approx::{
-    ApproxCurves, FREEZE_EARLY, FREEZE_LATE, Freeze, a_original, a_stable, fast_slow,
-    fast_slow_at,
+    ApproxCurves, FREEZE_EARLY, FREEZE_LATE, Freeze, a_original, a_stable, fast_slow, fast_slow_at,
 };
 pub use batch::{CurveRequest, SeedAverage, SeedCurves, map_seeds, seed_average, seed_curves};
 pub use data::{Config, Instance};

@@ -42,7 +42,11 @@ impl Student {
     pub fn fit(x: MatRef<'_, f64>, y: &[f64], ridge: f64) -> Result<Self> {
         let (n, d) = x.shape();
         if n == 0 || d == 0 {
-            return Err(Error::invalid("x", format!("{n}×{d}"), "needs at least one row and one column"));
+            return Err(Error::invalid(
+                "x",
+                format!("{n}×{d}"),
+                "needs at least one row and one column",
+            ));
         }
         if y.len() != n {
             return Err(Error::ShapeMismatch {
@@ -105,7 +109,11 @@ impl Student {
             Dynamics::GradientFlow => -(-rate * t).exp_m1(),
             Dynamics::GradientDescent => {
                 let r = (1.0 - rate).abs();
-                if r == 0.0 { 1.0 } else { -(t * r.ln()).exp_m1() }
+                if r == 0.0 {
+                    1.0
+                } else {
+                    -(t * r.ln()).exp_m1()
+                }
             }
         }
     }
@@ -156,7 +164,11 @@ pub fn gradient_descent(
         });
     }
     if !(eta.is_finite() && eta > 0.0) {
-        return Err(Error::invalid("eta", eta, "learning rate must be finite and > 0"));
+        return Err(Error::invalid(
+            "eta",
+            eta,
+            "learning rate must be finite and > 0",
+        ));
     }
     if !(ridge.is_finite() && ridge >= 0.0) {
         return Err(Error::invalid("ridge", ridge, "must be finite and >= 0"));
