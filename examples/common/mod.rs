@@ -19,9 +19,12 @@ pub fn plus_one(times: &[f64]) -> Vec<f64> {
     times.iter().map(|t| t + 1.0).collect()
 }
 
+/// A point (x, y) of a curve.
+pub type Point = (f64, f64);
+
 /// First local minimum and the largest later local maximum of a curve (x, y), as in the
 /// spec's "min … @ x, max … @ x" summaries; `None` when the curve is monotone there.
-pub fn min_then_max(x: &[f64], y: &[f64]) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+pub fn min_then_max(x: &[f64], y: &[f64]) -> (Option<Point>, Option<Point>) {
     let n = y.len();
     let first_min = (1..n.saturating_sub(1)).find(|&i| y[i] < y[i - 1] && y[i] <= y[i + 1]);
     let Some(i) = first_min else {

@@ -282,7 +282,7 @@ fn draw_series<DB: DrawingBackend>(
                 let mut a = chart
                     .draw_series(LineSeries::new(run, stroke))
                     .map_err(pe)?;
-                attach(&mut a);
+                attach(a);
             }
         }
         Style::Dashed | Style::DashedPoints => {
@@ -290,7 +290,7 @@ fn draw_series<DB: DrawingBackend>(
                 let mut a = chart
                     .draw_series(DashedLineSeries::new(run, 7u32, 5u32, stroke))
                     .map_err(pe)?;
-                attach(&mut a);
+                attach(a);
             }
         }
         Style::Points => {}
@@ -305,7 +305,7 @@ fn draw_series<DB: DrawingBackend>(
         let mut a = chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
             .map_err(pe)?;
-        attach(&mut a);
+        attach(a);
     }
     if let Some(err) = &s.yerr {
         let bars: Vec<_> =
@@ -462,7 +462,7 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
     let (xe, ye) = (edges(&xs), edges(&ys));
     let full = (xe[0], xe[xe.len() - 1]);
     let fully = (ye[0], ye[ye.len() - 1]);
-    let xr = axis_range(&h.x, std::iter::empty()).clone();
+    let xr = axis_range(&h.x, std::iter::empty());
     let xr = if h.x.range.is_some() { xr } else { full };
     let yr = if h.y.range.is_some() {
         axis_range(&h.y, std::iter::empty())

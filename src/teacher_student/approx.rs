@@ -10,6 +10,11 @@
 //!   c₁ = 1 + σ² − 2R₂ − ((2 − a₁)/a₁)(n/d),  c₂ = 1 + σ² − 2R₁ − ((2 − a₂)/a₂)(n/d),
 //!   Q₁ = b₁(c₁ + Q₂),  Q₂ = b₂(c₂ + Q₁)  (a 2×2 linear system),
 //!   R = R₁ + R₂,  Q = Q₁ + Q₂,  E_G = ½(1 + σ² − 2R + Q).
+//!
+//! The system for Q has a solution only while b₁b₂ < 1. Each b_i falls as λ_eff grows, so the
+//! binding case is t → ∞, where (λ = 0) b_i → 1/(α_i − 1) for α_i > 1 and α_i/(1 − α_i) for α_i < 1:
+//! near an interpolation threshold (for example n = 19, d = 20, p = 16) the approximation breaks
+//! down and the functions return [`Error::Singular`] rather than a negative Q.
 
 use super::Config;
 use crate::error::{Error, Result};
@@ -118,7 +123,9 @@ impl Blocks {
         let det = 1.0 - b1 * b2;
         if !(det.is_finite() && det > 1e-12) {
             return Err(Error::Singular(format!(
-                "1 − b₁b₂ = {det:e} at t = {t:e}: the Q system is singular for this (n, d, p, κ, λ)"
+                "1 − b₁b₂ = {det:e} at t = {t:e}: the fast–slow approximation has no solution here \
+                 (α₁ = n/p = {al1:.4}, α₂ = n/(d−p) = {al2:.4}; a block is too close to its \
+                 interpolation threshold α = 1 for this ridge)"
             )));
         }
         let q1 = b1 * (c1 + b2 * c2) / det;

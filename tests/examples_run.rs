@@ -1,0 +1,101 @@
+//! Runs every figure example with `--quick` (cargo builds examples before running tests) and
+//! checks that it writes its PNG, SVG and CSV files, prints its summary, and that bad input
+//! ends in a clear message and a non-zero exit status.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/<test-binary> → target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    profile_dir.join("examples").join(name)
+}
+
+fn run_quick(name: &str, extra: &[&str]) -> (PathBuf, String) {
+    let out =
+        std::env::temp_dir().join(format!("doubledescent-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let bin = example(name);
+    assert!(bin.exists(), "{} not built", bin.display());
+    let res = Command::new(&bin)
+        .args(["--quick", "--out"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&res.stdout).to_string();
+    assert!(
+        res.status.success(),
+        "{name} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    (out, stdout)
+}
+
+fn assert_files(dir: &PathBuf, stem: &str) {
+    for ext in ["png", "svg"] {
+        let f = dir.join(format!("{stem}.{ext}"));
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 1000, "{} missing or empty", f.display());
+    }
+    let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn fig1_writes_figure_csv_and_summary() {
+    let (dir, stdout) = run_quick("fig1", &[]);
+    assert_files(&dir, "fig1");
+    let csv = std::fs::read_to_string(dir.join("fig1.csv")).unwrap();
+    assert!(csv.starts_with("t_plus_1,eg_fast,eg_slow,eg_both,r_both,q_both"));
+    assert_eq!(csv.lines().count(), 301);
+    // The summary prints the spec's headline numbers (first minimum and bump of "both").
+    assert!(
+        stdout.contains("0.2327 @ 14.2") && stdout.contains("0.2677 @ 331"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn fig3_fig2cd_and_variants_run() {
+    let (dir, stdout) = run_quick("fig3", &[]);
+    assert_files(&dir, "fig3");
+    assert!(stdout.contains("1.225 (0.700)"), "{stdout}");
+    let (dir, _) = run_quick("fig2_cd", &[]);
+    assert_files(&dir, "fig2_cd");
+    let (dir, _) = run_quick("variants_of_fig1", &[]);
+    assert_files(&dir, "variants_of_fig1");
+    assert!(dir.join("variant_n300_d280_p50.csv").exists());
+    let (dir, _) = run_quick("variants_of_fig3", &[]);
+    assert_files(&dir, "variants_of_fig3");
+}
+
+#[test]
+fn emp_vs_analytic_quick_runs() {
+    let (dir, stdout) = run_quick("emp_vs_analytic", &["--seeds", "12"]);
+    assert_files(&dir, "emp_vs_analytic");
+    assert!(dir.join("gd_vs_exact.csv").exists() && dir.join("analytic_k100.csv").exists());
+    assert!(stdout.contains("max |GD−exact|"), "{stdout}");
+}
+
+#[test]
+fn bad_arguments_exit_nonzero_with_a_message() {
+    for (name, args, needle) in [
+        ("fig1", vec!["--p", "70", "--n", "70"], "n = p = 70"),
+        ("fig3", vec!["--p", "120"], "`p` = 120"),
+        ("fig2_cd", vec!["--lambdas", "5"], "`lambdas` = 5"),
+    ] {
+        let out =
+            std::env::temp_dir().join(format!("doubledescent-bad-{name}-{}", std::process::id()));
+        let res = Command::new(example(name))
+            .args(&args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(!res.status.success(), "{name} {args:?} should fail");
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+    }
+}
