@@ -33,7 +33,7 @@ fn run_quick(name: &str, extra: &[&str]) -> (PathBuf, String) {
     (out, stdout)
 }
 
-fn assert_files(dir: &PathBuf, stem: &str) {
+fn assert_files(dir: &std::path::Path, stem: &str) {
     for ext in ["png", "svg"] {
         let f = dir.join(format!("{stem}.{ext}"));
         let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);

@@ -256,7 +256,7 @@ fn exact_seed_average_agrees_with_simulated_test_error() {
     let times = empirical_times();
     let req = [CurveRequest::new(times.clone(), Dynamics::GradientFlow).with_test_error()];
     let avg = seed_average(&cfg, &seeds, &req, &|| {}).unwrap().remove(0);
-    for j in 0..times.len() {
+    for (j, t) in times.iter().enumerate() {
         let diffs: Vec<f64> = avg
             .per_seed
             .iter()
@@ -389,9 +389,9 @@ fn underparameterised_limit_is_the_minimum_norm_interpolant() {
     let mut c = faer::Mat::from_fn(cfg.n, 1, |i, _| inst.y[i]);
     let llt = faer::linalg::solvers::Llt::new(xxt.as_ref(), faer::Side::Lower).unwrap();
     faer::linalg::solvers::Solve::solve_in_place(&llt, c.as_mut());
-    for j in 0..cfg.d {
-        let wj: f64 = (0..cfg.n).map(|i| inst.x[(i, j)] * c[(i, 0)]).sum();
-        assert_relative_eq!(w[j], wj, epsilon = 1e-8);
+    for (j, wj) in w.iter().enumerate() {
+        let from_rows: f64 = (0..cfg.n).map(|i| inst.x[(i, j)] * c[(i, 0)]).sum();
+        assert_relative_eq!(*wj, from_rows, epsilon = 1e-8);
     }
 }
 

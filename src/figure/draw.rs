@@ -279,7 +279,7 @@ fn draw_series<DB: DrawingBackend>(
     match s.style {
         Style::Line => {
             for run in runs {
-                let mut a = chart
+                let a = chart
                     .draw_series(LineSeries::new(run, stroke))
                     .map_err(pe)?;
                 attach(a);
@@ -287,7 +287,7 @@ fn draw_series<DB: DrawingBackend>(
         }
         Style::Dashed | Style::DashedPoints => {
             for run in runs {
-                let mut a = chart
+                let a = chart
                     .draw_series(DashedLineSeries::new(run, 7u32, 5u32, stroke))
                     .map_err(pe)?;
                 attach(a);
@@ -302,7 +302,7 @@ fn draw_series<DB: DrawingBackend>(
             .filter(|p| inside(*p, xr, yr))
             .collect();
     if matches!(s.style, Style::Points | Style::DashedPoints) {
-        let mut a = chart
+        let a = chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
             .map_err(pe)?;
         attach(a);
