@@ -179,10 +179,8 @@ fn run(args: &Args) -> Result<()> {
         "GD test error (1000 test points) vs theory, n=150 d=100 p=70; x = t + 1",
         &table,
     );
-    for f in files {
-        println!("wrote {}", f.display());
-    }
-    println!("wrote {}", dir.join("gd_vs_exact.csv").display());
+    common::report(&files);
+    common::report(&[dir.join("gd_vs_exact.csv")]);
     Ok(())
 }
 

@@ -113,10 +113,8 @@ fn run(args: &Args) -> Result<()> {
         );
     }
     common::print_table("E_G(t) of the fast–slow approximation (x = t + 1)", &table);
-    for f in files {
-        println!("wrote {}", f.display());
-    }
-    println!("wrote {}", dir.join("fig1.csv").display());
+    common::report(&files);
+    common::report(&[dir.join("fig1.csv")]);
     Ok(())
 }
 

@@ -142,10 +142,8 @@ fn run(args: &Args) -> Result<()> {
         "E_G slices of the (λ, t) heat map (x = t + 1, up to 1e4)",
         &table,
     );
-    for f in files {
-        println!("wrote {}", f.display());
-    }
-    println!("wrote {}", dir.join("fig2_cd.csv").display());
+    common::report(&files);
+    common::report(&[dir.join("fig2_cd.csv")]);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::Result;
-use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example, write_csv};
+use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example};
 use doubledescent::teacher_student::{Config, Freeze, fast_slow};
 
 /// Phase diagram and κ sweep of the fast–slow approximation.
@@ -46,16 +46,8 @@ fn run(args: &Args) -> Result<()> {
         .with(Panel::Line(eg));
     let files = fig.save(&dir, "fig3")?;
 
+    common::write_kappa_sweep(&dir.join("fig3.csv"), &args.kappas, &curves)?;
     let x = common::plus_one(&curves[0].times);
-    let mut header = vec!["t_plus_1".to_string()];
-    let mut cols: Vec<&[f64]> = vec![&x];
-    for (k, c) in args.kappas.iter().zip(&curves) {
-        let kl = common::kappa_label(*k);
-        header.extend([format!("r_k{kl}"), format!("q_k{kl}"), format!("eg_k{kl}")]);
-        cols.extend([c.r.as_slice(), c.q.as_slice(), c.eg.as_slice()]);
-    }
-    let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
-    write_csv(&dir.join("fig3.csv"), &hdr, &cols)?;
 
     // E_G at x = t + 1 = 10^k, evaluated exactly (x = 1 is the grid's first time, 1e-3).
     let xs: Vec<f64> = (0..8).map(|k| 10f64.powi(k)).collect();
@@ -101,10 +93,8 @@ fn run(args: &Args) -> Result<()> {
         ),
         &table,
     );
-    for f in files {
-        println!("wrote {}", f.display());
-    }
-    println!("wrote {}", dir.join("fig3.csv").display());
+    common::report(&files);
+    common::report(&[dir.join("fig3.csv")]);
     Ok(())
 }
 

@@ -65,9 +65,7 @@ fn run(args: &Args) -> Result<()> {
     }
     let files = fig.save(&dir, "variants_of_fig1")?;
     common::print_table(&format!("Variants of fig1, κ = {}", args.kappa), &table);
-    for f in files {
-        println!("wrote {}", f.display());
-    }
+    common::report(&files);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::Result;
-use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example, write_csv};
+use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example};
 use doubledescent::teacher_student::Config;
 
 /// Four (n, d, p) variants of fig3.
@@ -42,19 +42,10 @@ fn run(args: &Args) -> Result<()> {
         let base = Config::new(n, d, p, 1.0);
         let (phase, eg, curves) = common::fig3_panels(&base, &args.kappas)?;
         fig = fig.with(Panel::Heatmap(phase)).with(Panel::Line(eg));
-        let x = common::plus_one(&curves[0].times);
-        let mut header = vec!["t_plus_1".to_string()];
-        let mut cols: Vec<&[f64]> = vec![&x];
-        for (k, c) in args.kappas.iter().zip(&curves) {
-            let kl = common::kappa_label(*k);
-            header.extend([format!("r_k{kl}"), format!("q_k{kl}"), format!("eg_k{kl}")]);
-            cols.extend([c.r.as_slice(), c.q.as_slice(), c.eg.as_slice()]);
-        }
-        let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
-        write_csv(
+        common::write_kappa_sweep(
             &dir.join(format!("variant_n{n}_d{d}_p{p}.csv")),
-            &hdr,
-            &cols,
+            &args.kappas,
+            &curves,
         )?;
         if let (Some(k), Some(c)) = (args.kappas.last(), curves.last()) {
             let iq = (0..c.q.len())
@@ -76,9 +67,7 @@ fn run(args: &Args) -> Result<()> {
         "Variants of fig3: the largest κ stops at the cusp R = p/d",
         &table,
     );
-    for f in files {
-        println!("wrote {}", f.display());
-    }
+    common::report(&files);
     Ok(())
 }
 

@@ -271,7 +271,7 @@ fn exact_seed_average_agrees_with_simulated_test_error() {
         assert!(
             mean.abs() <= 4.5 * sd / n.sqrt() + 1e-12,
             "t={}: mean diff {mean:e}, se {:e}",
-            times[j],
+            t,
             sd / n.sqrt()
         );
     }

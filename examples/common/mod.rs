@@ -162,6 +162,31 @@ pub fn fig3_panels(
     Ok((phase, eg, curves))
 }
 
+/// Writes the (R, Q, E_G) curves of a κ sweep as one CSV (columns `r_k<κ>`, `q_k<κ>`, `eg_k<κ>`).
+pub fn write_kappa_sweep(
+    path: &std::path::Path,
+    kappas: &[f64],
+    curves: &[ApproxCurves],
+) -> Result<()> {
+    let x = plus_one(&curves[0].times);
+    let mut header = vec!["t_plus_1".to_string()];
+    let mut cols: Vec<&[f64]> = vec![&x];
+    for (k, c) in kappas.iter().zip(curves) {
+        let kl = kappa_label(*k);
+        header.extend([format!("r_k{kl}"), format!("q_k{kl}"), format!("eg_k{kl}")]);
+        cols.extend([c.r.as_slice(), c.q.as_slice(), c.eg.as_slice()]);
+    }
+    let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
+    doubledescent::figure::write_csv(path, &hdr, &cols)
+}
+
+/// Prints the files an example wrote.
+pub fn report(files: &[std::path::PathBuf]) {
+    for f in files {
+        println!("wrote {}", f.display());
+    }
+}
+
 /// κ as printed in legends: 1, 7, 1000, 1e5.
 pub fn kappa_label(k: f64) -> String {
     if k >= 1e4 {

@@ -336,6 +336,25 @@ fn legend_pos(l: Legend) -> Option<SeriesLabelPosition> {
     }
 }
 
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    legend: Legend,
+    any_label: bool,
+    font_size: u32,
+) -> Result<()> {
+    if let (Some(pos), true) = (legend_pos(legend), any_label) {
+        chart
+            .configure_series_labels()
+            .position(pos)
+            .label_font((FONT, font_size))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
 fn configure<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     xa: &Axis,
@@ -397,17 +416,7 @@ fn draw_line_panel<DB: DrawingBackend>(p: &LinePanel, area: &DrawingArea<DB, Shi
         draw_series(&mut chart, s, &p.x, &p.y)?;
     }
     let any_label = p.identity_line || p.series.iter().any(|s| s.label.is_some());
-    if let (Some(pos), true) = (legend_pos(p.legend), any_label) {
-        chart
-            .configure_series_labels()
-            .position(pos)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(pe)?;
-    }
-    Ok(())
+    draw_legend(&mut chart, p.legend, any_label, 14)
 }
 
 /// Cell edges (in chart coordinates) around the given centres.
@@ -496,19 +505,8 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
     for s in &h.overlays {
         draw_series(&mut chart, s, &h.x, &h.y)?;
     }
-    if let (Some(pos), true) = (
-        legend_pos(h.legend),
-        h.overlays.iter().any(|s| s.label.is_some()),
-    ) {
-        chart
-            .configure_series_labels()
-            .position(pos)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(pe)?;
-    }
+    let any_label = h.overlays.iter().any(|s| s.label.is_some());
+    draw_legend(&mut chart, h.legend, any_label, 13)?;
     // Colour bar.
     let (vmin, vmax) = (h.vmin, h.vmax.max(h.vmin + 1e-12));
     let mut cb = ChartBuilder::on(&bar)

@@ -188,16 +188,21 @@ impl Instance {
         self.w.iter().map(|v| v * v).sum::<f64>() / self.w.len() as f64
     }
 
-    /// Macroscopic variables of a student ŵ: R = (Fŵ)ᵀw/d and Q = ‖Fŵ‖²/d.
-    pub fn macroscopic(&self, w_hat: &[f64]) -> Result<(f64, f64)> {
-        let d = self.w.len();
-        if w_hat.len() != d {
+    fn check_student(&self, w_hat: &[f64]) -> Result<()> {
+        if w_hat.len() != self.w.len() {
             return Err(Error::ShapeMismatch {
                 what: "student weights vs input dimension".into(),
-                expected: d.to_string(),
+                expected: self.w.len().to_string(),
                 got: w_hat.len().to_string(),
             });
         }
+        Ok(())
+    }
+
+    /// Macroscopic variables of a student ŵ: R = (Fŵ)ᵀw/d and Q = ‖Fŵ‖²/d.
+    pub fn macroscopic(&self, w_hat: &[f64]) -> Result<(f64, f64)> {
+        let d = self.w.len();
+        self.check_student(w_hat)?;
         let (mut r, mut q) = (0.0, 0.0);
         for i in 0..d {
             let fw: f64 = (0..d).map(|j| self.f[(i, j)] * w_hat[j]).sum();
@@ -210,13 +215,7 @@ impl Instance {
     /// Empirical test error ½·mean((X_test ŵ − y_test)²) over the test points.
     pub fn test_error(&self, w_hat: &[f64]) -> Result<f64> {
         let d = self.w.len();
-        if w_hat.len() != d {
-            return Err(Error::ShapeMismatch {
-                what: "student weights vs input dimension".into(),
-                expected: d.to_string(),
-                got: w_hat.len().to_string(),
-            });
-        }
+        self.check_student(w_hat)?;
         let xt = self.x_test();
         let yt = self.y_test();
         let m = yt.len();
