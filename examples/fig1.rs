@@ -12,9 +12,7 @@ use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Table, run_example, write_csv,
 };
-use doubledescent::teacher_student::{
-    Config, FREEZE_EARLY, FREEZE_LATE, Freeze, analytic_times, fast_slow, fast_slow_at,
-};
+use doubledescent::teacher_student::{Config, FREEZE_EARLY, FREEZE_LATE, Freeze, fast_slow_at};
 
 /// Fast-only / slow-only / both-features generalisation curves (fast–slow approximation).
 #[derive(Parser, Debug)]
@@ -38,11 +36,8 @@ struct Args {
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("fig1")?;
     let cfg = Config::new(args.n, args.d, args.p, args.kappa);
-    let times = analytic_times();
-    let fast = fast_slow(&cfg, &times, Freeze::FastOnly)?;
-    let slow = fast_slow(&cfg, &times, Freeze::SlowOnly)?;
-    let both = fast_slow(&cfg, &times, Freeze::None)?;
-    let x = common::plus_one(&times);
+    let [fast, slow, both] = common::fig1_curves(&cfg)?;
+    let x = common::plus_one(&fast.times);
 
     let ax = || Axis::log("Training time").range(1.0, 1e5);
     let ay = || Axis::linear("MSE Generalization Error").range(0.0, 0.5);

@@ -471,13 +471,13 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
     let (xe, ye) = (edges(&xs), edges(&ys));
     let full = (xe[0], xe[xe.len() - 1]);
     let fully = (ye[0], ye[ye.len() - 1]);
-    let xr = axis_range(&h.x, std::iter::empty());
-    let xr = if h.x.range.is_some() { xr } else { full };
-    let yr = if h.y.range.is_some() {
-        axis_range(&h.y, std::iter::empty())
-    } else {
-        fully
-    };
+    // A fixed axis range wins; otherwise the cells' own extent.
+    let xr =
+        h.x.range
+            .map_or(full, |_| axis_range(&h.x, std::iter::empty()));
+    let yr =
+        h.y.range
+            .map_or(fully, |_| axis_range(&h.y, std::iter::empty()));
     let width = area.dim_in_pixel().0;
     let (main, bar) = area.split_horizontally(width.saturating_sub(95));
     let mut chart = ChartBuilder::on(&main)

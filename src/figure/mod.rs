@@ -21,7 +21,7 @@ use crate::error::Result;
 pub struct Rgb(pub u8, pub u8, pub u8);
 
 impl Rgb {
-    /// Parses `#RRGGBB`; panics on malformed literals (for constants in examples only).
+    /// A colour from its 24-bit `0xRRGGBB` value.
     pub const fn hex(v: u32) -> Self {
         Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
     }

@@ -137,6 +137,19 @@ pub fn seed_curves(
     Ok(out)
 }
 
+/// Moves one seed's curves out, leaving an empty placeholder (each grid is read once).
+fn take(s: &mut SeedCurves) -> SeedCurves {
+    std::mem::replace(
+        s,
+        SeedCurves {
+            r: vec![],
+            q: vec![],
+            teacher_norm2: 0.0,
+            test_error: None,
+        },
+    )
+}
+
 /// Seed-averaged curves on one grid.
 #[derive(Clone, Debug)]
 pub struct SeedAverage {
@@ -158,12 +171,17 @@ pub struct SeedAverage {
     pub per_seed: Vec<SeedCurves>,
 }
 
+fn mean(rows: &[&[f64]]) -> Vec<f64> {
+    let n = rows.len() as f64;
+    (0..rows[0].len())
+        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+        .collect()
+}
+
 fn mean_std(rows: &[&[f64]]) -> (Vec<f64>, Vec<f64>) {
     let n = rows.len() as f64;
     let len = rows[0].len();
-    let mean: Vec<f64> = (0..len)
-        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-        .collect();
+    let mean = mean(rows);
     let std = (0..len)
         .map(|j| (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt())
         .collect();
@@ -194,7 +212,7 @@ pub fn seed_average(
     for req in requests {
         req.validate()?;
     }
-    let per_seed: Vec<Vec<SeedCurves>> = map_seeds(seeds, |seed| {
+    let mut per_seed: Vec<Vec<SeedCurves>> = map_seeds(seeds, |seed| {
         let inst = Instance::sample(cfg, seed)?;
         let student = Student::fit(inst.x.as_ref(), &inst.y, cfg.ridge)?;
         let curves = seed_curves(&inst, &student, requests)?;
@@ -203,11 +221,11 @@ pub fn seed_average(
     })?;
     let mut out = Vec::with_capacity(requests.len());
     for (g, req) in requests.iter().enumerate() {
-        let seeds_g: Vec<SeedCurves> = per_seed.iter().map(|s| s[g].clone()).collect();
+        let seeds_g: Vec<SeedCurves> = per_seed.iter_mut().map(|s| take(&mut s[g])).collect();
         let rs: Vec<&[f64]> = seeds_g.iter().map(|s| s.r.as_slice()).collect();
         let qs: Vec<&[f64]> = seeds_g.iter().map(|s| s.q.as_slice()).collect();
-        let (r_mean, _) = mean_std(&rs);
-        let (q_mean, _) = mean_std(&qs);
+        let r_mean = mean(&rs);
+        let q_mean = mean(&qs);
         let nt = req.times.len();
         let ns = seeds_g.len() as f64;
         let eg_paper = (0..nt)
