@@ -59,6 +59,12 @@ pub enum Error {
     /// A figure could not be drawn.
     #[error("plotting error: {0}")]
     Plot(String),
+    /// A backend was asked for that this machine cannot provide (CUDA without a driver, ...).
+    #[error("device unavailable: {0}")]
+    DeviceUnavailable(String),
+    /// The CUDA driver, NVRTC or a kernel launch reported an error.
+    #[error("CUDA error: {0}")]
+    Device(String),
     /// Data could not be serialised or parsed.
     #[error("data format error: {0}")]
     Format(String),

@@ -6,6 +6,9 @@
 //! * [`teacher_student`]: multi-scale teacher–student dynamics (Pezeshki et al., ICML 2022):
 //!   data model, closed-form and iterated gradient descent, the exact seed-averaged curves,
 //!   the ICML expectation formulas and the fast–slow approximation.
+//! * [`kernels`]: Laplace, Gaussian, dispersal, ReLU NNGP and NTK kernel matrices and matrix-free
+//!   products K·W, fused on the CPU (faer + rayon) and on CUDA (handwritten kernels, NVRTC).
+//! * [`device`]: the backend switch (`DOUBLEDESCENT_DEVICE=cpu|cuda|auto`, or the API).
 //! * [`figure`]: PNG + SVG + CSV figure output shared by the examples.
 //! * [`linalg`], [`random`]: faer wrappers with explicit parallelism; seeded sampling.
 //!
@@ -31,10 +34,22 @@
 //! # }
 //! ```
 
+#[cfg(all(feature = "cuda-12", feature = "cuda-13"))]
+compile_error!(
+    "features `cuda-12` and `cuda-13` are exclusive: use `--no-default-features --features cuda-12` for CUDA 12"
+);
+
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod device;
 pub mod error;
 pub mod figure;
+pub mod kernels;
 pub mod linalg;
 pub mod random;
+pub mod scalar;
 pub mod teacher_student;
 
+pub use device::{Backend, Device, DeviceRequest};
 pub use error::{Error, Result};
+pub use scalar::Float;

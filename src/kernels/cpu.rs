@@ -1,0 +1,202 @@
+//! The CPU path: blocked and fused. Each output tile is first the GEMM tile X_I Z_Jᵀ (faer,
+//! sequential inside the tile), then, while it is still in cache, the norms and the kernel's
+//! transform are applied in place. Rayon runs the tiles in parallel over both dimensions.
+
+use faer::linalg::matmul::matmul;
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use super::{
+    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, arccos, dispersal, distance2,
+    gaussian, laplace,
+};
+use crate::scalar::Float;
+
+/// Rows of an output tile (the GEMM's m). 256 rows × 64 columns of f64 is 128 KiB: it stays in L2
+/// between the GEMM and the transform.
+const TILE_ROWS: usize = 256;
+/// Columns of an output tile (the GEMM's n).
+const TILE_COLS: usize = 64;
+
+/// ‖aᵢ‖² for every row.
+pub(crate) fn sqnorms<T: Float>(a: MatRef<'_, T>) -> Vec<T> {
+    (0..a.nrows())
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|i| {
+            let row = a.row(i);
+            match row.try_as_row_major() {
+                Some(r) => r.as_slice().iter().fold(T::ZERO, |s, &v| s + v * v),
+                None => (0..a.ncols()).fold(T::ZERO, |s, k| s + row[k] * row[k]),
+            }
+        })
+        .collect()
+}
+
+/// Applies `f(‖xᵢ‖², ‖zⱼ‖², tile[i, j])` to every entry of a column-major tile.
+#[inline(always)]
+fn map_tile<T: Float, F: Fn(T, T, T) -> T>(mut tile: MatMut<'_, T>, xn: &[T], zn: &[T], f: F) {
+    for (jj, &nz) in zn.iter().enumerate().take(tile.ncols()) {
+        let col = tile
+            .rb_mut()
+            .col_mut(jj)
+            .try_as_col_major_mut()
+            .expect("output tiles are column-major")
+            .as_slice_mut();
+        for (v, &nx) in col.iter_mut().zip(xn) {
+            *v = f(nx, nz, *v);
+        }
+    }
+}
+
+/// Turns a tile of inner products into kernel values, with one monomorphised loop per kernel so
+/// that the branch on the kind is outside the loop.
+pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &[T], zn: &[T]) {
+    let (p1, p2, b) = (p.p1, p.p2, p.bias);
+    match p.kind {
+        KIND_LAPLACE => map_tile(tile, xn, zn, |nx, nz, g| laplace(p1, distance2(nx, nz, g))),
+        KIND_GAUSSIAN => map_tile(tile, xn, zn, |nx, nz, g| gaussian(p1, distance2(nx, nz, g))),
+        KIND_DISPERSAL => {
+            map_tile(tile, xn, zn, |nx, nz, g| dispersal(p1, p2, distance2(nx, nz, g)))
+        }
+        KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, false>(b, nx, nz, g)),
+        _ => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, true>(b, nx, nz, g)),
+    }
+}
+
+/// One fused tile: out = transform(X_I Z_Jᵀ).
+#[inline]
+fn fused_tile<T: Float>(
+    p: &Params<T>,
+    mut out: MatMut<'_, T>,
+    xi: MatRef<'_, T>,
+    zj: MatRef<'_, T>,
+    xn: &[T],
+    zn: &[T],
+) {
+    matmul(out.rb_mut(), Accum::Replace, xi, zj.transpose(), T::ONE, Par::Seq);
+    transform_tile(p, out, xn, zn);
+}
+
+/// K(X, Z), n×m.
+pub(crate) fn matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>, z: MatRef<'_, T>) -> Mat<T> {
+    let (n, m) = (x.nrows(), z.nrows());
+    let (xn, zn) = (sqnorms(x), sqnorms(z));
+    let mut out = Mat::<T>::zeros(n, m);
+    out.as_mut()
+        .par_col_chunks_mut(TILE_COLS)
+        .enumerate()
+        .for_each(|(jc, cols)| {
+            let j0 = jc * TILE_COLS;
+            let nb = cols.ncols();
+            let zj = z.subrows(j0, nb);
+            cols.par_row_chunks_mut(TILE_ROWS)
+                .enumerate()
+                .for_each(|(ic, tile)| {
+                    let i0 = ic * TILE_ROWS;
+                    let mb = tile.nrows();
+                    fused_tile(p, tile, x.subrows(i0, mb), zj, &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
+                });
+        });
+    out
+}
+
+/// A raw pointer that may cross threads: used only where the writes are provably disjoint.
+#[derive(Clone, Copy)]
+struct SharedPtr<T>(*mut T);
+// SAFETY: see `mirror_upper_to_lower`, the only user: each thread writes a disjoint set of entries
+// and reads only entries nobody writes.
+unsafe impl<T: Send> Send for SharedPtr<T> {}
+unsafe impl<T: Send> Sync for SharedPtr<T> {}
+
+/// Copies the strict upper triangle onto the lower one, in 64×64 blocks (cache friendly on both
+/// sides), in parallel over column blocks.
+fn mirror_upper_to_lower<T: Float>(mut a: MatMut<'_, T>) {
+    const B: usize = 64;
+    let n = a.nrows();
+    debug_assert_eq!(n, a.ncols());
+    assert_eq!(a.row_stride(), 1, "mirror expects a column-major matrix");
+    let cs = a.col_stride();
+    let base = SharedPtr(a.rb_mut().as_ptr_mut());
+    (0..n.div_ceil(B)).into_par_iter().for_each(move |jb| {
+        let base = base;
+        let (j0, j1) = (jb * B, ((jb + 1) * B).min(n));
+        for i0 in (j0..n).step_by(B) {
+            let i1 = (i0 + B).min(n);
+            for j in j0..j1 {
+                for i in i0.max(j + 1)..i1 {
+                    // SAFETY: (i, j) with i > j lies in the strict lower triangle and in column
+                    // block jb, which only this task writes; (j, i) lies in the strict upper
+                    // triangle, which no task writes. Both are inside the n×n matrix.
+                    unsafe {
+                        let src = *base.0.offset(j as isize + i as isize * cs);
+                        *base.0.offset(i as isize + j as isize * cs) = src;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// K(X, X): the tiles on and above the diagonal, then a mirror; exact diagonal.
+pub(crate) fn self_matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>) -> Mat<T> {
+    let n = x.nrows();
+    let xn = sqnorms(x);
+    let mut out = Mat::<T>::zeros(n, n);
+    out.as_mut()
+        .par_col_chunks_mut(TILE_COLS)
+        .enumerate()
+        .for_each(|(jc, mut cols)| {
+            let j0 = jc * TILE_COLS;
+            let nb = cols.ncols();
+            let xj = x.subrows(j0, nb);
+            // Rows 0..j0 + nb hold every entry (i, j) with i <= j of these columns.
+            cols.rb_mut()
+                .subrows_mut(0, j0 + nb)
+                .par_row_chunks_mut(TILE_ROWS)
+                .enumerate()
+                .for_each(|(ic, tile)| {
+                    let i0 = ic * TILE_ROWS;
+                    let mb = tile.nrows();
+                    fused_tile(p, tile, x.subrows(i0, mb), xj, &xn[i0..i0 + mb], &xn[j0..j0 + nb]);
+                });
+            for jj in 0..nb {
+                cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
+            }
+        });
+    mirror_upper_to_lower(out.as_mut());
+    out
+}
+
+/// K(X, Z)·W without forming K: each task owns a block of output rows and a single K tile.
+pub(crate) fn apply<T: Float>(
+    p: &Params<T>,
+    x: MatRef<'_, T>,
+    z: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+) -> Mat<T> {
+    let (n, m, c) = (x.nrows(), z.nrows(), w.ncols());
+    let (xn, zn) = (sqnorms(x), sqnorms(z));
+    // Enough row blocks to keep every thread busy, but tall enough for an efficient GEMM.
+    let rows = n
+        .div_ceil(4 * rayon::current_num_threads())
+        .clamp(32, TILE_ROWS);
+    let mut out = Mat::<T>::zeros(n, c);
+    out.as_mut()
+        .par_row_chunks_mut(rows)
+        .enumerate()
+        .for_each(|(ic, mut orows)| {
+            let i0 = ic * rows;
+            let mb = orows.nrows();
+            let xi = x.subrows(i0, mb);
+            let mut buf = Mat::<T>::zeros(mb, TILE_COLS);
+            for j0 in (0..m).step_by(TILE_COLS) {
+                let nb = TILE_COLS.min(m - j0);
+                let mut tile = buf.as_mut().subcols_mut(0, nb);
+                fused_tile(p, tile.rb_mut(), xi, z.subrows(j0, nb), &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
+                matmul(orows.rb_mut(), Accum::Add, tile.rb(), w.subrows(j0, nb), T::ONE, Par::Seq);
+            }
+        });
+    out
+}

@@ -1,0 +1,403 @@
+//! Kernel matrices K(X, Z), self matrices K(X, X) and matrix-free products K(X, Z)·W, fused in one
+//! pass on the CPU (blocked faer GEMM + transform in cache, rayon over tiles) and on CUDA (tiled
+//! handwritten kernels in `cuda/kernels.cu`).
+//!
+//! Every kernel here is a function of ‖x‖², ‖z‖² and xᵀz:
+//!
+//! | kernel | k(x, z) | source |
+//! |---|---|---|
+//! | [`Kernel::Laplace`] | exp(−‖x−z‖/σ) | EigenPro-pytorch `kernel.py` (dd_tutorial spec §5.1) |
+//! | [`Kernel::Gaussian`] | exp(−‖x−z‖²/(2σ²)) | idem |
+//! | [`Kernel::Dispersal`] | exp(−‖x−z‖^γ/σ), γ ∈ (0, 2] | idem |
+//! | [`Kernel::ReluNngp`] | ‖x̃‖‖z̃‖·(ξ(π − arccos ξ) + √(1−ξ²))/π | arc-cosine kernel of order 1 (Cho & Saul 2009; dd_tutorial §1.6) |
+//! | [`Kernel::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; dd_tutorial §2.4) |
+//!
+//! with ξ = x̃ᵀz̃/(‖x̃‖‖z̃‖) clamped to [−1, 1], and x̃ = [x; 1] when `bias` is set (the first-layer
+//! bias of the tutorial's networks), x̃ = x otherwise. Squared distances are computed as
+//! ‖x‖² + ‖z‖² − 2xᵀz and clamped at 0 before the square root or power, so rounding never gives a
+//! NaN (the original `dispersal` did not clamp; spec §6 item 5). Self matrices have exactly
+//! k(x, x) on the diagonal (1 for the distance kernels, ‖x̃‖² and 2‖x̃‖² for NNGP and NTK), and
+//! are exactly symmetric.
+//!
+//! Data are row-major matrices X (n×d), Z (m×d), passed as faer views ([`rows`] makes one from a
+//! slice), in `f32` or `f64`; results are faer matrices.
+//!
+//! ```
+//! use doubledescent::device::Device;
+//! use doubledescent::kernels::{Kernel, rows};
+//!
+//! # fn main() -> doubledescent::Result<()> {
+//! let x = [0.0f64, 0.0, 3.0, 4.0]; // two points in R², row-major
+//! let k = Kernel::laplace(5.0)?;
+//! let kxx = k.self_matrix(rows(&x, 2, 2)?, &Device::cpu())?;
+//! assert_eq!(kxx[(0, 0)], 1.0);
+//! assert!((kxx[(0, 1)] - (-1.0f64).exp()).abs() < 1e-15); // ‖x − z‖ = 5 = σ
+//! # Ok(())
+//! # }
+//! ```
+
+mod cpu;
+#[cfg(feature = "cuda")]
+mod gpu;
+
+use std::fmt;
+
+use faer::{Mat, MatRef};
+
+use crate::device::{Backend, Device};
+use crate::error::{Error, Result};
+use crate::scalar::Float;
+
+/// A positive-definite kernel k(x, z) of the kinds used in the double-descent papers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kernel {
+    /// exp(−‖x−z‖/σ).
+    Laplace {
+        /// σ > 0.
+        bandwidth: f64,
+    },
+    /// exp(−‖x−z‖²/(2σ²)).
+    Gaussian {
+        /// σ > 0.
+        bandwidth: f64,
+    },
+    /// exp(−‖x−z‖^γ/σ): Laplace at γ = 1; at γ = 2 a Gaussian of variance σ/2.
+    Dispersal {
+        /// σ > 0.
+        bandwidth: f64,
+        /// γ ∈ (0, 2].
+        gamma: f64,
+    },
+    /// The infinite-width NNGP of a 1-hidden-layer ReLU network with N(0, 1) weights and the
+    /// √(2/k) scaling: the order-1 arc-cosine kernel, normalised so that k(x, x) = ‖x̃‖².
+    ReluNngp {
+        /// Append a constant 1 to every input (first-layer bias).
+        bias: bool,
+    },
+    /// The infinite-width NTK of the same network: NNGP + x̃ᵀz̃·(π − arccos ξ)/π.
+    ReluNtk {
+        /// Append a constant 1 to every input (first-layer bias).
+        bias: bool,
+    },
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Kernel::Laplace { bandwidth } => write!(f, "Laplace(σ={bandwidth})"),
+            Kernel::Gaussian { bandwidth } => write!(f, "Gaussian(σ={bandwidth})"),
+            Kernel::Dispersal { bandwidth, gamma } => write!(f, "dispersal(σ={bandwidth}, γ={gamma})"),
+            Kernel::ReluNngp { bias } => write!(f, "ReLU NNGP(bias={bias})"),
+            Kernel::ReluNtk { bias } => write!(f, "ReLU NTK(bias={bias})"),
+        }
+    }
+}
+
+/// The kernel's kind and constants in the working precision: what both backends evaluate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Params<T> {
+    /// 0 Laplace, 1 Gaussian, 2 dispersal, 3 NNGP, 4 NTK (the `KIND_*` of `cuda/kernels.cu`).
+    pub kind: i32,
+    /// 1/σ, 1/(2σ²) or 1/σ.
+    pub p1: T,
+    /// γ/2 for dispersal.
+    pub p2: T,
+    /// 1 with bias, 0 without.
+    pub bias: T,
+}
+
+pub(crate) const KIND_LAPLACE: i32 = 0;
+pub(crate) const KIND_GAUSSIAN: i32 = 1;
+pub(crate) const KIND_DISPERSAL: i32 = 2;
+pub(crate) const KIND_NNGP: i32 = 3;
+pub(crate) const KIND_NTK: i32 = 4;
+
+impl<T: Float> Params<T> {
+    /// k from nx = ‖x‖², nz = ‖z‖², g = xᵀz (the formula of `dd_transform` in `cuda/kernels.cu`).
+    #[inline(always)]
+    pub fn value(&self, nx: T, nz: T, g: T) -> T {
+        match self.kind {
+            KIND_LAPLACE => laplace(self.p1, distance2(nx, nz, g)),
+            KIND_GAUSSIAN => gaussian(self.p1, distance2(nx, nz, g)),
+            KIND_DISPERSAL => dispersal(self.p1, self.p2, distance2(nx, nz, g)),
+            KIND_NNGP => arccos::<T, false>(self.bias, nx, nz, g),
+            _ => arccos::<T, true>(self.bias, nx, nz, g),
+        }
+    }
+
+    /// k(x, x) in closed form.
+    #[inline(always)]
+    pub fn diagonal(&self, nx: T) -> T {
+        if self.kind <= KIND_DISPERSAL {
+            return T::ONE;
+        }
+        let r = nx + self.bias;
+        if !(r > T::ZERO) {
+            T::ZERO
+        } else if self.kind == KIND_NNGP {
+            r
+        } else {
+            r + r
+        }
+    }
+}
+
+/// max(‖x‖² + ‖z‖² − 2xᵀz, 0).
+#[inline(always)]
+pub(crate) fn distance2<T: Float>(nx: T, nz: T, g: T) -> T {
+    (nx + nz - (g + g)).max(T::ZERO)
+}
+
+#[inline(always)]
+pub(crate) fn laplace<T: Float>(inv_bw: T, d2: T) -> T {
+    (-(d2.sqrt() * inv_bw)).exp()
+}
+
+#[inline(always)]
+pub(crate) fn gaussian<T: Float>(inv_2bw2: T, d2: T) -> T {
+    (-(d2 * inv_2bw2)).exp()
+}
+
+#[inline(always)]
+pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
+    (-(d2.powf(half_gamma) * inv_bw)).exp()
+}
+
+/// The arc-cosine NNGP (`NTK = false`) or NTK (`NTK = true`) value; 0 when ‖x̃‖‖z̃‖ = 0.
+#[inline(always)]
+pub(crate) fn arccos<T: Float, const NTK: bool>(bias: T, nx: T, nz: T, g: T) -> T {
+    let r = ((nx + bias) * (nz + bias)).sqrt();
+    if !(r > T::ZERO) {
+        return T::ZERO;
+    }
+    let xi = ((g + bias) / r).max(-T::ONE).min(T::ONE);
+    let pi = T::of(std::f64::consts::PI);
+    let a = pi - xi.acos();
+    let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi;
+    if NTK { nngp + r * xi * a / pi } else { nngp }
+}
+
+fn positive(name: &'static str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(name, v, "must be finite and > 0"))
+    }
+}
+
+impl Kernel {
+    /// exp(−‖x−z‖/σ); errors unless σ is finite and positive.
+    pub fn laplace(bandwidth: f64) -> Result<Kernel> {
+        let k = Kernel::Laplace { bandwidth };
+        k.validate()?;
+        Ok(k)
+    }
+
+    /// exp(−‖x−z‖²/(2σ²)); errors unless σ is finite and positive.
+    pub fn gaussian(bandwidth: f64) -> Result<Kernel> {
+        let k = Kernel::Gaussian { bandwidth };
+        k.validate()?;
+        Ok(k)
+    }
+
+    /// exp(−‖x−z‖^γ/σ); errors unless σ > 0 and γ ∈ (0, 2] (the range where it is positive
+    /// definite).
+    pub fn dispersal(bandwidth: f64, gamma: f64) -> Result<Kernel> {
+        let k = Kernel::Dispersal { bandwidth, gamma };
+        k.validate()?;
+        Ok(k)
+    }
+
+    /// The ReLU NNGP (arc-cosine order 1), with or without the first-layer bias.
+    pub fn relu_nngp(bias: bool) -> Kernel {
+        Kernel::ReluNngp { bias }
+    }
+
+    /// The 1-hidden-layer ReLU NTK, with or without the first-layer bias.
+    pub fn relu_ntk(bias: bool) -> Kernel {
+        Kernel::ReluNtk { bias }
+    }
+
+    /// Checks the constants (the variants' fields are public, so every operation re-checks).
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Kernel::Laplace { bandwidth } | Kernel::Gaussian { bandwidth } => {
+                positive("bandwidth", bandwidth)
+            }
+            Kernel::Dispersal { bandwidth, gamma } => {
+                positive("bandwidth", bandwidth)?;
+                if gamma.is_finite() && gamma > 0.0 && gamma <= 2.0 {
+                    Ok(())
+                } else {
+                    Err(Error::invalid("gamma", gamma, "must lie in (0, 2]"))
+                }
+            }
+            Kernel::ReluNngp { .. } | Kernel::ReluNtk { .. } => Ok(()),
+        }
+    }
+
+    pub(crate) fn params<T: Float>(&self) -> Params<T> {
+        let (kind, p1, p2, bias) = match *self {
+            Kernel::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false),
+            Kernel::Gaussian { bandwidth } => {
+                (KIND_GAUSSIAN, 1.0 / (2.0 * bandwidth * bandwidth), 0.0, false)
+            }
+            Kernel::Dispersal { bandwidth, gamma } => {
+                (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false)
+            }
+            Kernel::ReluNngp { bias } => (KIND_NNGP, 0.0, 0.0, bias),
+            Kernel::ReluNtk { bias } => (KIND_NTK, 0.0, 0.0, bias),
+        };
+        Params {
+            kind,
+            p1: T::of(p1),
+            p2: T::of(p2),
+            bias: if bias { T::ONE } else { T::ZERO },
+        }
+    }
+
+    /// k(x, z) for one pair, in f64.
+    pub fn eval(&self, x: &[f64], z: &[f64]) -> Result<f64> {
+        self.validate()?;
+        if x.len() != z.len() {
+            return Err(Error::ShapeMismatch {
+                what: "kernel arguments x and z".into(),
+                expected: format!("{} entries", x.len()),
+                got: format!("{} entries", z.len()),
+            });
+        }
+        crate::error::check_finite("x", x.iter().copied())?;
+        crate::error::check_finite("z", z.iter().copied())?;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+        Ok(self.params::<f64>().value(dot(x, x), dot(z, z), dot(x, z)))
+    }
+
+    /// The n×m matrix K(X, Z)ᵢⱼ = k(xᵢ, zⱼ).
+    pub fn matrix<T: Float>(&self, x: MatRef<'_, T>, z: MatRef<'_, T>, device: &Device) -> Result<Mat<T>> {
+        self.validate()?;
+        check_data("x", x)?;
+        check_data("z", z)?;
+        check_same_features(x, z)?;
+        match device.backend() {
+            Backend::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
+            Backend::Cuda => self.cuda_matrix(x, Some(z), device),
+        }
+    }
+
+    /// The n×n matrix K(X, X): each pair computed once, exactly symmetric, with the exact
+    /// diagonal k(x, x).
+    pub fn self_matrix<T: Float>(&self, x: MatRef<'_, T>, device: &Device) -> Result<Mat<T>> {
+        self.validate()?;
+        check_data("x", x)?;
+        match device.backend() {
+            Backend::Cpu => Ok(cpu::self_matrix(&self.params(), x)),
+            Backend::Cuda => self.cuda_matrix(x, None, device),
+        }
+    }
+
+    /// K(X, Z)·W for W of shape m×c, without forming K: each worker holds one tile of K at a time
+    /// (the product EigenPro and Nyström need when n is large).
+    pub fn apply<T: Float>(
+        &self,
+        x: MatRef<'_, T>,
+        z: MatRef<'_, T>,
+        w: MatRef<'_, T>,
+        device: &Device,
+    ) -> Result<Mat<T>> {
+        self.validate()?;
+        check_data("x", x)?;
+        check_data("z", z)?;
+        check_same_features(x, z)?;
+        if w.nrows() != z.nrows() {
+            return Err(Error::ShapeMismatch {
+                what: "rows of w against rows of z".into(),
+                expected: format!("{} rows", z.nrows()),
+                got: format!("{}x{}", w.nrows(), w.ncols()),
+            });
+        }
+        if w.ncols() == 0 {
+            return Err(Error::invalid("w", "0 columns", "needs at least one column"));
+        }
+        check_finite_mat("w", w)?;
+        match device.backend() {
+            Backend::Cpu => Ok(cpu::apply(&self.params(), x, z, w)),
+            Backend::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    let rt = device.cuda_runtime().expect("a CUDA device holds a runtime");
+                    gpu::apply(rt, &self.params(), x, z, w)
+                }
+                #[cfg(not(feature = "cuda"))]
+                unreachable!("no CUDA device exists in a build without the cuda feature")
+            }
+        }
+    }
+
+    fn cuda_matrix<T: Float>(
+        &self,
+        x: MatRef<'_, T>,
+        z: Option<MatRef<'_, T>>,
+        device: &Device,
+    ) -> Result<Mat<T>> {
+        #[cfg(feature = "cuda")]
+        {
+            let rt = device.cuda_runtime().expect("a CUDA device holds a runtime");
+            gpu::matrix(rt, &self.params(), x, z)
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = (x, z, device);
+            unreachable!("no CUDA device exists in a build without the cuda feature")
+        }
+    }
+}
+
+/// A row-major view of `data` as an n×d matrix (n points in R^d), checking the length.
+pub fn rows<T>(data: &[T], n: usize, d: usize) -> Result<MatRef<'_, T>> {
+    match n.checked_mul(d) {
+        Some(len) if len == data.len() => Ok(MatRef::from_row_major_slice(data, n, d)),
+        _ => Err(Error::ShapeMismatch {
+            what: "data length against n·d".into(),
+            expected: format!("{n}·{d} entries"),
+            got: format!("{} entries", data.len()),
+        }),
+    }
+}
+
+fn check_data<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
+    if a.nrows() == 0 || a.ncols() == 0 {
+        return Err(Error::invalid(
+            name,
+            format!("{}x{} matrix", a.nrows(), a.ncols()),
+            "needs at least one point and one feature",
+        ));
+    }
+    check_finite_mat(name, a)
+}
+
+fn check_finite_mat<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let v = a[(i, j)];
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    name,
+                    location: format!("row {i}, col {j}"),
+                    value: v.to_f64(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_same_features<T>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
+    if x.ncols() != z.ncols() {
+        return Err(Error::ShapeMismatch {
+            what: "features (columns) of x and z".into(),
+            expected: format!("{} columns", x.ncols()),
+            got: format!("{} columns", z.ncols()),
+        });
+    }
+    Ok(())
+}
