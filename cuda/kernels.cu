@@ -256,7 +256,9 @@ __device__ void dd_kw(const T* __restrict__ X, const T* __restrict__ Z, const T*
         for (int r = 0; r < RM; ++r) {
             int i = i0 + ty + 16 * r;
             if (i >= n) continue;
-            for (int q = 0; q < cw; ++q) partial[((long long)split * n + i) * cw + q] = part[r][q];
+#pragma unroll
+            for (int q = 0; q < CW; ++q)
+                if (q < cw) partial[((long long)split * n + i) * cw + q] = part[r][q];
         }
     }
 }

@@ -150,17 +150,17 @@ pub(crate) fn distance2<T: Float>(nx: T, nz: T, g: T) -> T {
 
 #[inline(always)]
 pub(crate) fn laplace<T: Float>(inv_bw: T, d2: T) -> T {
-    (-(d2.sqrt() * inv_bw)).exp()
+    (-(d2.sqrt() * inv_bw)).exp_nonpositive()
 }
 
 #[inline(always)]
 pub(crate) fn gaussian<T: Float>(inv_2bw2: T, d2: T) -> T {
-    (-(d2 * inv_2bw2)).exp()
+    (-(d2 * inv_2bw2)).exp_nonpositive()
 }
 
 #[inline(always)]
 pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
-    (-(d2.powf(half_gamma) * inv_bw)).exp()
+    (-(d2.powf(half_gamma) * inv_bw)).exp_nonpositive()
 }
 
 /// The arc-cosine NNGP (`NTK = false`) or NTK (`NTK = true`) value; 0 when ‖x̃‖‖z̃‖ = 0.
