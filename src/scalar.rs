@@ -79,6 +79,7 @@ pub trait Float:
 /// 2 ulp of `f64::exp` for −708 ≤ x ≤ 709; arguments below −708 give e⁻⁷⁰⁸ ≈ 3e-308 instead of
 /// a subnormal (an absolute error below 1e-307). Branch-free, so loops over it auto-vectorise.
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // the fdlibm constants, verbatim
 pub fn exp_f64(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²: adding it rounds to an integer
     const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
@@ -112,6 +113,7 @@ pub fn exp_f64(x: f64) -> f64 {
 /// The f32 version of [`exp_f64`]: degree-7 polynomial, within 2 ulp of `f32::exp` for
 /// −87 ≤ x ≤ 88, e⁻⁸⁷ ≈ 1.6e-38 below.
 #[inline(always)]
+#[allow(clippy::excessive_precision)]
 pub fn exp_f32(x: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0; // 1.5·2²³
     const LN2_HI: f32 = 0.693_145_751_953_125;

@@ -99,7 +99,7 @@ pub(crate) fn matrix<T: Float>(
     // SAFETY: every entry of the first rc·m values is written by dd_kmat (or dd_mirror) before it
     // is copied back.
     let mut dev = unsafe { rt.stream.alloc::<T>(rows * m) }.map_err(|e| {
-        Error::Device(format!("allocating a {rows}x{m} block of K ({} MiB): {e}", rows * m * size >> 20))
+        Error::Device(format!("allocating a {rows}x{m} block of K ({} MiB): {e}", (rows * m * size) >> 20))
     })?;
     let mut host = vec![T::ZERO; rows * m];
     let mut out = Mat::<T>::zeros(n, m);

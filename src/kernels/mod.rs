@@ -132,6 +132,7 @@ impl<T: Float> Params<T> {
             return T::ONE;
         }
         let r = nx + self.bias;
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
         if !(r > T::ZERO) {
             T::ZERO
         } else if self.kind == KIND_NNGP {
@@ -167,6 +168,7 @@ pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
 #[inline(always)]
 pub(crate) fn arccos<T: Float, const NTK: bool>(bias: T, nx: T, nz: T, g: T) -> T {
     let r = ((nx + bias) * (nz + bias)).sqrt();
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
     if !(r > T::ZERO) {
         return T::ZERO;
     }

@@ -110,6 +110,7 @@ pub fn check_against_reference<T: Copy + Into<f64>>(
             let r = reference(kernel, &xi, zj, eps);
             let g: f64 = got[(i, j)].into();
             let err = (g - r.value).abs();
+            #[allow(clippy::neg_cmp_op_on_partial_ord)] // a NaN must fail
             if !(err <= r.allowed(tol)) {
                 return Err(format!(
                     "{kernel} entry ({i}, {j}): got {g:e}, reference {:e}, error {err:e} > allowed {:e}",
