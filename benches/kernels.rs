@@ -31,18 +31,21 @@ fn data<T: Float>(n: usize, d: usize, seed: u64) -> Vec<T> {
 /// The naive fused loop: K[i, j] = exp(−‖xᵢ − zⱼ‖ / σ), one column per rayon task.
 fn simple_fused_laplace<T: Float>(x: &[T], z: &[T], d: usize, sigma: T, out: &mut Mat<T>) {
     let n = x.len() / d;
-    out.as_mut().par_col_chunks_mut(1).enumerate().for_each(|(j, mut col)| {
-        let zj = &z[j * d..(j + 1) * d];
-        for i in 0..n {
-            let xi = &x[i * d..(i + 1) * d];
-            let mut s = T::ZERO;
-            for k in 0..d {
-                let t = xi[k] - zj[k];
-                s += t * t;
+    out.as_mut()
+        .par_col_chunks_mut(1)
+        .enumerate()
+        .for_each(|(j, mut col)| {
+            let zj = &z[j * d..(j + 1) * d];
+            for i in 0..n {
+                let xi = &x[i * d..(i + 1) * d];
+                let mut s = T::ZERO;
+                for k in 0..d {
+                    let t = xi[k] - zj[k];
+                    s += t * t;
+                }
+                col[(i, 0)] = (-(s.sqrt() / sigma)).exp();
             }
-            col[(i, 0)] = (-(s.sqrt() / sigma)).exp();
-        }
-    });
+        });
 }
 
 fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
@@ -50,7 +53,8 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
     for d in [10usize, 784] {
         let xs = data::<T>(N, d, 1);
         let zs = data::<T>(N, d, 2);
-        let (x, z): (MatRef<'_, T>, MatRef<'_, T>) = (rows(&xs, N, d).unwrap(), rows(&zs, N, d).unwrap());
+        let (x, z): (MatRef<'_, T>, MatRef<'_, T>) =
+            (rows(&xs, N, d).unwrap(), rows(&zs, N, d).unwrap());
         let sigma = (d as f64 / 6.0).sqrt();
         let laplace = Kernel::laplace(sigma).unwrap();
         let gaussian = Kernel::gaussian(sigma).unwrap();
@@ -61,7 +65,16 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
             .throughput(Throughput::Elements((N * N) as u64));
         let mut out = Mat::<T>::zeros(N, N);
         g.bench_function(BenchmarkId::new("faer_gemm", "cpu"), |b| {
-            b.iter(|| matmul(out.as_mut(), Accum::Replace, x, z.transpose(), T::ONE, Par::rayon(0)))
+            b.iter(|| {
+                matmul(
+                    out.as_mut(),
+                    Accum::Replace,
+                    x,
+                    z.transpose(),
+                    T::ONE,
+                    Par::rayon(0),
+                )
+            })
         });
         if d <= 16 {
             // At d = 784 this loop takes ~10 s per run: it is the small-d reference only.

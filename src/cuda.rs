@@ -154,7 +154,8 @@ fn find_nvrtc() -> Result<NvrtcInfo, String> {
             }
             let mut archs = vec![0i32; count.max(0) as usize];
             if count > 0
-                && sys::nvrtcGetSupportedArchs(archs.as_mut_ptr()) != sys::nvrtcResult::NVRTC_SUCCESS
+                && sys::nvrtcGetSupportedArchs(archs.as_mut_ptr())
+                    != sys::nvrtcResult::NVRTC_SUCCESS
             {
                 return Err("nvrtcGetSupportedArchs failed".to_string());
             }
@@ -198,7 +199,10 @@ pub fn pick_arch(info: &NvrtcInfo, cc: i32) -> Result<i32, String> {
 pub fn compile(source: &CudaSource, arch: i32) -> Result<String, String> {
     nvrtc()?;
     let opts = CompileOptions {
-        options: vec![format!("--gpu-architecture=compute_{arch}"), "--std=c++17".into()],
+        options: vec![
+            format!("--gpu-architecture=compute_{arch}"),
+            "--std=c++17".into(),
+        ],
         name: Some(source.file.into()),
         ..Default::default()
     };
@@ -206,7 +210,11 @@ pub fn compile(source: &CudaSource, arch: i32) -> Result<String, String> {
         .map_err(|p| format!("NVRTC panicked on {}: {}", source.file, panic_text(p)))?
         .map_err(|e| match e {
             CompileError::CompileError { log, .. } => {
-                format!("{} does not compile: {}", source.file, log.to_string_lossy())
+                format!(
+                    "{} does not compile: {}",
+                    source.file,
+                    log.to_string_lossy()
+                )
             }
             other => format!("{}: {other:?}", source.file),
         })?;
@@ -261,7 +269,8 @@ fn init() -> Result<Arc<CudaRuntime>, String> {
         return Err("CUDA_ERROR_NO_DEVICE: the driver sees no device".into());
     }
     let info = nvrtc()?;
-    let ctx = CudaContext::new(0).map_err(|e| format!("cannot create a context on device 0: {e}"))?;
+    let ctx =
+        CudaContext::new(0).map_err(|e| format!("cannot create a context on device 0: {e}"))?;
     let name = ctx.name().map_err(|e| format!("cuDeviceGetName: {e}"))?;
     let (major, minor) = ctx
         .compute_capability()

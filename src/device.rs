@@ -62,7 +62,11 @@ impl FromStr for DeviceRequest {
             "" | "auto" => Ok(DeviceRequest::Auto),
             "cpu" => Ok(DeviceRequest::Cpu),
             "cuda" | "gpu" => Ok(DeviceRequest::Cuda),
-            other => Err(Error::invalid("device", other, "expected one of cpu, cuda, auto")),
+            other => Err(Error::invalid(
+                "device",
+                other,
+                "expected one of cpu, cuda, auto",
+            )),
         }
     }
 }
@@ -206,11 +210,17 @@ mod tests {
     #[test]
     fn requests_parse_and_reject_unknown_names() {
         assert_eq!("CPU".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cpu);
-        assert_eq!("cuda".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cuda);
+        assert_eq!(
+            "cuda".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Cuda
+        );
         assert_eq!("gpu".parse::<DeviceRequest>().unwrap(), DeviceRequest::Cuda);
         assert_eq!("".parse::<DeviceRequest>().unwrap(), DeviceRequest::Auto);
         let err = "tpu".parse::<DeviceRequest>().unwrap_err().to_string();
-        assert!(err.contains("tpu") && err.contains("cpu, cuda, auto"), "{err}");
+        assert!(
+            err.contains("tpu") && err.contains("cpu, cuda, auto"),
+            "{err}"
+        );
     }
 
     #[test]

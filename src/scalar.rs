@@ -124,7 +124,15 @@ pub fn exp_f32(x: f32) -> f32 {
     let k = y.to_bits().wrapping_sub(MAGIC.to_bits());
     let r = (x - kf * LN2_HI) - kf * LN2_LO;
     let mut p = 1.0 / 5_040.0;
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
         p = p * r + c;
     }
     p * f32::from_bits(k.wrapping_add(127) << 23)

@@ -25,7 +25,10 @@ fn every_cuda_source_compiles_with_nvrtc_and_exports_its_kernels() {
             return;
         }
     };
-    eprintln!("NVRTC {}.{}, archs {:?}", info.version.0, info.version.1, info.archs);
+    eprintln!(
+        "NVRTC {}.{}, archs {:?}",
+        info.version.0, info.version.1, info.archs
+    );
     assert!(!info.archs.is_empty());
     // The oldest and newest architectures this NVRTC supports, and Hopper (the H100/H200) when it
     // is in range: each compile is about a second.
@@ -38,7 +41,11 @@ fn every_cuda_source_compiles_with_nvrtc_and_exports_its_kernels() {
     for src in SOURCES {
         for &arch in &archs {
             let ptx = compile(src, arch).unwrap_or_else(|e| panic!("{e}"));
-            assert!(ptx.contains(&format!(".target sm_{arch}")), "{}: no .target sm_{arch}", src.file);
+            assert!(
+                ptx.contains(&format!(".target sm_{arch}")),
+                "{}: no .target sm_{arch}",
+                src.file
+            );
             for entry in src.entries {
                 assert!(
                     ptx.contains(&format!(".entry {entry}(")),
@@ -79,7 +86,14 @@ fn max_rel<T: Float>(a: &Mat<T>, b: &Mat<T>) -> f64 {
     worst
 }
 
-fn agree<T: Float + Into<f64>>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, z: MatRef<'_, T>, tol: f64, eps: f64) {
+fn agree<T: Float + Into<f64>>(
+    dev: &Device,
+    kernel: &Kernel,
+    x: MatRef<'_, T>,
+    z: MatRef<'_, T>,
+    tol: f64,
+    eps: f64,
+) {
     let cpu = Device::cpu();
     let g = kernel.matrix(x, z, dev).unwrap();
     let c = kernel.matrix(x, z, &cpu).unwrap();
@@ -89,11 +103,24 @@ fn agree<T: Float + Into<f64>>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, 
 
     let gs = kernel.self_matrix(x, dev).unwrap();
     let cs = kernel.self_matrix(x, &cpu).unwrap();
-    assert!(max_rel(&gs, &cs) <= tol, "{kernel} {} self: {:e}", T::NAME, max_rel(&gs, &cs));
+    assert!(
+        max_rel(&gs, &cs) <= tol,
+        "{kernel} {} self: {:e}",
+        T::NAME,
+        max_rel(&gs, &cs)
+    );
     for i in 0..x.nrows() {
-        assert_eq!(gs[(i, i)].to_f64(), cs[(i, i)].to_f64(), "{kernel}: diagonal {i}");
+        assert_eq!(
+            gs[(i, i)].to_f64(),
+            cs[(i, i)].to_f64(),
+            "{kernel}: diagonal {i}"
+        );
         for j in 0..i {
-            assert_eq!(gs[(i, j)].to_f64(), gs[(j, i)].to_f64(), "{kernel}: GPU self matrix asymmetric");
+            assert_eq!(
+                gs[(i, j)].to_f64(),
+                gs[(j, i)].to_f64(),
+                "{kernel}: GPU self matrix asymmetric"
+            );
         }
     }
 }
@@ -102,21 +129,49 @@ fn agree<T: Float + Into<f64>>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, 
 fn gpu_matrices_agree_with_cpu_and_reference() {
     let Some(dev) = gpu() else { return };
     assert_eq!(dev.backend(), Backend::Cuda);
-    for (n, m, d, seed) in [(1, 1, 1, 1u64), (63, 65, 17, 2), (200, 129, 33, 3), (300, 77, 784, 4)] {
+    for (n, m, d, seed) in [
+        (1, 1, 1, 1u64),
+        (63, 65, 17, 2),
+        (200, 129, 33, 3),
+        (300, 77, 784, 4),
+    ] {
         let xs = data(n, d, seed, 1.0);
         let zs = data(m, d, seed + 100, 1.0);
-        let (xf, zf): (Vec<f32>, Vec<f32>) =
-            (xs.iter().map(|&v| v as f32).collect(), zs.iter().map(|&v| v as f32).collect());
+        let (xf, zf): (Vec<f32>, Vec<f32>) = (
+            xs.iter().map(|&v| v as f32).collect(),
+            zs.iter().map(|&v| v as f32).collect(),
+        );
         let bw = (d as f64).sqrt();
         for kernel in all_kernels(bw, 1.5) {
-            agree(&dev, &kernel, rows(&xs, n, d).unwrap(), rows(&zs, m, d).unwrap(), 1e-12, f64::EPSILON);
-            agree(&dev, &kernel, rows(&xf, n, d).unwrap(), rows(&zf, m, d).unwrap(), 1e-5, f32::EPSILON as f64);
+            agree(
+                &dev,
+                &kernel,
+                rows(&xs, n, d).unwrap(),
+                rows(&zs, m, d).unwrap(),
+                1e-12,
+                f64::EPSILON,
+            );
+            agree(
+                &dev,
+                &kernel,
+                rows(&xf, n, d).unwrap(),
+                rows(&zf, m, d).unwrap(),
+                1e-5,
+                f32::EPSILON as f64,
+            );
         }
     }
 }
 
 /// |GPU − CPU| ≤ (kernel tolerance + 8·m·ε)·Σⱼ|Kᵢⱼ||Wⱼq| entrywise.
-fn kw_agree<T: Float>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, z: MatRef<'_, T>, w: MatRef<'_, T>, tol: f64) {
+fn kw_agree<T: Float>(
+    dev: &Device,
+    kernel: &Kernel,
+    x: MatRef<'_, T>,
+    z: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+    tol: f64,
+) {
     let cpu = Device::cpu();
     let g = kernel.apply(x, z, w, dev).unwrap();
     let c = kernel.apply(x, z, w, &cpu).unwrap();
@@ -125,9 +180,17 @@ fn kw_agree<T: Float>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, z: MatRef
     let rel = tol + 8.0 * m as f64 * T::EPS;
     for i in 0..x.nrows() {
         for q in 0..w.ncols() {
-            let absprod: f64 = (0..m).map(|j| (k[(i, j)].to_f64() * w[(j, q)].to_f64()).abs()).sum();
+            let absprod: f64 = (0..m)
+                .map(|j| (k[(i, j)].to_f64() * w[(j, q)].to_f64()).abs())
+                .sum();
             let err = (g[(i, q)].to_f64() - c[(i, q)].to_f64()).abs();
-            assert!(err <= rel * absprod + 1e-300, "{kernel} {} K·W ({i}, {q}): GPU {} vs CPU {}", T::NAME, g[(i, q)], c[(i, q)]);
+            assert!(
+                err <= rel * absprod + 1e-300,
+                "{kernel} {} K·W ({i}, {q}): GPU {} vs CPU {}",
+                T::NAME,
+                g[(i, q)],
+                c[(i, q)]
+            );
         }
     }
 }
@@ -135,15 +198,34 @@ fn kw_agree<T: Float>(dev: &Device, kernel: &Kernel, x: MatRef<'_, T>, z: MatRef
 #[test]
 fn gpu_matrix_free_product_agrees_with_cpu() {
     let Some(dev) = gpu() else { return };
-    for (n, m, d, c, seed) in [(1, 1, 1, 1, 5u64), (130, 4000, 20, 3, 6), (500, 333, 100, 8, 7), (64, 640, 9, 11, 8)] {
+    for (n, m, d, c, seed) in [
+        (1, 1, 1, 1, 5u64),
+        (130, 4000, 20, 3, 6),
+        (500, 333, 100, 8, 7),
+        (64, 640, 9, 11, 8),
+    ] {
         let xs = data(n, d, seed, 1.0);
         let zs = data(m, d, seed + 1, 1.0);
         let ws = data(m, c, seed + 2, 1.0);
         let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
         let (xf, zf, wf) = (f(&xs), f(&zs), f(&ws));
         for kernel in all_kernels((d as f64).sqrt(), 0.8) {
-            kw_agree(&dev, &kernel, rows(&xs, n, d).unwrap(), rows(&zs, m, d).unwrap(), rows(&ws, m, c).unwrap(), 1e-12);
-            kw_agree(&dev, &kernel, rows(&xf, n, d).unwrap(), rows(&zf, m, d).unwrap(), rows(&wf, m, c).unwrap(), 1e-5);
+            kw_agree(
+                &dev,
+                &kernel,
+                rows(&xs, n, d).unwrap(),
+                rows(&zs, m, d).unwrap(),
+                rows(&ws, m, c).unwrap(),
+                1e-12,
+            );
+            kw_agree(
+                &dev,
+                &kernel,
+                rows(&xf, n, d).unwrap(),
+                rows(&zf, m, d).unwrap(),
+                rows(&wf, m, c).unwrap(),
+                1e-5,
+            );
         }
     }
 }

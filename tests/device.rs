@@ -17,7 +17,10 @@ fn environment_variable_forces_or_rejects_a_backend() {
     let cuda = Device::select(DeviceRequest::Cuda);
     let cuda_present = cuda.is_ok();
     unsafe { std::env::set_var(DEVICE_ENV, "cuda") };
-    assert_eq!(Device::select(DeviceRequest::Cpu).unwrap().backend(), Backend::Cpu);
+    assert_eq!(
+        Device::select(DeviceRequest::Cpu).unwrap().backend(),
+        Backend::Cpu
+    );
     match Device::auto() {
         Ok(dev) => {
             assert!(cuda_present);
@@ -25,7 +28,10 @@ fn environment_variable_forces_or_rejects_a_backend() {
         }
         Err(Error::DeviceUnavailable(reason)) => {
             assert!(!cuda_present);
-            assert!(!reason.is_empty() && !reason.contains('\n'), "one-line reason: {reason:?}");
+            assert!(
+                !reason.is_empty() && !reason.contains('\n'),
+                "one-line reason: {reason:?}"
+            );
             eprintln!("no CUDA here: {reason}");
         }
         Err(e) => panic!("unexpected error {e}"),
@@ -42,7 +48,10 @@ fn environment_variable_forces_or_rejects_a_backend() {
         assert_eq!(dev.backend(), Backend::Cuda);
     } else {
         assert_eq!(dev.backend(), Backend::Cpu);
-        assert!(dev.note().unwrap().starts_with("CUDA unavailable: "), "{dev}");
+        assert!(
+            dev.note().unwrap().starts_with("CUDA unavailable: "),
+            "{dev}"
+        );
     }
     eprintln!("automatic choice: {dev}");
 }

@@ -133,7 +133,10 @@ fn self_matrices_are_positive_semidefinite() {
             let eig = k.self_adjoint_eigenvalues(Side::Lower).unwrap();
             let maxdiag = (0..n).map(|i| k[(i, i)]).fold(0.0f64, f64::max);
             let min = eig[0];
-            assert!(min >= -1e-8 * n as f64 * maxdiag.max(1.0), "{kernel}: λ_min = {min:e} (n = {n}, d = {d})");
+            assert!(
+                min >= -1e-8 * n as f64 * maxdiag.max(1.0),
+                "{kernel}: λ_min = {min:e} (n = {n}, d = {d})"
+            );
         }
     }
 }
@@ -151,7 +154,11 @@ fn arc_cosine_closed_forms_from_the_tutorial() {
     // Orthogonal unit vectors with bias: ξ̃ = 1/2, r = 2.
     let nngp_half = (0.5 * (PI - (0.5f64).acos()) + (0.75f64).sqrt()) / PI;
     let ntk_half = 2.0 * (nngp_half + 0.5 * (PI - (0.5f64).acos()) / PI);
-    assert!((ntk[(0, 1)] - ntk_half).abs() < 1e-14, "{} vs {ntk_half}", ntk[(0, 1)]);
+    assert!(
+        (ntk[(0, 1)] - ntk_half).abs() < 1e-14,
+        "{} vs {ntk_half}",
+        ntk[(0, 1)]
+    );
     assert!((ntk_half - (2.0 / 3.0 + 3f64.sqrt() / PI + 2.0 / 3.0)).abs() < 1e-14);
     let nngp = Kernel::relu_nngp(true).matrix(xm, xm, &dev).unwrap();
     assert!((nngp[(0, 1)] - 2.0 * nngp_half).abs() < 1e-14);
@@ -161,11 +168,19 @@ fn arc_cosine_closed_forms_from_the_tutorial() {
     assert_eq!(k[(0, 0)], 2.0);
     // Antiparallel: φ̌(−1) = 0 and the NTK's second term is 0 too.
     let y = [1.0f64, 2.0, -2.0, -4.0];
-    let k = Kernel::relu_ntk(false).matrix(rows(&y[..2], 1, 2).unwrap(), rows(&y[2..], 1, 2).unwrap(), &dev).unwrap();
+    let k = Kernel::relu_ntk(false)
+        .matrix(
+            rows(&y[..2], 1, 2).unwrap(),
+            rows(&y[2..], 1, 2).unwrap(),
+            &dev,
+        )
+        .unwrap();
     assert!(k[(0, 0)].abs() < 1e-7, "{}", k[(0, 0)]);
     // A zero input without bias has a zero kernel row, not NaN.
     let z = [0.0f64, 0.0, 1.0, 1.0];
-    let k = Kernel::relu_ntk(false).self_matrix(rows(&z, 2, 2).unwrap(), &dev).unwrap();
+    let k = Kernel::relu_ntk(false)
+        .self_matrix(rows(&z, 2, 2).unwrap(), &dev)
+        .unwrap();
     assert_eq!((k[(0, 0)], k[(0, 1)], k[(1, 0)]), (0.0, 0.0, 0.0));
 }
 
@@ -176,16 +191,28 @@ fn distance_kernels_hand_values_and_special_cases() {
     let dev = Device::cpu();
     let x = [0.0f64, 0.0, 3.0, 4.0];
     let xm = rows(&x, 2, 2).unwrap();
-    let lap = Kernel::laplace(10.0).unwrap().self_matrix(xm, &dev).unwrap();
+    let lap = Kernel::laplace(10.0)
+        .unwrap()
+        .self_matrix(xm, &dev)
+        .unwrap();
     assert!((lap[(0, 1)] - (-0.5f64).exp()).abs() < 1e-15);
     let gau = Kernel::gaussian(5.0).unwrap().matrix(xm, xm, &dev).unwrap();
     assert!((gau[(1, 0)] - (-0.5f64).exp()).abs() < 1e-15);
     let xs = data(90, 7, 11, 1.0);
     let xm = rows(&xs, 90, 7).unwrap();
-    let d1 = Kernel::dispersal(3.0, 1.0).unwrap().self_matrix(xm, &dev).unwrap();
+    let d1 = Kernel::dispersal(3.0, 1.0)
+        .unwrap()
+        .self_matrix(xm, &dev)
+        .unwrap();
     let l = Kernel::laplace(3.0).unwrap().self_matrix(xm, &dev).unwrap();
-    let d2 = Kernel::dispersal(3.0, 2.0).unwrap().self_matrix(xm, &dev).unwrap();
-    let g = Kernel::gaussian((1.5f64).sqrt()).unwrap().self_matrix(xm, &dev).unwrap();
+    let d2 = Kernel::dispersal(3.0, 2.0)
+        .unwrap()
+        .self_matrix(xm, &dev)
+        .unwrap();
+    let g = Kernel::gaussian((1.5f64).sqrt())
+        .unwrap()
+        .self_matrix(xm, &dev)
+        .unwrap();
     for i in 0..90 {
         for j in 0..90 {
             assert!((d1[(i, j)] - l[(i, j)]).abs() < 1e-14);
@@ -193,8 +220,16 @@ fn distance_kernels_hand_values_and_special_cases() {
         }
     }
     // Kernel::eval is the same formula for one pair.
-    let r = reference(&Kernel::laplace(3.0).unwrap(), &xs[0..7], &xs[7..14], f64::EPSILON);
-    let e = Kernel::laplace(3.0).unwrap().eval(&xs[0..7], &xs[7..14]).unwrap();
+    let r = reference(
+        &Kernel::laplace(3.0).unwrap(),
+        &xs[0..7],
+        &xs[7..14],
+        f64::EPSILON,
+    );
+    let e = Kernel::laplace(3.0)
+        .unwrap()
+        .eval(&xs[0..7], &xs[7..14])
+        .unwrap();
     assert!((e - r.value).abs() <= r.allowed(TOL_F64));
 }
 
@@ -207,10 +242,16 @@ fn duplicate_points_never_give_nan() {
     let x = rows(&xs, 2, 33).unwrap();
     for kernel in all_kernels(0.5, 0.3) {
         let k = kernel.matrix(x, x, &Device::cpu()).unwrap();
-        for v in k.col_iter().flat_map(|c| c.iter().copied().collect::<Vec<_>>()) {
+        for v in k
+            .col_iter()
+            .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
+        {
             assert!(v.is_finite(), "{kernel}: {v}");
         }
-        if matches!(kernel, Kernel::Laplace { .. } | Kernel::Gaussian { .. } | Kernel::Dispersal { .. }) {
+        if matches!(
+            kernel,
+            Kernel::Laplace { .. } | Kernel::Gaussian { .. } | Kernel::Dispersal { .. }
+        ) {
             assert!(k[(0, 1)] > 0.99, "{kernel}: {}", k[(0, 1)]);
         }
     }
@@ -226,7 +267,9 @@ fn bad_input_is_a_clear_error() {
     for bw in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let e = msg(Kernel::laplace(bw).unwrap_err());
         assert!(e.contains("bandwidth"), "{e}");
-        let e = msg(Kernel::Gaussian { bandwidth: bw }.self_matrix(x, &dev).unwrap_err());
+        let e = msg(Kernel::Gaussian { bandwidth: bw }
+            .self_matrix(x, &dev)
+            .unwrap_err());
         assert!(e.contains("bandwidth"), "{e}");
     }
     for g in [0.0, -0.5, 2.5, f64::NAN] {
@@ -234,24 +277,43 @@ fn bad_input_is_a_clear_error() {
         assert!(e.contains("gamma"), "{e}");
     }
     let zs = data(4, 2, 1, 1.0);
-    let e = msg(Kernel::relu_ntk(true).matrix(x, rows(&zs, 4, 2).unwrap(), &dev).unwrap_err());
+    let e = msg(Kernel::relu_ntk(true)
+        .matrix(x, rows(&zs, 4, 2).unwrap(), &dev)
+        .unwrap_err());
     assert!(e.contains("3 columns") && e.contains("2 columns"), "{e}");
     let empty: [f64; 0] = [];
-    let e = msg(Kernel::relu_nngp(false).self_matrix(rows(&empty, 0, 3).unwrap(), &dev).unwrap_err());
+    let e = msg(Kernel::relu_nngp(false)
+        .self_matrix(rows(&empty, 0, 3).unwrap(), &dev)
+        .unwrap_err());
     assert!(e.contains("`x`") && e.contains("0x3"), "{e}");
     let mut bad = xs.clone();
     bad[7] = f64::NAN;
-    let e = msg(Kernel::laplace(1.0).unwrap().matrix(x, rows(&bad, 4, 3).unwrap(), &dev).unwrap_err());
-    assert!(e.contains("`z`") && e.contains("row 2, col 1") && e.contains("NaN"), "{e}");
+    let e = msg(Kernel::laplace(1.0)
+        .unwrap()
+        .matrix(x, rows(&bad, 4, 3).unwrap(), &dev)
+        .unwrap_err());
+    assert!(
+        e.contains("`z`") && e.contains("row 2, col 1") && e.contains("NaN"),
+        "{e}"
+    );
     let ws = [1.0f64, 2.0, 3.0];
-    let e = msg(Kernel::laplace(1.0).unwrap().apply(x, x, rows(&ws, 3, 1).unwrap(), &dev).unwrap_err());
+    let e = msg(Kernel::laplace(1.0)
+        .unwrap()
+        .apply(x, x, rows(&ws, 3, 1).unwrap(), &dev)
+        .unwrap_err());
     assert!(e.contains("4 rows") && e.contains("3x1"), "{e}");
     let ws = [1.0f64, 2.0, f64::INFINITY, 3.0];
-    let e = msg(Kernel::laplace(1.0).unwrap().apply(x, x, rows(&ws, 4, 1).unwrap(), &dev).unwrap_err());
+    let e = msg(Kernel::laplace(1.0)
+        .unwrap()
+        .apply(x, x, rows(&ws, 4, 1).unwrap(), &dev)
+        .unwrap_err());
     assert!(e.contains("`w`") && e.contains("inf"), "{e}");
     let e = msg(rows(&xs, 5, 3).unwrap_err());
     assert!(e.contains("5·3") && e.contains("12 entries"), "{e}");
-    let e = msg(Kernel::laplace(1.0).unwrap().eval(&[1.0, 2.0], &[1.0]).unwrap_err());
+    let e = msg(Kernel::laplace(1.0)
+        .unwrap()
+        .eval(&[1.0, 2.0], &[1.0])
+        .unwrap_err());
     assert!(e.contains("2 entries") && e.contains("1 entries"), "{e}");
 }
 
@@ -265,10 +327,13 @@ fn any_memory_layout_is_accepted() {
     let k = Kernel::gaussian(2.0).unwrap();
     let a = k.self_matrix(x, &Device::cpu()).unwrap();
     let b = k.self_matrix(col_major.as_ref(), &Device::cpu()).unwrap();
-    let wide = Mat::<f64>::from_fn(n, 2 * d, |i, j| if j % 2 == 0 { x[(i, j / 2)] } else { 99.0 });
-    let strided: MatRef<'_, f64> = unsafe {
-        MatRef::from_raw_parts(wide.as_ptr(), n, d, 1, 2 * wide.col_stride())
-    };
+    let wide = Mat::<f64>::from_fn(
+        n,
+        2 * d,
+        |i, j| if j % 2 == 0 { x[(i, j / 2)] } else { 99.0 },
+    );
+    let strided: MatRef<'_, f64> =
+        unsafe { MatRef::from_raw_parts(wide.as_ptr(), n, d, 1, 2 * wide.col_stride()) };
     let c = k.self_matrix(strided, &Device::cpu()).unwrap();
     for i in 0..n {
         for j in 0..n {

@@ -77,9 +77,9 @@ pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &
     match p.kind {
         KIND_LAPLACE => map_tile(tile, xn, zn, |nx, nz, g| laplace(p1, distance2(nx, nz, g))),
         KIND_GAUSSIAN => map_tile(tile, xn, zn, |nx, nz, g| gaussian(p1, distance2(nx, nz, g))),
-        KIND_DISPERSAL => {
-            map_tile(tile, xn, zn, |nx, nz, g| dispersal(p1, p2, distance2(nx, nz, g)))
-        }
+        KIND_DISPERSAL => map_tile(tile, xn, zn, |nx, nz, g| {
+            dispersal(p1, p2, distance2(nx, nz, g))
+        }),
         KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, false>(b, nx, nz, g)),
         _ => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, true>(b, nx, nz, g)),
     }
@@ -95,7 +95,14 @@ fn fused_tile<T: Float>(
     xn: &[T],
     zn: &[T],
 ) {
-    matmul(out.rb_mut(), Accum::Replace, xi, zj.transpose(), T::ONE, Par::Seq);
+    matmul(
+        out.rb_mut(),
+        Accum::Replace,
+        xi,
+        zj.transpose(),
+        T::ONE,
+        Par::Seq,
+    );
     transform_tile(p, out, xn, zn);
 }
 
@@ -126,7 +133,14 @@ pub(crate) fn matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>, z: MatRef<'_, T>
                 .for_each(|(ic, tile)| {
                     let i0 = ic * TILE_ROWS;
                     let mb = tile.nrows();
-                    fused_tile(p, tile, x.subrows(i0, mb), zj, &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
+                    fused_tile(
+                        p,
+                        tile,
+                        x.subrows(i0, mb),
+                        zj,
+                        &xn[i0..i0 + mb],
+                        &zn[j0..j0 + nb],
+                    );
                 });
         });
     out
@@ -189,7 +203,14 @@ pub(crate) fn self_matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>) -> Mat<T> {
                 .for_each(|(ic, tile)| {
                     let i0 = ic * TILE_ROWS;
                     let mb = tile.nrows();
-                    fused_tile(p, tile, x.subrows(i0, mb), xj, &xn[i0..i0 + mb], &xn[j0..j0 + nb]);
+                    fused_tile(
+                        p,
+                        tile,
+                        x.subrows(i0, mb),
+                        xj,
+                        &xn[i0..i0 + mb],
+                        &xn[j0..j0 + nb],
+                    );
                 });
             for jj in 0..nb {
                 cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
@@ -224,8 +245,22 @@ pub(crate) fn apply<T: Float>(
             for j0 in (0..m).step_by(TILE_COLS) {
                 let nb = TILE_COLS.min(m - j0);
                 let mut tile = buf.as_mut().subcols_mut(0, nb);
-                fused_tile(p, tile.rb_mut(), xi, z.subrows(j0, nb), &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
-                matmul(orows.rb_mut(), Accum::Add, tile.rb(), w.subrows(j0, nb), T::ONE, Par::Seq);
+                fused_tile(
+                    p,
+                    tile.rb_mut(),
+                    xi,
+                    z.subrows(j0, nb),
+                    &xn[i0..i0 + mb],
+                    &zn[j0..j0 + nb],
+                );
+                matmul(
+                    orows.rb_mut(),
+                    Accum::Add,
+                    tile.rb(),
+                    w.subrows(j0, nb),
+                    T::ONE,
+                    Par::Seq,
+                );
             }
         });
     out

@@ -29,7 +29,8 @@ fn derr(what: &'static str) -> impl Fn(DriverError) -> Error {
 }
 
 fn as_i32(name: &'static str, v: usize) -> Result<i32> {
-    i32::try_from(v).map_err(|_| Error::invalid(name, v, "exceeds the CUDA path's 32-bit index range"))
+    i32::try_from(v)
+        .map_err(|_| Error::invalid(name, v, "exceeds the CUDA path's 32-bit index range"))
 }
 
 /// Row-major copy of `a` on the device.
@@ -42,15 +43,27 @@ fn upload<T: Float>(rt: &CudaRuntime, a: MatRef<'_, T>) -> Result<CudaSlice<T>> 
         // consecutive elements starting at its pointer.
         unsafe { std::slice::from_raw_parts(a.as_ptr(), n * d) }
     } else {
-        host = (0..n).flat_map(|i| (0..d).map(move |k| a[(i, k)])).collect();
+        host = (0..n)
+            .flat_map(|i| (0..d).map(move |k| a[(i, k)]))
+            .collect();
         &host
     };
-    rt.stream.clone_htod(slice).map_err(derr("copying data to the device"))
+    rt.stream
+        .clone_htod(slice)
+        .map_err(derr("copying data to the device"))
 }
 
 /// ‖aᵢ‖² on the device (`dd_sqnorms`, one warp per row).
-fn sqnorms<T: Float>(rt: &CudaRuntime, a: &CudaSlice<T>, n: usize, d: usize) -> Result<CudaSlice<T>> {
-    let mut out = rt.stream.alloc_zeros::<T>(n).map_err(derr("allocating norms"))?;
+fn sqnorms<T: Float>(
+    rt: &CudaRuntime,
+    a: &CudaSlice<T>,
+    n: usize,
+    d: usize,
+) -> Result<CudaSlice<T>> {
+    let mut out = rt
+        .stream
+        .alloc_zeros::<T>(n)
+        .map_err(derr("allocating norms"))?;
     let f = rt.function(&format!("dd_sqnorms_{}", T::NAME))?;
     let (ni, di) = (as_i32("n", n)?, as_i32("d", d)?);
     let cfg = LaunchConfig {
@@ -79,13 +92,25 @@ pub(crate) fn matrix<T: Float>(
     let (mi, di) = (as_i32("m", m)?, as_i32("d", d)?);
     as_i32("n", n)?;
     if m.div_ceil(TILE) > MAX_GRID_Y {
-        return Err(Error::invalid("z", format!("{m} rows"), "the CUDA path handles at most 4,194,240 columns of K"));
+        return Err(Error::invalid(
+            "z",
+            format!("{m} rows"),
+            "the CUDA path handles at most 4,194,240 columns of K",
+        ));
     }
     let xd = upload(rt, x)?;
-    let zd_own = if self_mode { None } else { Some(upload(rt, z)?) };
+    let zd_own = if self_mode {
+        None
+    } else {
+        Some(upload(rt, z)?)
+    };
     let zd = zd_own.as_ref().unwrap_or(&xd);
     let xn = sqnorms(rt, &xd, n, d)?;
-    let zn_own = if self_mode { None } else { Some(sqnorms(rt, zd, m, d)?) };
+    let zn_own = if self_mode {
+        None
+    } else {
+        Some(sqnorms(rt, zd, m, d)?)
+    };
     let zn = zn_own.as_ref().unwrap_or(&xn);
 
     // Row blocks of the output that fit in 90% of the free memory.
@@ -99,7 +124,10 @@ pub(crate) fn matrix<T: Float>(
     // SAFETY: every entry of the first rc·m values is written by dd_kmat (or dd_mirror) before it
     // is copied back.
     let mut dev = unsafe { rt.stream.alloc::<T>(rows * m) }.map_err(|e| {
-        Error::Device(format!("allocating a {rows}x{m} block of K ({} MiB): {e}", (rows * m * size) >> 20))
+        Error::Device(format!(
+            "allocating a {rows}x{m} block of K ({} MiB): {e}",
+            (rows * m * size) >> 20
+        ))
     })?;
     let mut host = vec![T::ZERO; rows * m];
     let mut out = Mat::<T>::zeros(n, m);
@@ -121,7 +149,13 @@ pub(crate) fn matrix<T: Float>(
         };
         let mut b = rt.stream.launch_builder(kmat);
         b.arg(&xv).arg(zd).arg(&xnv).arg(zn).arg(&mut dev);
-        b.arg(&rci).arg(&mi).arg(&di).arg(&ld).arg(&r0i).arg(&self_diag).arg(&upper_only);
+        b.arg(&rci)
+            .arg(&mi)
+            .arg(&di)
+            .arg(&ld)
+            .arg(&r0i)
+            .arg(&self_diag)
+            .arg(&upper_only);
         b.arg(&kind).arg(&p1).arg(&p2).arg(&bias);
         // SAFETY: the argument list matches dd_kmat; X holds rc·d values, Z m·d, the norms rc and
         // m, and dev at least rc·m = ld·m.
@@ -158,9 +192,18 @@ pub(crate) fn apply<T: Float>(
     w: MatRef<'_, T>,
 ) -> Result<Mat<T>> {
     let (n, m, d, c) = (x.nrows(), z.nrows(), x.ncols(), w.ncols());
-    let (ni, mi, di, ci) = (as_i32("n", n)?, as_i32("m", m)?, as_i32("d", d)?, as_i32("w columns", c)?);
+    let (ni, mi, di, ci) = (
+        as_i32("n", n)?,
+        as_i32("m", m)?,
+        as_i32("d", d)?,
+        as_i32("w columns", c)?,
+    );
     if n.div_ceil(TILE) > i32::MAX as usize {
-        return Err(Error::invalid("x", format!("{n} rows"), "too many rows for one grid"));
+        return Err(Error::invalid(
+            "x",
+            format!("{n} rows"),
+            "too many rows for one grid",
+        ));
     }
     let xd = upload(rt, x)?;
     let zd = upload(rt, z)?;
@@ -173,7 +216,9 @@ pub(crate) fn apply<T: Float>(
     let row_blocks = n.div_ceil(TILE);
     let tiles = m.div_ceil(TILE);
     let budget = rt.free_memory()? / 10 * 9;
-    let mut splits = (4 * rt.sm_count).div_ceil(row_blocks).clamp(1, tiles.min(MAX_GRID_Y));
+    let mut splits = (4 * rt.sm_count)
+        .div_ceil(row_blocks)
+        .clamp(1, tiles.min(MAX_GRID_Y));
     splits = splits.min((budget / (n * CW * size).max(1)).max(1));
     let tiles_per_split = tiles.div_ceil(splits);
     let splits = tiles.div_ceil(tiles_per_split);
@@ -181,7 +226,8 @@ pub(crate) fn apply<T: Float>(
 
     // SAFETY: dd_kw writes every partial[s][i][q] for s < splits, i < n, q < cw before
     // dd_kw_reduce reads them; dd_kw_reduce writes every out[i][q].
-    let mut partial = unsafe { rt.stream.alloc::<T>(splits * n * CW) }.map_err(derr("allocating partial sums"))?;
+    let mut partial = unsafe { rt.stream.alloc::<T>(splits * n * CW) }
+        .map_err(derr("allocating partial sums"))?;
     let mut outd = unsafe { rt.stream.alloc::<T>(n * c) }.map_err(derr("allocating K·W"))?;
     let kw = rt.function(&format!("dd_kw_{}", T::NAME))?;
     let reduce = rt.function(&format!("dd_kw_reduce_{}", T::NAME))?;
@@ -196,8 +242,19 @@ pub(crate) fn apply<T: Float>(
             shared_mem_bytes: 0,
         };
         let mut b = rt.stream.launch_builder(kw);
-        b.arg(&xd).arg(&zd).arg(&xn).arg(&zn).arg(&wd).arg(&mut partial);
-        b.arg(&ni).arg(&mi).arg(&di).arg(&ci).arg(&col0i).arg(&cwi).arg(&tps);
+        b.arg(&xd)
+            .arg(&zd)
+            .arg(&xn)
+            .arg(&zn)
+            .arg(&wd)
+            .arg(&mut partial);
+        b.arg(&ni)
+            .arg(&mi)
+            .arg(&di)
+            .arg(&ci)
+            .arg(&col0i)
+            .arg(&cwi)
+            .arg(&tps);
         b.arg(&kind).arg(&p1).arg(&p2).arg(&bias);
         // SAFETY: the argument list matches dd_kw; partial holds splits·n·CW >= splits·n·cw values.
         unsafe { b.launch(cfg) }.map_err(derr("launching dd_kw"))?;
@@ -207,11 +264,20 @@ pub(crate) fn apply<T: Float>(
             shared_mem_bytes: 0,
         };
         let mut b = rt.stream.launch_builder(reduce);
-        b.arg(&partial).arg(&mut outd).arg(&ni).arg(&ci).arg(&col0i).arg(&cwi).arg(&si);
+        b.arg(&partial)
+            .arg(&mut outd)
+            .arg(&ni)
+            .arg(&ci)
+            .arg(&col0i)
+            .arg(&cwi)
+            .arg(&si);
         // SAFETY: matches dd_kw_reduce(const T*, T*, int, int, int, int, int); out holds n·c values.
         unsafe { b.launch(cfg) }.map_err(derr("launching dd_kw_reduce"))?;
     }
-    let host = rt.stream.clone_dtoh(&outd).map_err(derr("copying K·W to the host"))?;
+    let host = rt
+        .stream
+        .clone_dtoh(&outd)
+        .map_err(derr("copying K·W to the host"))?;
     rt.stream.synchronize().map_err(derr("synchronising"))?;
     Ok(MatRef::from_row_major_slice(&host, n, c).to_owned())
 }

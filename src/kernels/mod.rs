@@ -86,7 +86,9 @@ impl fmt::Display for Kernel {
         match *self {
             Kernel::Laplace { bandwidth } => write!(f, "Laplace(σ={bandwidth})"),
             Kernel::Gaussian { bandwidth } => write!(f, "Gaussian(σ={bandwidth})"),
-            Kernel::Dispersal { bandwidth, gamma } => write!(f, "dispersal(σ={bandwidth}, γ={gamma})"),
+            Kernel::Dispersal { bandwidth, gamma } => {
+                write!(f, "dispersal(σ={bandwidth}, γ={gamma})")
+            }
             Kernel::ReluNngp { bias } => write!(f, "ReLU NNGP(bias={bias})"),
             Kernel::ReluNtk { bias } => write!(f, "ReLU NTK(bias={bias})"),
         }
@@ -241,9 +243,12 @@ impl Kernel {
     pub(crate) fn params<T: Float>(&self) -> Params<T> {
         let (kind, p1, p2, bias) = match *self {
             Kernel::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false),
-            Kernel::Gaussian { bandwidth } => {
-                (KIND_GAUSSIAN, 1.0 / (2.0 * bandwidth * bandwidth), 0.0, false)
-            }
+            Kernel::Gaussian { bandwidth } => (
+                KIND_GAUSSIAN,
+                1.0 / (2.0 * bandwidth * bandwidth),
+                0.0,
+                false,
+            ),
             Kernel::Dispersal { bandwidth, gamma } => {
                 (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false)
             }
@@ -275,7 +280,12 @@ impl Kernel {
     }
 
     /// The n×m matrix K(X, Z)ᵢⱼ = k(xᵢ, zⱼ).
-    pub fn matrix<T: Float>(&self, x: MatRef<'_, T>, z: MatRef<'_, T>, device: &Device) -> Result<Mat<T>> {
+    pub fn matrix<T: Float>(
+        &self,
+        x: MatRef<'_, T>,
+        z: MatRef<'_, T>,
+        device: &Device,
+    ) -> Result<Mat<T>> {
         self.validate()?;
         check_data("x", x)?;
         check_data("z", z)?;
@@ -318,7 +328,11 @@ impl Kernel {
             });
         }
         if w.ncols() == 0 {
-            return Err(Error::invalid("w", "0 columns", "needs at least one column"));
+            return Err(Error::invalid(
+                "w",
+                "0 columns",
+                "needs at least one column",
+            ));
         }
         check_finite_mat("w", w)?;
         match device.backend() {
@@ -326,7 +340,9 @@ impl Kernel {
             Backend::Cuda => {
                 #[cfg(feature = "cuda")]
                 {
-                    let rt = device.cuda_runtime().expect("a CUDA device holds a runtime");
+                    let rt = device
+                        .cuda_runtime()
+                        .expect("a CUDA device holds a runtime");
                     gpu::apply(rt, &self.params(), x, z, w)
                 }
                 #[cfg(not(feature = "cuda"))]
@@ -343,7 +359,9 @@ impl Kernel {
     ) -> Result<Mat<T>> {
         #[cfg(feature = "cuda")]
         {
-            let rt = device.cuda_runtime().expect("a CUDA device holds a runtime");
+            let rt = device
+                .cuda_runtime()
+                .expect("a CUDA device holds a runtime");
             gpu::matrix(rt, &self.params(), x, z)
         }
         #[cfg(not(feature = "cuda"))]

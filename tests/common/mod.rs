@@ -36,22 +36,30 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
     // Bound on |computed ‖x−z‖² − true ‖x−z‖²| for the norm expansion.
     let delta2 = 4.0 * (d + 2.0) * eps * (nx + nz);
     match *kernel {
-        Kernel::Laplace { bandwidth: s } | Kernel::Gaussian { bandwidth: s } | Kernel::Dispersal { bandwidth: s, .. } => {
+        Kernel::Laplace { bandwidth: s }
+        | Kernel::Gaussian { bandwidth: s }
+        | Kernel::Dispersal { bandwidth: s, .. } => {
             let d2: f64 = x.iter().zip(z).map(|(a, b)| (a - b) * (a - b)).sum();
             let (value, propagated) = match *kernel {
                 Kernel::Laplace { .. } => {
-                    let dd = (d2.sqrt() - (d2 - delta2).max(0.0).sqrt()).max((d2 + delta2).sqrt() - d2.sqrt());
+                    let dd = (d2.sqrt() - (d2 - delta2).max(0.0).sqrt())
+                        .max((d2 + delta2).sqrt() - d2.sqrt());
                     ((-d2.sqrt() / s).exp(), dd / s)
                 }
                 Kernel::Gaussian { .. } => ((-d2 / (2.0 * s * s)).exp(), delta2 / (2.0 * s * s)),
                 Kernel::Dispersal { gamma, .. } => {
                     let h = gamma / 2.0;
-                    let dd = (d2.powf(h) - (d2 - delta2).max(0.0).powf(h)).max((d2 + delta2).powf(h) - d2.powf(h));
+                    let dd = (d2.powf(h) - (d2 - delta2).max(0.0).powf(h))
+                        .max((d2 + delta2).powf(h) - d2.powf(h));
                     ((-d2.powf(h) / s).exp(), dd / s)
                 }
                 _ => unreachable!(),
             };
-            Reference { value, scale: 1.0, propagated }
+            Reference {
+                value,
+                scale: 1.0,
+                propagated,
+            }
         }
         Kernel::ReluNngp { bias } | Kernel::ReluNtk { bias } => {
             let mut xt = x.to_vec();
@@ -65,7 +73,11 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
             let dot: f64 = xt.iter().zip(&zt).map(|(a, b)| a * b).sum();
             let r = nxt * nzt;
             if r == 0.0 {
-                return Reference { value: 0.0, scale: 0.0, propagated: 0.0 };
+                return Reference {
+                    value: 0.0,
+                    scale: 0.0,
+                    propagated: 0.0,
+                };
             }
             let xi = (dot / r).clamp(-1.0, 1.0);
             let theta = xi.acos();
@@ -74,10 +86,18 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
             // Bound on the error of the computed ξ, and its image through arccos.
             let dxi = 4.0 * (d + 5.0) * eps;
             let u = 1.0 - xi.abs();
-            let dacos = if u > 2.0 * dxi { dxi / (u - dxi).sqrt() } else { 3.0 * dxi.sqrt() };
+            let dacos = if u > 2.0 * dxi {
+                dxi / (u - dxi).sqrt()
+            } else {
+                3.0 * dxi.sqrt()
+            };
             let nngp_err = r * dxi * 2.0;
             match *kernel {
-                Kernel::ReluNngp { .. } => Reference { value: nngp, scale: r, propagated: nngp_err },
+                Kernel::ReluNngp { .. } => Reference {
+                    value: nngp,
+                    scale: r,
+                    propagated: nngp_err,
+                },
                 _ => Reference {
                     value: nngp + ntk_extra,
                     scale: 2.0 * r,
