@@ -106,6 +106,25 @@ fn fused_tile<T: Float>(
     transform_tile(p, out, xn, zn);
 }
 
+/// Fills a block of columns (the points `zj`, squared norms `znj`) for the first `cols.nrows()`
+/// rows of X, one fused tile per task.
+fn fused_column_block<T: Float>(
+    p: &Params<T>,
+    cols: MatMut<'_, T>,
+    x: MatRef<'_, T>,
+    zj: MatRef<'_, T>,
+    xn: &[T],
+    znj: &[T],
+) {
+    cols.par_row_chunks_mut(TILE_ROWS)
+        .enumerate()
+        .for_each(|(ic, tile)| {
+            let i0 = ic * TILE_ROWS;
+            let mb = tile.nrows();
+            fused_tile(p, tile, x.subrows(i0, mb), zj, &xn[i0..i0 + mb], znj);
+        });
+}
+
 /// An n×m matrix whose entries the caller overwrites entirely: skips the single-threaded
 /// zero-fill, so the first touch of each page happens in the parallel tile loop.
 fn uninit_output<T: Float>(n: usize, m: usize) -> Mat<T> {
@@ -127,21 +146,7 @@ pub(crate) fn matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>, z: MatRef<'_, T>
         .for_each(|(jc, cols)| {
             let j0 = jc * TILE_COLS;
             let nb = cols.ncols();
-            let zj = z.subrows(j0, nb);
-            cols.par_row_chunks_mut(TILE_ROWS)
-                .enumerate()
-                .for_each(|(ic, tile)| {
-                    let i0 = ic * TILE_ROWS;
-                    let mb = tile.nrows();
-                    fused_tile(
-                        p,
-                        tile,
-                        x.subrows(i0, mb),
-                        zj,
-                        &xn[i0..i0 + mb],
-                        &zn[j0..j0 + nb],
-                    );
-                });
+            fused_column_block(p, cols, x, z.subrows(j0, nb), &xn, &zn[j0..j0 + nb]);
         });
     out
 }
@@ -194,24 +199,9 @@ pub(crate) fn self_matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>) -> Mat<T> {
         .for_each(|(jc, mut cols)| {
             let j0 = jc * TILE_COLS;
             let nb = cols.ncols();
-            let xj = x.subrows(j0, nb);
             // Rows 0..j0 + nb hold every entry (i, j) with i <= j of these columns.
-            cols.rb_mut()
-                .subrows_mut(0, j0 + nb)
-                .par_row_chunks_mut(TILE_ROWS)
-                .enumerate()
-                .for_each(|(ic, tile)| {
-                    let i0 = ic * TILE_ROWS;
-                    let mb = tile.nrows();
-                    fused_tile(
-                        p,
-                        tile,
-                        x.subrows(i0, mb),
-                        xj,
-                        &xn[i0..i0 + mb],
-                        &xn[j0..j0 + nb],
-                    );
-                });
+            let upper = cols.rb_mut().subrows_mut(0, j0 + nb);
+            fused_column_block(p, upper, x, x.subrows(j0, nb), &xn, &xn[j0..j0 + nb]);
             for jj in 0..nb {
                 cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
             }

@@ -286,10 +286,7 @@ impl Kernel {
         z: MatRef<'_, T>,
         device: &Device,
     ) -> Result<Mat<T>> {
-        self.validate()?;
-        check_data("x", x)?;
-        check_data("z", z)?;
-        check_same_features(x, z)?;
+        self.check_pair(x, z)?;
         match device.backend() {
             Backend::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
             Backend::Cuda => self.cuda_matrix(x, Some(z), device),
@@ -316,10 +313,7 @@ impl Kernel {
         w: MatRef<'_, T>,
         device: &Device,
     ) -> Result<Mat<T>> {
-        self.validate()?;
-        check_data("x", x)?;
-        check_data("z", z)?;
-        check_same_features(x, z)?;
+        self.check_pair(x, z)?;
         if w.nrows() != z.nrows() {
             return Err(Error::ShapeMismatch {
                 what: "rows of w against rows of z".into(),
@@ -349,6 +343,14 @@ impl Kernel {
                 unreachable!("no CUDA device exists in a build without the cuda feature")
             }
         }
+    }
+
+    /// The checks shared by the two-argument operations: constants, non-empty finite data, same d.
+    fn check_pair<T: Float>(&self, x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
+        self.validate()?;
+        check_data("x", x)?;
+        check_data("z", z)?;
+        check_same_features(x, z)
     }
 
     fn cuda_matrix<T: Float>(
