@@ -30,22 +30,29 @@ pub struct CudaSource {
 }
 
 /// Every `.cu` file of the crate.
-pub const SOURCES: &[CudaSource] = &[CudaSource {
-    file: "kernels.cu",
-    text: include_str!("../cuda/kernels.cu"),
-    entries: &[
-        "dd_sqnorms_f32",
-        "dd_kmat_f32",
-        "dd_mirror_f32",
-        "dd_kw_f32",
-        "dd_kw_reduce_f32",
-        "dd_sqnorms_f64",
-        "dd_kmat_f64",
-        "dd_mirror_f64",
-        "dd_kw_f64",
-        "dd_kw_reduce_f64",
-    ],
-}];
+pub const SOURCES: &[CudaSource] = &[
+    CudaSource {
+        file: "kernels.cu",
+        text: include_str!("../cuda/kernels.cu"),
+        entries: &[
+            "dd_sqnorms_f32",
+            "dd_kmat_f32",
+            "dd_mirror_f32",
+            "dd_kw_f32",
+            "dd_kw_reduce_f32",
+            "dd_sqnorms_f64",
+            "dd_kmat_f64",
+            "dd_mirror_f64",
+            "dd_kw_f64",
+            "dd_kw_reduce_f64",
+        ],
+    },
+    CudaSource {
+        file: "svd.cu",
+        text: include_str!("../cuda/svd.cu"),
+        entries: &["dd_jacobi_svd_f32", "dd_jacobi_svd_f64"],
+    },
+];
 
 /// Environment variable naming an NVRTC library file (`.../libnvrtc.so.13`) to load.
 pub const NVRTC_ENV: &str = "DOUBLEDESCENT_NVRTC";

@@ -41,13 +41,20 @@ compile_error!(
 
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod data;
 pub mod device;
+pub mod eigenpro;
 pub mod error;
 pub mod figure;
+pub mod kernel_regression;
 pub mod kernels;
 pub mod linalg;
+pub mod lstsq;
+pub mod nystrom;
 pub mod random;
+pub mod random_features;
 pub mod scalar;
+pub mod svd;
 pub mod teacher_student;
 
 pub use device::{Backend, Device, DeviceRequest};

@@ -11,20 +11,22 @@ use faer::prelude::default;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::error::{Error, Result};
+use crate::scalar::Float;
 
 /// Thin singular value decomposition A = U diag(S) Vᵀ, S descending.
 #[derive(Clone, Debug)]
-pub struct ThinSvd {
+pub struct ThinSvd<T = f64> {
     /// Left singular vectors, `m × min(m, n)`.
-    pub u: Mat<f64>,
+    pub u: Mat<T>,
     /// Singular values, descending, length `min(m, n)`.
-    pub s: Vec<f64>,
-    /// Right singular vectors, `n × min(m, n)` (columns are the vectors, i.e. V, not Vᵀ).
-    pub v: Mat<f64>,
+    pub s: Vec<T>,
+    /// Right singular vectors, `n × min(m, n)` (columns are the vectors, i.e. V; Vᵀ is
+    /// `v.transpose()`).
+    pub v: Mat<T>,
 }
 
-/// Thin SVD of `a` with the given parallelism.
-pub fn thin_svd(a: MatRef<'_, f64>, par: Par) -> Result<ThinSvd> {
+/// Thin SVD of `a` with the given parallelism (faer's divide-and-conquer bidiagonal SVD).
+pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
     let (m, n) = a.shape();
     let k = m.min(n);
     if k == 0 {
@@ -38,7 +40,7 @@ pub fn thin_svd(a: MatRef<'_, f64>, par: Par) -> Result<ThinSvd> {
     let mut v = Mat::zeros(n, k);
     let mut s = Diag::zeros(k);
     let thin = faer::linalg::svd::ComputeSvdVectors::Thin;
-    let req = faer::linalg::svd::svd_scratch::<f64>(m, n, thin, thin, par, default());
+    let req = faer::linalg::svd::svd_scratch::<T>(m, n, thin, thin, par, default());
     let mut buf = MemBuffer::new(req);
     faer::linalg::svd::svd(
         a,
@@ -50,7 +52,7 @@ pub fn thin_svd(a: MatRef<'_, f64>, par: Par) -> Result<ThinSvd> {
         default(),
     )
     .map_err(|e| Error::Numerical(format!("SVD of a {m}×{n} matrix failed: {e:?}")))?;
-    let s: Vec<f64> = (0..k).map(|i| s[i]).collect();
+    let s: Vec<T> = (0..k).map(|i| s[i]).collect();
     if s.iter().any(|x| !x.is_finite()) {
         return Err(Error::Numerical(format!(
             "SVD of a {m}×{n} matrix produced non-finite singular values"
@@ -101,9 +103,9 @@ pub fn qr_seq(a: MatRef<'_, f64>) -> (Mat<f64>, Mat<f64>) {
 }
 
 /// C = A·B with the given parallelism.
-pub fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+pub fn mul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
     let mut c = Mat::zeros(a.nrows(), b.ncols());
-    matmul(c.as_mut(), Accum::Replace, a, b, 1.0, par);
+    matmul(c.as_mut(), Accum::Replace, a, b, T::ONE, par);
     c
 }
 

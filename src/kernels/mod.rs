@@ -345,6 +345,17 @@ impl Kernel {
         }
     }
 
+    /// K(X, Z)·W on the CPU without the argument checks, for callers that validated the data
+    /// once and apply the kernel many times (matrix-free eigensolvers).
+    pub(crate) fn apply_cpu_unchecked<T: Float>(
+        &self,
+        x: MatRef<'_, T>,
+        z: MatRef<'_, T>,
+        w: MatRef<'_, T>,
+    ) -> Mat<T> {
+        cpu::apply(&self.params(), x, z, w)
+    }
+
     /// The checks shared by the two-argument operations: constants, non-empty finite data, same d.
     fn check_pair<T: Float>(&self, x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
         self.validate()?;

@@ -1,14 +1,16 @@
 //! Many seeds at once: the exact general case ("Eq. 9") and the simulated test error.
 //!
-//! [`map_seeds`] is the one batch loop of the module (rayon over seeds, each seed sequential
-//! inside); a device backend replaces the per-seed SVDs behind it without changing callers.
+//! [`map_seeds`] runs rayon over seeds (each seed sequential inside); the per-seed SVDs of
+//! [`seed_average_on`] go through [`batched_svd`] on the chosen device.
 
 use faer::{Mat, Par};
 use rayon::prelude::*;
 
 use super::{Config, Dynamics, Instance, Student, generalization_error};
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::linalg;
+use crate::svd::batched_svd;
 
 /// Runs `f` for every seed in parallel (rayon) and returns the results in seed order.
 /// Stops at the first error. Each call of `f` should run sequentially (`Par::Seq`).
@@ -188,15 +190,32 @@ fn mean_std(rows: &[&[f64]]) -> (Vec<f64>, Vec<f64>) {
     (mean, std)
 }
 
-/// The exact general case and the simulated test error, averaged over `seeds`.
-///
-/// For every seed: sample an [`Instance`], fit the [`Student`] through the thin SVD of X, and
-/// evaluate every request. `on_seed` is called once per finished seed (for progress bars).
+/// Seeds whose instances are held in memory at once.
+const SEED_CHUNK: usize = 512;
+
+/// The exact general case and the simulated test error, averaged over `seeds`, with the SVDs on
+/// the automatically selected device ([`Device::auto`]: `DOUBLEDESCENT_DEVICE`, else CUDA when
+/// present, else the CPU). See [`seed_average_on`].
 pub fn seed_average(
     cfg: &Config,
     seeds: &[u64],
     requests: &[CurveRequest],
     on_seed: &(dyn Fn() + Sync),
+) -> Result<Vec<SeedAverage>> {
+    seed_average_on(cfg, seeds, requests, on_seed, &Device::auto()?)
+}
+
+/// The exact general case and the simulated test error, averaged over `seeds`.
+///
+/// For every seed: sample an [`Instance`], fit the [`Student`] through the thin SVD of X (one
+/// [`batched_svd`] per chunk of seeds on `device`), and evaluate every request. `on_seed` is
+/// called once per finished seed (for progress bars).
+pub fn seed_average_on(
+    cfg: &Config,
+    seeds: &[u64],
+    requests: &[CurveRequest],
+    on_seed: &(dyn Fn() + Sync),
+    device: &Device,
 ) -> Result<Vec<SeedAverage>> {
     cfg.validate()?;
     if seeds.is_empty() {
@@ -212,13 +231,23 @@ pub fn seed_average(
     for req in requests {
         req.validate()?;
     }
-    let mut per_seed: Vec<Vec<SeedCurves>> = map_seeds(seeds, |seed| {
-        let inst = Instance::sample(cfg, seed)?;
-        let student = Student::fit(inst.x.as_ref(), &inst.y, cfg.ridge)?;
-        let curves = seed_curves(&inst, &student, requests)?;
-        on_seed();
-        Ok(curves)
-    })?;
+    let mut per_seed: Vec<Vec<SeedCurves>> = Vec::with_capacity(seeds.len());
+    for chunk in seeds.chunks(SEED_CHUNK) {
+        let instances = map_seeds(chunk, |seed| Instance::sample(cfg, seed))?;
+        let xs: Vec<_> = instances.iter().map(|inst| inst.x.as_ref()).collect();
+        let svds = batched_svd(&xs, device)?;
+        let curves: Vec<Vec<SeedCurves>> = instances
+            .par_iter()
+            .zip(svds)
+            .map(|(inst, svd)| {
+                let student = Student::from_svd(svd, &inst.y, cfg.ridge)?;
+                let curves = seed_curves(inst, &student, requests)?;
+                on_seed();
+                Ok(curves)
+            })
+            .collect::<Result<_>>()?;
+        per_seed.extend(curves);
+    }
     let mut out = Vec::with_capacity(requests.len());
     for (g, req) in requests.iter().enumerate() {
         let seeds_g: Vec<SeedCurves> = per_seed.iter_mut().map(|s| take(&mut s[g])).collect();

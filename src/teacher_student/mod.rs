@@ -21,7 +21,9 @@ mod student;
 pub use approx::{
     ApproxCurves, FREEZE_EARLY, FREEZE_LATE, Freeze, a_original, a_stable, fast_slow, fast_slow_at,
 };
-pub use batch::{CurveRequest, SeedAverage, SeedCurves, map_seeds, seed_average, seed_curves};
+pub use batch::{
+    CurveRequest, SeedAverage, SeedCurves, map_seeds, seed_average, seed_average_on, seed_curves,
+};
 pub use data::{Config, Instance};
 pub use expectation::{ExpectedCurves, expected_curves, expected_seed_curves};
 pub use student::{Dynamics, Student, gradient_descent};

@@ -71,7 +71,23 @@ impl Student {
                 }
             }
         }
-        let ThinSvd { u, s, v } = linalg::thin_svd(x, Par::Seq)?;
+        let svd = linalg::thin_svd(x, Par::Seq)?;
+        Student::from_svd(svd, y, ridge)
+    }
+
+    /// The student from a precomputed thin SVD of X (n × d), for example one of a
+    /// [`batched_svd`](crate::svd::batched_svd); `y` and `ridge` as in [`Student::fit`], which
+    /// checks them (this constructor checks only the shapes).
+    pub fn from_svd(svd: ThinSvd, y: &[f64], ridge: f64) -> Result<Self> {
+        let ThinSvd { u, s, v } = svd;
+        let (n, d) = (u.nrows(), v.nrows());
+        if y.len() != n {
+            return Err(Error::ShapeMismatch {
+                what: "labels y vs rows of U".into(),
+                expected: n.to_string(),
+                got: y.len().to_string(),
+            });
+        }
         let s_max = s[0];
         if s_max == 0.0 && ridge == 0.0 {
             return Err(Error::Singular("x is the zero matrix and ridge = 0".into()));

@@ -9,6 +9,8 @@ use rand_distr::StandardNormal;
 
 use crate::linalg;
 
+pub mod numpy;
+
 /// The crate's random generator (ChaCha12 through `rand`'s `StdRng`).
 pub type Rng = StdRng;
 

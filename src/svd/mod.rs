@@ -1,0 +1,105 @@
+//! Batched thin SVD of many small matrices of one shape (the 1000-seed teacher–student runs, the
+//! least-squares sweeps).
+//!
+//! * CPU: rayon over the matrices, each a sequential faer SVD ([`linalg::thin_svd`]).
+//! * CUDA: the one-sided Jacobi kernel of `cuda/svd.cu` (Hestenes 1958; Demmel & Veselić 1992),
+//!   one thread block per matrix, in f32 or f64, for matrices whose smaller side is at most
+//!   [`GPU_MAX_COLS`]; larger ones run on the CPU. Matrices the Jacobi kernel finds numerically
+//!   rank-deficient (smallest singular value ≤ ε·max(m, n)·largest) are redone on the CPU, so the
+//!   left singular vectors always form an orthonormal set.
+//!
+//! The result is the same contract on both backends: A = U diag(S) Vᵀ with S descending, U and V
+//! with orthonormal columns. Singular vectors are unique only up to sign (and rotation within a
+//! repeated singular value), so the backends agree on S and on U diag(S) Vᵀ, not on U and V.
+//!
+//! ```
+//! use doubledescent::{Device, svd::batched_svd};
+//! use faer::Mat;
+//!
+//! # fn main() -> doubledescent::Result<()> {
+//! let mats: Vec<Mat<f64>> = (0..4).map(|k| Mat::from_fn(5, 3, |i, j| (i * 3 + j + k) as f64 % 7.0)).collect();
+//! let views: Vec<_> = mats.iter().map(|m| m.as_ref()).collect();
+//! let svds = batched_svd(&views, &Device::cpu())?;
+//! assert_eq!(svds.len(), 4);
+//! assert!(svds[0].s[0] >= svds[0].s[1]);
+//! # Ok(())
+//! # }
+//! ```
+
+#[cfg(feature = "cuda")]
+mod gpu;
+
+use faer::{MatRef, Par};
+use rayon::prelude::*;
+
+use crate::device::{Backend, Device};
+use crate::error::{Error, Result};
+use crate::linalg::{self, ThinSvd};
+use crate::scalar::Float;
+
+/// Largest min(m, n) the CUDA Jacobi kernel takes; larger matrices are decomposed on the CPU.
+pub const GPU_MAX_COLS: usize = 128;
+
+/// Thin SVDs of `mats`, all of one shape, in order.
+///
+/// Errors when the batch is empty, the shapes differ, a matrix is empty or holds NaN/∞.
+pub fn batched_svd<T: Float>(mats: &[MatRef<'_, T>], device: &Device) -> Result<Vec<ThinSvd<T>>> {
+    let Some(first) = mats.first() else {
+        return Err(Error::invalid("mats", "[]", "need at least one matrix"));
+    };
+    let (m, n) = first.shape();
+    if m == 0 || n == 0 {
+        return Err(Error::invalid(
+            "mats",
+            format!("{m}x{n} matrices"),
+            "SVD needs non-empty matrices",
+        ));
+    }
+    for (b, a) in mats.iter().enumerate() {
+        if a.shape() != (m, n) {
+            return Err(Error::ShapeMismatch {
+                what: format!("shape of mats[{b}] against mats[0]"),
+                expected: format!("{m}x{n}"),
+                got: format!("{}x{}", a.nrows(), a.ncols()),
+            });
+        }
+        check_finite(b, *a)?;
+    }
+    match device.backend() {
+        Backend::Cuda if m.min(n) <= GPU_MAX_COLS => {
+            #[cfg(feature = "cuda")]
+            {
+                let rt = device
+                    .cuda_runtime()
+                    .expect("a CUDA device holds a runtime");
+                gpu::batched_svd(rt, mats)
+            }
+            #[cfg(not(feature = "cuda"))]
+            unreachable!("no CUDA device exists in a build without the cuda feature")
+        }
+        _ => cpu_batch(mats),
+    }
+}
+
+/// Rayon over the batch, one sequential faer SVD per matrix.
+pub(crate) fn cpu_batch<T: Float>(mats: &[MatRef<'_, T>]) -> Result<Vec<ThinSvd<T>>> {
+    mats.par_iter()
+        .map(|a| linalg::thin_svd(*a, Par::Seq))
+        .collect()
+}
+
+fn check_finite<T: Float>(b: usize, a: MatRef<'_, T>) -> Result<()> {
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let v = a[(i, j)];
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    name: "mats",
+                    location: format!("matrix {b}, row {i}, col {j}"),
+                    value: v.to_f64(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
