@@ -229,3 +229,105 @@ fn gpu_matrix_free_product_agrees_with_cpu() {
         }
     }
 }
+
+/// ‖A − U S Vᵀ‖_max / ‖A‖_max and ‖UᵀU − I‖_max, ‖VᵀV − I‖_max, in f64.
+fn svd_check<T: Float>(
+    a: MatRef<'_, T>,
+    svd: &doubledescent::linalg::ThinSvd<T>,
+) -> (f64, f64, f64) {
+    let f = |m: MatRef<'_, T>| Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)].to_f64());
+    let (a, u, v) = (f(a), f(svd.u.as_ref()), f(svd.v.as_ref()));
+    let k = svd.s.len();
+    let us = Mat::from_fn(u.nrows(), k, |i, j| u[(i, j)] * svd.s[j].to_f64());
+    let rec = &us * v.transpose();
+    let amax = (0..a.ncols())
+        .flat_map(|j| (0..a.nrows()).map(move |i| (i, j)))
+        .map(|(i, j)| a[(i, j)].abs())
+        .fold(0.0, f64::max);
+    let dev = |m: &Mat<f64>| {
+        let g = m.transpose() * m;
+        (0..k)
+            .flat_map(|j| (0..k).map(move |i| (i, j)))
+            .map(|(i, j)| (g[(i, j)] - if i == j { 1.0 } else { 0.0 }).abs())
+            .fold(0.0, f64::max)
+    };
+    let r = (0..a.ncols())
+        .flat_map(|j| (0..a.nrows()).map(move |i| (i, j)))
+        .map(|(i, j)| (rec[(i, j)] - a[(i, j)]).abs())
+        .fold(0.0, f64::max);
+    (r / amax.max(1e-300), dev(&u), dev(&v))
+}
+
+fn batched_svd_agrees<T: Float>(dev: &Device, m: usize, n: usize, count: usize, tol: f64) {
+    let mut rng = doubledescent::random::seeded((m * 1000 + n) as u64);
+    let mats: Vec<Mat<T>> = (0..count)
+        .map(|_| {
+            let a = doubledescent::random::gaussian_matrix(&mut rng, m, n, 1.0);
+            Mat::from_fn(m, n, |i, j| T::of(a[(i, j)]))
+        })
+        .collect();
+    let views: Vec<_> = mats.iter().map(|a| a.as_ref()).collect();
+    let g = doubledescent::svd::batched_svd(&views, dev).unwrap();
+    let c = doubledescent::svd::batched_svd(&views, &Device::cpu()).unwrap();
+    for (b, (gs, cs)) in g.iter().zip(&c).enumerate() {
+        let (r, ou, ov) = svd_check(views[b], gs);
+        assert!(
+            r <= tol && ou <= tol && ov <= tol,
+            "{}x{} {} #{b}: reconstruction {r:e}, UᵀU {ou:e}, VᵀV {ov:e}",
+            m,
+            n,
+            T::NAME
+        );
+        for (x, y) in gs.s.iter().zip(&cs.s) {
+            let e = (x.to_f64() - y.to_f64()).abs() / cs.s[0].to_f64();
+            assert!(
+                e <= tol,
+                "{}x{} {} #{b}: singular values {x} vs {y}",
+                m,
+                n,
+                T::NAME
+            );
+        }
+        assert!(gs.s.windows(2).all(|w| w[0] >= w[1]));
+    }
+}
+
+#[test]
+fn gpu_batched_svd_agrees_with_cpu() {
+    let Some(dev) = gpu() else { return };
+    // Tall, wide, odd column counts, shared-memory and global-scratch sizes (f64 150x100 needs
+    // 200 KB: shared on Hopper's 227 KB opt-in; 128x128 f64 needs 256 KB: global scratch).
+    for (m, n, count) in [
+        (1, 1, 3),
+        (7, 3, 5),
+        (3, 7, 5),
+        (33, 17, 20),
+        (150, 100, 40),
+        (128, 128, 4),
+    ] {
+        batched_svd_agrees::<f64>(&dev, m, n, count, 1e-12);
+        batched_svd_agrees::<f32>(&dev, m, n, count, 5e-5);
+    }
+}
+
+#[test]
+fn gpu_eigenpro_takes_the_cpu_steps() {
+    let Some(dev) = gpu() else { return };
+    let digits = doubledescent::data::mnist_embedded().unwrap();
+    let ds = digits.select(&(0..500).collect::<Vec<_>>()).unwrap();
+    let x: Mat<f64> = ds.unit_rows().unwrap();
+    let y: Mat<f64> = ds.one_hot();
+    let kernel = Kernel::gaussian(1.0).unwrap();
+    let opts = doubledescent::eigenpro::EigenProOptions::default;
+    let g = doubledescent::eigenpro::EigenPro::new(kernel, x.as_ref(), 10, opts(), &dev).unwrap();
+    let c = doubledescent::eigenpro::EigenPro::new(kernel, x.as_ref(), 10, opts(), &Device::cpu())
+        .unwrap();
+    assert_eq!(
+        (g.setup().top_q, g.setup().bs),
+        (c.setup().top_q, c.setup().bs)
+    );
+    let wg = g.fit(y.as_ref(), &[5], None, &mut |_| {}).unwrap().weight;
+    let wc = c.fit(y.as_ref(), &[5], None, &mut |_| {}).unwrap().weight;
+    let e = max_rel(&wg, &wc);
+    assert!(e < 1e-8, "EigenPro weights GPU vs CPU: {e:e}");
+}

@@ -85,6 +85,26 @@ fn bad_arguments_exit_nonzero_with_a_message() {
         ("fig1", vec!["--p", "70", "--n", "70"], "n = p = 70"),
         ("fig3", vec!["--p", "120"], "`p` = 120"),
         ("fig2_cd", vec!["--lambdas", "5"], "`lambdas` = 5"),
+        (
+            "dd_random_features",
+            vec!["--rff-widths", "0"],
+            "`widths` = 0",
+        ),
+        (
+            "interpolation_with_noise",
+            vec!["--bandwidth=-1"],
+            "`bandwidth` = -1",
+        ),
+        (
+            "interpolation_with_noise",
+            vec!["--per-class", "2000"],
+            "class 0 has only 1001",
+        ),
+        (
+            "ntk_regression_mnist",
+            vec!["--mnist", "/nonexistent"],
+            "train-images-idx3-ubyte",
+        ),
     ] {
         let out =
             std::env::temp_dir().join(format!("doubledescent-bad-{name}-{}", std::process::id()));
@@ -98,4 +118,36 @@ fn bad_arguments_exit_nonzero_with_a_message() {
         let stderr = String::from_utf8_lossy(&res.stderr);
         assert!(stderr.contains(needle), "{name}: {stderr}");
     }
+}
+
+#[test]
+fn tutorial_examples_run_and_print_their_tables() {
+    let (dir, stdout) = run_quick("dd_random_features", &[]);
+    assert_files(&dir, "dd_random_features");
+    // The notebook's printed numbers (NumPy's streams are regenerated exactly).
+    assert!(
+        stdout.contains("1.6053903387") && stdout.contains("0.2678602200"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0.8432877145"), "{stdout}");
+    let csv = std::fs::read_to_string(dir.join("rff.csv")).unwrap();
+    assert!(csv.starts_with("k,train_mse,test_mse"));
+
+    let (dir, stdout) = run_quick("interpolation_with_noise", &["--device", "cpu"]);
+    assert_files(&dir, "interpolation_with_noise");
+    assert!(
+        stdout.contains("top_q:") && stdout.contains("beta="),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(dir.join("interpolation_with_noise.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    // Interpolation: zero training error at every noise level.
+    for line in csv.lines().skip(1) {
+        let train: f64 = line.split(',').nth(2).unwrap().parse().unwrap();
+        assert_eq!(train, 0.0, "{line}");
+    }
+
+    let (dir, stdout) = run_quick("ntk_regression_mnist", &["--device", "cpu"]);
+    assert_files(&dir, "ntk_regression_mnist");
+    assert!(stdout.contains("Train Error: 0.00000"), "{stdout}");
 }
