@@ -272,7 +272,7 @@ impl<T: Float> EigenPro<T> {
             }
         };
         let tail = lam[top_q - 1];
-        if !(tail > 0.0) {
+        if tail.is_nan() || tail <= 0.0 {
             return Err(Error::Numerical(format!(
                 "eigenvalue λ_{top_q} = {tail:e} of K_S/s is not positive: the subsample kernel \
                  matrix is numerically rank-deficient; lower top_q"
@@ -299,7 +299,7 @@ impl<T: Float> EigenPro<T> {
                 })
                 .fold(f64::NEG_INFINITY, f64::max),
         };
-        if !(beta > 0.0) {
+        if beta.is_nan() || beta <= 0.0 {
             return Err(Error::Numerical(format!(
                 "β = {beta:e} is not positive; set EigenProOptions::beta"
             )));
@@ -559,7 +559,7 @@ impl<T: Float> EigenPro<T> {
                         .apply(xb.as_ref(), self.x.as_ref(), weight.rb(), &self.device)?;
                 for j in 0..l {
                     for (i, &b) in batch.iter().enumerate() {
-                        g[(i, j)] = g[(i, j)] - y[(b, j)];
+                        g[(i, j)] -= y[(b, j)];
                     }
                 }
                 let xs = self.x.as_ref().subrows(0, s);
@@ -572,20 +572,20 @@ impl<T: Float> EigenPro<T> {
         // α_B −= step·g.
         for j in 0..l {
             for (i, &b) in batch.iter().enumerate() {
-                weight[(b, j)] = weight[(b, j)] - step * g[(i, j)];
+                weight[(b, j)] -= step * g[(i, j)];
             }
         }
         // α_S += step·E D Eᵀ t.
         let mut et = crate::linalg::mul(self.eigvecs.transpose(), t.as_ref(), Par::Seq);
         for j in 0..l {
             for (i, d) in self.diag.iter().enumerate() {
-                et[(i, j)] = et[(i, j)] * *d;
+                et[(i, j)] *= *d;
             }
         }
         let corr = crate::linalg::mul(self.eigvecs.as_ref(), et.as_ref(), Par::Seq);
         for j in 0..l {
             for i in 0..s {
-                weight[(i, j)] = weight[(i, j)] + step * corr[(i, j)];
+                weight[(i, j)] += step * corr[(i, j)];
             }
         }
         Ok(())
@@ -624,7 +624,7 @@ fn batch_products<T: Float>(
             );
             for j in 0..l {
                 for (i, &b) in chunk.iter().enumerate() {
-                    g[(i, j)] = g[(i, j)] - y[(b, j)];
+                    g[(i, j)] -= y[(b, j)];
                 }
             }
             let mut t = Mat::<T>::zeros(s, l);

@@ -8,9 +8,16 @@
 //!   the ICML expectation formulas and the fast–slow approximation.
 //! * [`kernels`]: Laplace, Gaussian, dispersal, ReLU NNGP and NTK kernel matrices and matrix-free
 //!   products K·W, fused on the CPU (faer + rayon) and on CUDA (handwritten kernels, NVRTC).
+//! * [`svd`], [`lstsq`], [`nystrom`]: batched thin SVD (CPU and CUDA), minimum-norm least
+//!   squares and pinv, top-q Nyström eigensystems of kernel subsamples.
+//! * [`eigenpro`], [`kernel_regression`], [`random_features`]: EigenPro (FKR_EigenPro of the
+//!   double-descent tutorial), direct kernel interpolation / ridge, random Fourier and ReLU
+//!   features.
+//! * [`data`]: MNIST (IDX) and CIFAR-10 loaders, the embedded 10k MNIST subset, label noise.
 //! * [`device`]: the backend switch (`DOUBLEDESCENT_DEVICE=cpu|cuda|auto`, or the API).
 //! * [`figure`]: PNG + SVG + CSV figure output shared by the examples.
-//! * [`linalg`], [`random`]: faer wrappers with explicit parallelism; seeded sampling.
+//! * [`linalg`], [`random`]: faer wrappers with explicit parallelism; seeded sampling, and
+//!   NumPy's legacy stream ([`random::numpy`]) to regenerate published numbers.
 //!
 //! Every public function returns [`Result`]; errors name the argument and the bad value.
 //!
@@ -60,3 +67,8 @@ pub mod teacher_student;
 pub use device::{Backend, Device, DeviceRequest};
 pub use error::{Error, Result};
 pub use scalar::Float;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -162,7 +162,7 @@ pub fn nystrom_eigen<T: Float>(
 fn scale<T: Float>(mut k: MatMut<'_, T>, c: T) {
     for j in 0..k.ncols() {
         for i in 0..k.nrows() {
-            k[(i, j)] = k[(i, j)] * c;
+            k[(i, j)] *= c;
         }
     }
 }

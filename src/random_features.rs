@@ -295,12 +295,12 @@ impl RandomRelu {
             .into_par_iter()
             .map(|i| {
                 let mut acc = 0.0;
-                for r in 0..self.k {
-                    let mut a = self.b[r];
+                for (r, (wr, br)) in w.iter().zip(&self.b).enumerate() {
+                    let mut a = *br;
                     for t in 0..self.d {
                         a += self.v[r * self.d + t] * x[(i, t)];
                     }
-                    acc += w[r] * a.max(0.0);
+                    acc += wr * a.max(0.0);
                 }
                 scale * acc
             })

@@ -110,7 +110,8 @@ pub(crate) fn batched_svd<T: Float>(
             .map_err(derr("copying sweep counts back"))?;
         for (k, a) in chunk.iter().enumerate() {
             let sk = &s[k * nw..(k + 1) * nw];
-            let rank_deficient = !(sk[nw - 1].to_f64() > sk[0].to_f64() * T::EPS * mw as f64);
+            let (smin, smax) = (sk[nw - 1].to_f64(), sk[0].to_f64());
+            let rank_deficient = smin.is_nan() || smin <= smax * T::EPS * mw as f64;
             if sw[k] < 0 || rank_deficient {
                 out.push(crate::linalg::thin_svd(*a, faer::Par::Seq)?);
                 continue;
