@@ -46,7 +46,7 @@ template <typename T>
 __device__ void jacobi_svd(const T* __restrict__ a, T* __restrict__ u, T* __restrict__ s,
                            T* __restrict__ v, int* __restrict__ sweeps, T* __restrict__ work,
                            int mw, int nw, T tol, int max_sweeps, int use_shared) {
-    extern __shared__ unsigned char dd_smem[];
+    extern __shared__ __align__(16) unsigned char dd_smem[];
     const int b = blockIdx.x;
     const int tid = threadIdx.x;
     const int lane = tid % WARP;

@@ -345,3 +345,103 @@ fn eigenpro_setup_follows_the_original_rules_and_rejects_bad_input() {
         .unwrap();
     assert!(err.to_string().contains("diverged"), "{err}");
 }
+
+/// The algorithm of `cuda/svd.cu`, step for step on the CPU (the circle-method pair order, the
+/// rotation, the stopping rule, the sort), so that its logic is checked on machines without a
+/// GPU; `tests/cuda.rs` checks the kernel itself against the CPU where a device exists.
+fn jacobi_like_the_kernel(
+    a: &Mat<f64>,
+    tol: f64,
+    max_sweeps: usize,
+) -> (Vec<f64>, Mat<f64>, Mat<f64>, usize) {
+    let (mw, nw) = a.shape();
+    let mut w = a.clone();
+    let mut v = Mat::<f64>::identity(nw, nw);
+    let n_players = nw + (nw & 1);
+    let player = |r: usize, k: usize, side: usize| {
+        let pos = if side == 0 { k } else { n_players - 1 - k };
+        if pos == 0 {
+            0
+        } else {
+            ((pos - 1 + r) % (n_players - 1)) + 1
+        }
+    };
+    let mut sweeps = 0;
+    let mut converged = nw < 2;
+    while !converged && sweeps < max_sweeps {
+        let mut rotated = false;
+        for r in 0..n_players - 1 {
+            let mut seen = vec![false; n_players];
+            for k in 0..n_players / 2 {
+                let (mut p, mut q) = (player(r, k, 0), player(r, k, 1));
+                // Every player once per round: the pairs of a round are independent.
+                assert!(!seen[p] && !seen[q]);
+                seen[p] = true;
+                seen[q] = true;
+                if p >= nw || q >= nw {
+                    continue;
+                }
+                if p > q {
+                    std::mem::swap(&mut p, &mut q);
+                }
+                let (mut al, mut be, mut ga) = (0.0, 0.0, 0.0);
+                for i in 0..mw {
+                    al += w[(i, p)] * w[(i, p)];
+                    be += w[(i, q)] * w[(i, q)];
+                    ga += w[(i, p)] * w[(i, q)];
+                }
+                if ga != 0.0 && ga.abs() > tol * (al * be).sqrt() {
+                    let zeta = (be - al) / (2.0 * ga);
+                    let mut t = 1.0 / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
+                    if zeta < 0.0 {
+                        t = -t;
+                    }
+                    let c = 1.0 / (1.0 + t * t).sqrt();
+                    let s = c * t;
+                    for i in 0..mw {
+                        let (x, y) = (w[(i, p)], w[(i, q)]);
+                        w[(i, p)] = c * x - s * y;
+                        w[(i, q)] = s * x + c * y;
+                    }
+                    for i in 0..nw {
+                        let (x, y) = (v[(i, p)], v[(i, q)]);
+                        v[(i, p)] = c * x - s * y;
+                        v[(i, q)] = s * x + c * y;
+                    }
+                    rotated = true;
+                }
+            }
+        }
+        sweeps += 1;
+        converged = !rotated;
+    }
+    let norms: Vec<f64> = (0..nw).map(|j| w.col(j).norm_l2()).collect();
+    let mut perm: Vec<usize> = (0..nw).collect();
+    perm.sort_by(|&x, &y| norms[y].partial_cmp(&norms[x]).unwrap());
+    let u = Mat::from_fn(mw, nw, |i, j| w[(i, perm[j])] / norms[perm[j]]);
+    let vo = Mat::from_fn(nw, nw, |i, j| v[(i, perm[j])]);
+    (perm.iter().map(|&j| norms[j]).collect(), u, vo, sweeps)
+}
+
+#[test]
+fn the_cuda_jacobi_algorithm_converges_to_the_faer_svd() {
+    let mut rng = seeded(21);
+    for (m, n) in [(2, 2), (5, 3), (9, 8), (40, 17), (150, 100)] {
+        let a = gaussian_matrix(&mut rng, m, n, 1.0);
+        let (s, u, v, sweeps) = jacobi_like_the_kernel(&a, f64::EPSILON * m as f64, 60);
+        assert!(sweeps < 20, "{m}x{n}: {sweeps} sweeps");
+        let svd = ThinSvd { u, s, v };
+        let (r, ou, ov) = svd_errors(a.as_ref(), &svd);
+        assert!(
+            r < 1e-12 && ou < 1e-12 && ov < 1e-12,
+            "{m}x{n}: {r:e} {ou:e} {ov:e}"
+        );
+        let reference = thin_svd(a.as_ref(), Par::Seq).unwrap();
+        for (x, y) in svd.s.iter().zip(&reference.s) {
+            assert!(
+                (x - y).abs() <= 1e-12 * reference.s[0],
+                "{m}x{n}: {x} vs {y}"
+            );
+        }
+    }
+}
