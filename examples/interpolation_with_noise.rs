@@ -14,7 +14,7 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::data::{self, Split, corrupt_labels, one_hot};
+use doubledescent::data::{corrupt_labels, one_hot};
 use doubledescent::eigenpro::{EigenPro, EigenProOptions};
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
@@ -62,18 +62,7 @@ fn run(args: &Args) -> Result<()> {
             (0..10).map(|i| i as f64 / 10.0).collect(),
         )
     };
-    let (train, test) = match &args.mnist {
-        Some(path) => {
-            let tr = data::mnist(path, Split::Train)?
-                .first_per_class(per_class)?
-                .train;
-            (tr, data::mnist(path, Split::Test)?)
-        }
-        None => {
-            let split = data::mnist_embedded()?.first_per_class(per_class)?;
-            (split.train, split.rest)
-        }
-    };
+    let (train, test) = common::mnist_split(args.mnist.as_deref(), per_class)?;
     println!(
         "train {} digits ({} per class), test {} digits, Laplace σ = {}",
         train.len(),

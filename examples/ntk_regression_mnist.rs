@@ -14,7 +14,7 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::data::{self, Split, mse, multiclass_error};
+use doubledescent::data::{mse, multiclass_error};
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
     write_csv,
@@ -44,18 +44,7 @@ fn run(args: &Args) -> Result<()> {
     let device = Device::select(args.device)?;
     println!("{}", device.describe());
     let per_class = if args.fig.quick { 40 } else { args.per_class };
-    let (train, test) = match &args.mnist {
-        Some(path) => {
-            let tr = data::mnist(path, Split::Train)?
-                .first_per_class(per_class)?
-                .train;
-            (tr, data::mnist(path, Split::Test)?)
-        }
-        None => {
-            let split = data::mnist_embedded()?.first_per_class(per_class)?;
-            (split.train, split.rest)
-        }
-    };
+    let (train, test) = common::mnist_split(args.mnist.as_deref(), per_class)?;
     let x: faer::Mat<f64> = train.unit_rows()?;
     let x_test: faer::Mat<f64> = test.unit_rows()?;
     let (y, y_test) = (train.one_hot::<f64>(), test.one_hot::<f64>());

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::data::{mse, multiclass_error};
 use crate::device::{Backend, Device};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat as check_finite, first_non_finite};
 use crate::kernels::Kernel;
 use crate::nystrom::{EigenMethod, nystrom_eigen};
 use crate::random;
@@ -187,6 +187,7 @@ impl<T: Float> EigenPro<T> {
                 "EigenPro needs at least 2 points and one feature",
             ));
         }
+        check_finite("x", x)?;
         if outputs == 0 {
             return Err(Error::invalid(
                 "outputs",
@@ -592,28 +593,24 @@ impl<T: Float> EigenPro<T> {
     }
 }
 
-/// For a symmetric cached K whose first `s` points are the subsample: g = K[B, :]·α − y_B and
-/// t = K[S, B]·g in one pass over the columns B of K (contiguous), rayon over chunks of 64 batch
-/// points; the partial sums of t are added in chunk order, so the result does not depend on the
-/// number of threads.
-fn batch_products<T: Float>(
+/// One pass over the columns `rows` of a symmetric cached K (contiguous, unlike its rows): rayon
+/// over chunks of 64 indices, each chunk's columns gathered into a buffer `buf` (n × chunk), its
+/// products g = K[chunk, :]·α formed by faer, and `per_chunk(chunk, buf, g)` applied. Results come
+/// back in chunk order.
+fn column_chunks<T: Float, R: Send>(
     k: MatRef<'_, T>,
-    batch: &[usize],
+    rows: &[usize],
     alpha: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-    s: usize,
-) -> (Mat<T>, Mat<T>) {
-    const CHUNK: usize = 64;
+    per_chunk: impl Fn(&[usize], MatRef<'_, T>, Mat<T>) -> R + Sync,
+) -> Vec<R> {
     let n = k.nrows();
-    let l = alpha.ncols();
-    let parts: Vec<(Mat<T>, Mat<T>)> = batch
-        .par_chunks(CHUNK)
+    rows.par_chunks(COLUMN_CHUNK)
         .map(|chunk| {
             let mut buf = Mat::<T>::zeros(n, chunk.len());
             for (j, &b) in chunk.iter().enumerate() {
                 buf.col_mut(j).copy_from(k.col(b));
             }
-            let mut g = Mat::<T>::zeros(chunk.len(), l);
+            let mut g = Mat::<T>::zeros(chunk.len(), alpha.ncols());
             matmul(
                 g.as_mut(),
                 Accum::Replace,
@@ -622,70 +619,64 @@ fn batch_products<T: Float>(
                 T::ONE,
                 Par::Seq,
             );
-            for j in 0..l {
-                for (i, &b) in chunk.iter().enumerate() {
-                    g[(i, j)] -= y[(b, j)];
-                }
-            }
-            let mut t = Mat::<T>::zeros(s, l);
-            matmul(
-                t.as_mut(),
-                Accum::Replace,
-                buf.as_ref().subrows(0, s),
-                g.as_ref(),
-                T::ONE,
-                Par::Seq,
-            );
-            (g, t)
+            per_chunk(chunk, buf.as_ref(), g)
         })
-        .collect();
-    let mut g = Mat::<T>::zeros(batch.len(), l);
-    let mut t = Mat::<T>::zeros(s, l);
-    for (c, (gc, tc)) in parts.iter().enumerate() {
-        for j in 0..l {
-            for i in 0..gc.nrows() {
-                g[(c * CHUNK + i, j)] = gc[(i, j)];
-            }
-        }
-        t += tc;
-    }
-    (g, t)
+        .collect()
 }
 
-/// K[rows, :]·W for a symmetric cached K, reading columns (contiguous) instead of rows:
-/// rayon over chunks of 64 indices, each gathered into a buffer and multiplied by faer.
-fn gather_times<T: Float>(k: MatRef<'_, T>, rows: &[usize], w: MatRef<'_, T>) -> Mat<T> {
-    const CHUNK: usize = 64;
-    let n = k.nrows();
-    let l = w.ncols();
-    let parts: Vec<Mat<T>> = rows
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut buf = Mat::<T>::zeros(n, chunk.len());
-            for (j, &b) in chunk.iter().enumerate() {
-                buf.col_mut(j).copy_from(k.col(b));
-            }
-            let mut out = Mat::<T>::zeros(chunk.len(), l);
-            matmul(
-                out.as_mut(),
-                Accum::Replace,
-                buf.transpose(),
-                w,
-                T::ONE,
-                Par::Seq,
-            );
-            out
-        })
-        .collect();
-    let mut out = Mat::<T>::zeros(rows.len(), l);
+const COLUMN_CHUNK: usize = 64;
+
+/// Stacks per-chunk row blocks into one matrix.
+fn stack_rows<T: Float>(parts: &[Mat<T>], rows: usize, cols: usize) -> Mat<T> {
+    let mut out = Mat::<T>::zeros(rows, cols);
     for (c, part) in parts.iter().enumerate() {
-        for j in 0..l {
-            for i in 0..part.nrows() {
-                out[(c * CHUNK + i, j)] = part[(i, j)];
-            }
-        }
+        out.as_mut()
+            .submatrix_mut(c * COLUMN_CHUNK, 0, part.nrows(), cols)
+            .copy_from(part);
     }
     out
+}
+
+/// For a symmetric cached K whose first `s` points are the subsample: g = K[B, :]·α − y_B and
+/// t = K[S, B]·g in one pass over the columns B. The partial sums of t are added in chunk order,
+/// so the result does not depend on the number of threads.
+fn batch_products<T: Float>(
+    k: MatRef<'_, T>,
+    batch: &[usize],
+    alpha: MatRef<'_, T>,
+    y: MatRef<'_, T>,
+    s: usize,
+) -> (Mat<T>, Mat<T>) {
+    let l = alpha.ncols();
+    let parts = column_chunks(k, batch, alpha, |chunk, buf, mut g| {
+        for j in 0..l {
+            for (i, &b) in chunk.iter().enumerate() {
+                g[(i, j)] -= y[(b, j)];
+            }
+        }
+        let mut t = Mat::<T>::zeros(s, l);
+        matmul(
+            t.as_mut(),
+            Accum::Replace,
+            buf.subrows(0, s),
+            g.as_ref(),
+            T::ONE,
+            Par::Seq,
+        );
+        (g, t)
+    });
+    let mut t = Mat::<T>::zeros(s, l);
+    for (_, tc) in &parts {
+        t += tc;
+    }
+    let gs: Vec<Mat<T>> = parts.into_iter().map(|(g, _)| g).collect();
+    (stack_rows(&gs, batch.len(), l), t)
+}
+
+/// K[rows, :]·W for a symmetric cached K.
+fn gather_times<T: Float>(k: MatRef<'_, T>, rows: &[usize], w: MatRef<'_, T>) -> Mat<T> {
+    let parts = column_chunks(k, rows, w, |_, _, g| g);
+    stack_rows(&parts, rows.len(), w.ncols())
 }
 
 /// `count` distinct indices of 0..n in random order (partial Fisher–Yates).
@@ -697,26 +688,4 @@ fn choose(rng: &mut random::Rng, n: usize, count: usize) -> Vec<usize> {
     }
     idx.truncate(count);
     idx
-}
-
-fn first_non_finite<T: Float>(a: MatRef<'_, T>) -> Option<(usize, usize)> {
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            if !a[(i, j)].is_finite() {
-                return Some((i, j));
-            }
-        }
-    }
-    None
-}
-
-fn check_finite<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
-    match first_non_finite(a) {
-        Some((i, j)) => Err(Error::NonFinite {
-            name,
-            location: format!("row {i}, col {j}"),
-            value: a[(i, j)].to_f64(),
-        }),
-        None => Ok(()),
-    }
 }

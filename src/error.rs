@@ -93,6 +93,40 @@ impl Error {
     }
 }
 
+/// The first (row, col) of `a` holding NaN or ±∞, scanning column by column.
+pub(crate) fn first_non_finite<T: crate::scalar::Float>(
+    a: faer::MatRef<'_, T>,
+) -> Option<(usize, usize)> {
+    (0..a.ncols())
+        .flat_map(|j| (0..a.nrows()).map(move |i| (i, j)))
+        .find(|&(i, j)| !a[(i, j)].is_finite())
+}
+
+/// Fails with [`Error::NonFinite`] at the first NaN or infinity of matrix `a`; `prefix` goes
+/// before the position in the message (for example `matrix 3, `).
+pub(crate) fn check_finite_mat_at<T: crate::scalar::Float>(
+    name: &'static str,
+    prefix: &str,
+    a: faer::MatRef<'_, T>,
+) -> Result<()> {
+    match first_non_finite(a) {
+        Some((i, j)) => Err(Error::NonFinite {
+            name,
+            location: format!("{prefix}row {i}, col {j}"),
+            value: a[(i, j)].to_f64(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Fails with [`Error::NonFinite`] at the first NaN or infinity of matrix `a`.
+pub(crate) fn check_finite_mat<T: crate::scalar::Float>(
+    name: &'static str,
+    a: faer::MatRef<'_, T>,
+) -> Result<()> {
+    check_finite_mat_at(name, "", a)
+}
+
 /// Fails with [`Error::NonFinite`] at the first NaN or infinity of `values` (indexed linearly).
 pub fn check_finite(name: &'static str, values: impl IntoIterator<Item = f64>) -> Result<()> {
     for (i, v) in values.into_iter().enumerate() {

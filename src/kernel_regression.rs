@@ -7,7 +7,7 @@ use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Side};
 
 use crate::device::Device;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat, first_non_finite};
 use crate::kernels::Kernel;
 use crate::lstsq::{Cutoff, min_norm_lstsq};
 use crate::scalar::Float;
@@ -52,17 +52,7 @@ impl<T: Float> KernelRegression<T> {
                 got: format!("{}x{}", y.nrows(), y.ncols()),
             });
         }
-        for j in 0..y.ncols() {
-            for i in 0..y.nrows() {
-                if !y[(i, j)].is_finite() {
-                    return Err(Error::NonFinite {
-                        name: "y",
-                        location: format!("row {i}, col {j}"),
-                        value: y[(i, j)].to_f64(),
-                    });
-                }
-            }
-        }
+        check_finite_mat("y", y)?;
         let mut k = kernel.self_matrix(x, device)?;
         if ridge > 0.0 {
             for i in 0..k.nrows() {
@@ -93,17 +83,13 @@ impl<T: Float> KernelRegression<T> {
             Solver::Lu => k.partial_piv_lu().solve(y),
             Solver::Pinv(cutoff) => min_norm_lstsq(k.as_ref(), y, cutoff)?.coef,
         };
-        for j in 0..coef.ncols() {
-            for i in 0..coef.nrows() {
-                if !coef[(i, j)].is_finite() {
-                    return Err(Error::Singular(format!(
-                        "the {n}x{n} kernel system is singular in {} (coefficient {i},{j} is {}); \
-                         add a ridge or use Solver::Pinv",
-                        T::NAME,
-                        coef[(i, j)]
-                    )));
-                }
-            }
+        if let Some((i, j)) = first_non_finite(coef.as_ref()) {
+            return Err(Error::Singular(format!(
+                "the {n}x{n} kernel system is singular in {} (coefficient {i},{j} is {}); \
+                 add a ridge or use Solver::Pinv",
+                T::NAME,
+                coef[(i, j)]
+            )));
         }
         Ok(coef)
     }

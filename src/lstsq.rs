@@ -9,7 +9,7 @@
 
 use faer::{Mat, MatRef, Par};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat};
 use crate::linalg::{self, ThinSvd};
 use crate::scalar::Float;
 
@@ -161,16 +161,5 @@ fn check<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
             "needs at least one row and one column",
         ));
     }
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            if !a[(i, j)].is_finite() {
-                return Err(Error::NonFinite {
-                    name,
-                    location: format!("row {i}, col {j}"),
-                    value: a[(i, j)].to_f64(),
-                });
-            }
-        }
-    }
-    Ok(())
+    check_finite_mat(name, a)
 }

@@ -17,7 +17,7 @@
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat};
 use crate::lstsq::{Cutoff, min_norm_lstsq};
 
 fn check_rows(name: &'static str, x: MatRef<'_, f64>, d: usize) -> Result<()> {
@@ -31,18 +31,7 @@ fn check_rows(name: &'static str, x: MatRef<'_, f64>, d: usize) -> Result<()> {
             got: format!("{} columns", x.ncols()),
         });
     }
-    for i in 0..x.nrows() {
-        for j in 0..d {
-            if !x[(i, j)].is_finite() {
-                return Err(Error::NonFinite {
-                    name,
-                    location: format!("row {i}, col {j}"),
-                    value: x[(i, j)],
-                });
-            }
-        }
-    }
-    Ok(())
+    check_finite_mat(name, x)
 }
 
 fn check_labels(y: &[f64], n: usize) -> Result<()> {

@@ -195,3 +195,23 @@ pub fn kappa_label(k: f64) -> String {
         format!("{k}")
     }
 }
+
+use doubledescent::data::{self, Dataset, Split};
+
+/// The tutorial's MNIST split (dd_tutorial spec §2.1): with `dir`, the first `per_class` digits
+/// of each class of the full MNIST training files and all 10,000 test digits; without, the same
+/// selection from the embedded 10k subset, tested on the digits not selected.
+pub fn mnist_split(dir: Option<&std::path::Path>, per_class: usize) -> Result<(Dataset, Dataset)> {
+    match dir {
+        Some(path) => {
+            let train = data::mnist(path, Split::Train)?
+                .first_per_class(per_class)?
+                .train;
+            Ok((train, data::mnist(path, Split::Test)?))
+        }
+        None => {
+            let split = data::mnist_embedded()?.first_per_class(per_class)?;
+            Ok((split.train, split.rest))
+        }
+    }
+}

@@ -45,7 +45,7 @@ use std::fmt;
 use faer::{Mat, MatRef};
 
 use crate::device::{Backend, Device};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat};
 use crate::scalar::Float;
 
 /// A positive-definite kernel k(x, z) of the kinds used in the double-descent papers.
@@ -406,22 +406,6 @@ fn check_data<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
         ));
     }
     check_finite_mat(name, a)
-}
-
-fn check_finite_mat<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let v = a[(i, j)];
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    name,
-                    location: format!("row {i}, col {j}"),
-                    value: v.to_f64(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 fn check_same_features<T>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {

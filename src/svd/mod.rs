@@ -33,7 +33,7 @@ use faer::{MatRef, Par};
 use rayon::prelude::*;
 
 use crate::device::{Backend, Device};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_mat_at};
 use crate::linalg::{self, ThinSvd};
 use crate::scalar::Float;
 
@@ -63,7 +63,7 @@ pub fn batched_svd<T: Float>(mats: &[MatRef<'_, T>], device: &Device) -> Result<
                 got: format!("{}x{}", a.nrows(), a.ncols()),
             });
         }
-        check_finite(b, *a)?;
+        check_finite_mat_at("mats", &format!("matrix {b}, "), *a)?;
     }
     match device.backend() {
         Backend::Cuda if m.min(n) <= GPU_MAX_COLS => {
@@ -86,20 +86,4 @@ pub(crate) fn cpu_batch<T: Float>(mats: &[MatRef<'_, T>]) -> Result<Vec<ThinSvd<
     mats.par_iter()
         .map(|a| linalg::thin_svd(*a, Par::Seq))
         .collect()
-}
-
-fn check_finite<T: Float>(b: usize, a: MatRef<'_, T>) -> Result<()> {
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let v = a[(i, j)];
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    name: "mats",
-                    location: format!("matrix {b}, row {i}, col {j}"),
-                    value: v.to_f64(),
-                });
-            }
-        }
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use faer::{MatRef, Par};
 
-use crate::error::{Error, Result, check_finite};
+use crate::error::{Error, Result, check_finite, check_finite_mat};
 use crate::linalg::{self, ThinSvd};
 
 /// How training time t maps to the learned fraction of each eigenmode.
@@ -59,18 +59,7 @@ impl Student {
             return Err(Error::invalid("ridge", ridge, "must be finite and >= 0"));
         }
         check_finite("y", y.iter().copied())?;
-        for j in 0..d {
-            for i in 0..n {
-                let v = x[(i, j)];
-                if !v.is_finite() {
-                    return Err(Error::NonFinite {
-                        name: "x",
-                        location: format!("row {i}, col {j}"),
-                        value: v,
-                    });
-                }
-            }
-        }
+        check_finite_mat("x", x)?;
         let svd = linalg::thin_svd(x, Par::Seq)?;
         Student::from_svd(svd, y, ridge)
     }
