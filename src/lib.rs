@@ -46,6 +46,7 @@ compile_error!(
     "features `cuda-12` and `cuda-13` are exclusive: use `--no-default-features --features cuda-12` for CUDA 12"
 );
 
+pub mod aoyagi;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod data;
@@ -55,8 +56,11 @@ pub mod error;
 pub mod figure;
 pub mod kernel_regression;
 pub mod kernels;
+pub mod langevin;
 pub mod linalg;
+pub mod llc;
 pub mod lstsq;
+pub mod models;
 pub mod nystrom;
 pub mod random;
 pub mod random_features;

@@ -10,6 +10,7 @@ use rand_distr::StandardNormal;
 use crate::linalg;
 
 pub mod numpy;
+pub mod philox;
 
 /// The crate's random generator (ChaCha12 through `rand`'s `StdRng`).
 pub type Rng = StdRng;

@@ -1,0 +1,311 @@
+//! Langevin sampling and the LLC estimator against closed forms: Aoyagi's formula against the
+//! reduced-rank-regression formula and the values the original printed; λ̂ against d/2 for a
+//! regular model and against Aoyagi's λ for small DLNs; the MALA acceptance against a brute-force
+//! evaluation with Gaussian densities; SGLD with only the localisation term against the
+//! stationary law of its AR(1) recursion; hand-written gradients against finite differences.
+
+use approx::assert_relative_eq;
+use doubledescent::aoyagi::dln_learning_coefficient;
+use doubledescent::langevin::{NBeta, SgldConfig, mala_acceptance, sgld_chain};
+use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
+use doubledescent::models::{DeepLinearNetwork, Loss, Mlp, Model, TrueParam};
+use doubledescent::random::{gaussian_vec, seeded};
+use faer::Mat;
+use rand::RngExt;
+
+/// Aoyagi & Watanabe (2005), reduced-rank regression N → H → M with true rank r.
+fn rrr(n: usize, h: usize, m: usize, r: usize) -> f64 {
+    let (n, h, m, r) = (n as f64, h as f64, m as f64, r as f64);
+    if n + r <= m + h && m + r <= n + h && h + r <= m + n {
+        let base = 2.0 * (h + r) * (m + n) - (m - n).powi(2) - (h + r).powi(2);
+        let odd = (m + n + h + r) as i64 % 2 == 1;
+        (base + if odd { 1.0 } else { 0.0 }) / 8.0
+    } else if m + h < n + r {
+        (h * m - h * r + n * r) / 2.0
+    } else if n + h < m + r {
+        (h * n - h * r + m * r) / 2.0
+    } else {
+        m * n / 2.0
+    }
+}
+
+#[test]
+fn aoyagi_reduces_to_reduced_rank_regression_and_matches_printed_values() {
+    let mut count = 0;
+    for n in 1..=11 {
+        for h in 1..=11 {
+            for m in 1..=11 {
+                for r in 0..=n.min(h).min(m) {
+                    let lam = dln_learning_coefficient(&[n, h, m], r).unwrap().lambda;
+                    assert_relative_eq!(lam, rrr(n, h, m, r), epsilon = 1e-9);
+                    count += 1;
+                }
+            }
+        }
+    }
+    assert!(count > 3000);
+    // hyperparam_tuning.ipynb: input 455, widths [395, 125, 350, 277, 261, 297], r = 28.
+    let c = dln_learning_coefficient(&[455, 395, 125, 350, 277, 261, 297], 28).unwrap();
+    assert!(
+        (c.lambda - 20546.5).abs() < 1e-9 && c.multiplicity == 3,
+        "{c:?}"
+    );
+    // N = M = 5, four hidden layers: H = 5 gives 7.5 … 12.5 over r; H ≥ 2N gives N²/2 for all r.
+    let h5: Vec<f64> = (0..=5)
+        .map(|r| {
+            dln_learning_coefficient(&[5, 5, 5, 5, 5, 5], r)
+                .unwrap()
+                .lambda
+        })
+        .collect();
+    assert_eq!(h5, vec![7.5, 9.5, 11.0, 12.0, 12.5, 12.5]);
+    for nn in 1..=8 {
+        for layers in 1..=5 {
+            let sizes: Vec<usize> = std::iter::once(nn)
+                .chain(std::iter::repeat_n(2 * nn, layers))
+                .chain(std::iter::once(nn))
+                .collect();
+            for r in 0..=nn {
+                let lam = dln_learning_coefficient(&sizes, r).unwrap().lambda;
+                assert_eq!(lam, (nn * nn) as f64 / 2.0, "{sizes:?} r={r}");
+            }
+        }
+    }
+    let err = dln_learning_coefficient(&[3, 2, 4], 3).unwrap_err();
+    assert!(err.to_string().contains("`rank` = 3"), "{err}");
+}
+
+#[test]
+fn hand_written_gradients_match_finite_differences() {
+    let mut rng = seeded(5);
+    let x = Mat::from_fn(7, 3, |_, _| rng.random::<f64>() - 0.5);
+    let y = Mat::from_fn(7, 2, |i, j| if (i + j) % 2 == 0 { 1.0 } else { 0.0 });
+    let models: Vec<Box<dyn Model>> = vec![
+        Box::new(DeepLinearNetwork::new(3, &[4, 3], 2).unwrap()),
+        Box::new(Mlp::new(3, &[5, 4], 2, Loss::Mse).unwrap()),
+        Box::new(Mlp::new(3, &[5], 2, Loss::CrossEntropy).unwrap()),
+    ];
+    for model in &models {
+        let w = gaussian_vec(&mut rng, model.num_params(), 0.7);
+        let mut g = vec![0.0; w.len()];
+        let l = model.loss_grad(&w, x.as_ref(), y.as_ref(), &mut g);
+        assert_relative_eq!(
+            l,
+            model.loss(&w, x.as_ref(), y.as_ref()),
+            max_relative = 1e-14
+        );
+        for k in 0..w.len() {
+            let h = 1e-6;
+            let (mut wp, mut wm) = (w.clone(), w.clone());
+            wp[k] += h;
+            wm[k] -= h;
+            let fd = (model.loss(&wp, x.as_ref(), y.as_ref())
+                - model.loss(&wm, x.as_ref(), y.as_ref()))
+                / (2.0 * h);
+            assert!(
+                (fd - g[k]).abs() < 1e-7 * (1.0 + g[k].abs()),
+                "param {k}: {fd} vs {}",
+                g[k]
+            );
+        }
+    }
+}
+
+fn dln_problem(
+    nin: usize,
+    hidden: &[usize],
+    nout: usize,
+    seed: u64,
+    n: usize,
+) -> (DeepLinearNetwork, Vec<f64>, Mat<f64>, Mat<f64>) {
+    let model = DeepLinearNetwork::new(nin, hidden, nout).unwrap();
+    let mut rng = seeded(seed);
+    let w = model
+        .true_param(
+            &mut rng,
+            TrueParam::RandRank {
+                prop_rank_reduce: 0.5,
+            },
+        )
+        .unwrap();
+    let x = Mat::from_fn(n, nin, |_, _| rng.random::<f64>() * 20.0 - 10.0);
+    let y = model.forward(&w, x.as_ref());
+    (model, w, x, y)
+}
+
+fn config(chains: usize) -> LlcConfig {
+    LlcConfig {
+        sgld: SgldConfig {
+            epsilon: 1e-6,
+            gamma: 1.0,
+            batch_size: 500,
+            steps: 4000,
+            ..Default::default()
+        },
+        chains,
+        burn_in: BurnIn::Fraction(0.5),
+    }
+}
+
+#[test]
+fn llc_of_a_regular_model_is_half_its_dimension() {
+    // Full-rank linear regression y = x W (4 × 3): d = 12, λ = 6.
+    let (model, w, x, y) = dln_problem(4, &[], 3, 9, 10_000);
+    let s = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
+    assert!(
+        (s.llc_mean - 6.0).abs() < 0.6,
+        "λ̂ = {} ± {}",
+        s.llc_mean,
+        s.llc_std
+    );
+    assert!(s.init_loss < 1e-20);
+    assert_relative_eq!(s.nbeta, 10_000.0 / 10_000f64.ln(), max_relative = 1e-15);
+    assert_eq!(
+        (s.loss_trace.len(), s.loss_trace[0].len(), s.burn_in_steps),
+        (8, 4000, 2000)
+    );
+}
+
+#[test]
+fn llc_of_small_deep_linear_networks_is_within_15_percent_of_aoyagi() {
+    for (i, (nin, hidden, nout)) in [
+        (3, vec![4], 3),
+        (4, vec![3, 5], 2),
+        (2, vec![6], 4),
+        (6, vec![2], 6),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (model, w, x, y) = dln_problem(nin, &hidden, nout, i as u64, 10_000);
+        let r = model.true_rank(&w).unwrap();
+        let lam = dln_learning_coefficient(model.sizes(), r).unwrap().lambda;
+        let s = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
+        let rel = (s.llc_mean - lam).abs() / lam;
+        assert!(
+            rel < 0.15,
+            "{:?} r={r}: λ = {lam}, λ̂ = {} ± {}",
+            model.sizes(),
+            s.llc_mean,
+            s.llc_std
+        );
+        assert!(s.mala_mean.unwrap() > 0.9);
+    }
+}
+
+#[test]
+fn same_seed_same_estimate_and_divergence_names_chain_and_step() {
+    let (model, w, x, y) = dln_problem(3, &[4], 3, 0, 2000);
+    let mut cfg = config(3);
+    cfg.sgld.steps = 300;
+    let a = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(|| estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap());
+    assert_eq!(a.llc_per_chain, b.llc_per_chain);
+    cfg.sgld.seed = 1;
+    let c = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
+    assert_ne!(a.llc_per_chain, c.llc_per_chain);
+    cfg.sgld.epsilon = 1e-1;
+    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("chain") && err.contains("diverged at step"),
+        "{err}"
+    );
+    let bad = LlcConfig {
+        burn_in: BurnIn::Fraction(1.0),
+        ..config(2)
+    };
+    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("burn_in"), "{err}");
+    let err = estimate_llc(&model, &w[1..], x.as_ref(), y.as_ref(), &config(2))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("parameter vector"), "{err}");
+}
+
+#[test]
+fn mala_acceptance_equals_the_gaussian_density_ratio() {
+    let (model, w_star, x, y) = dln_problem(3, &[4], 2, 3, 50);
+    let mut rng = seeded(4);
+    let (eps, nbeta, gamma) = (1e-3, 20.0, 2.0);
+    let d = w_star.len();
+    let pot = |w: &[f64], g: &mut Vec<f64>| {
+        let l = model.loss_grad(w, x.as_ref(), y.as_ref(), g);
+        let mut loc = 0.0;
+        for k in 0..d {
+            g[k] = nbeta * g[k] + gamma * (w[k] - w_star[k]);
+            loc += (w[k] - w_star[k]).powi(2);
+        }
+        nbeta * l + 0.5 * gamma * loc
+    };
+    // log N(b; a − (ε/2)∇U(a), εI) with its normalising constant.
+    let log_q = |b: &[f64], a: &[f64], ga: &[f64]| {
+        let sq: f64 = (0..d)
+            .map(|k| (b[k] - a[k] + 0.5 * eps * ga[k]).powi(2))
+            .sum();
+        -0.5 * d as f64 * (2.0 * std::f64::consts::PI * eps).ln() - sq / (2.0 * eps)
+    };
+    for trial in 0..20 {
+        let w: Vec<f64> = w_star
+            .iter()
+            .map(|v| v + 0.05 * rng.random::<f64>())
+            .collect();
+        let mut g = vec![0.0; d];
+        let u = pot(&w, &mut g);
+        let step = if trial < 10 {
+            eps.sqrt()
+        } else {
+            5.0 * eps.sqrt()
+        };
+        let w2: Vec<f64> = (0..d)
+            .map(|k| w[k] - 0.5 * eps * g[k] + step * (rng.random::<f64>() - 0.5))
+            .collect();
+        let mut g2 = vec![0.0; d];
+        let u2 = pot(&w2, &mut g2);
+        let brute = (log_q(&w, &w2, &g2) - log_q(&w2, &w, &g) - u2 + u)
+            .exp()
+            .min(1.0);
+        let a = mala_acceptance(&w, &w2, u, u2, &g, &g2, eps);
+        assert_relative_eq!(a, brute, max_relative = 1e-9, epsilon = 1e-300);
+    }
+}
+
+#[test]
+fn localisation_only_sgld_has_the_ar1_stationary_law() {
+    // nβ → 0 leaves w ← w − (εγ/2)(w − w*) + √ε ξ, stationary N(w*, 1/(γ(1 − εγ/4)) I).
+    let (model, w_star, x, y) = dln_problem(2, &[], 5, 2, 100);
+    let (eps, gamma) = (0.1, 1.0);
+    let cfg = SgldConfig {
+        epsilon: eps,
+        gamma,
+        nbeta: NBeta::Value(1e-300),
+        batch_size: 10,
+        steps: 200, // 10 relaxation times 2/(εγ)
+        mala_every: None,
+        ..Default::default()
+    };
+    let d = w_star.len();
+    let mut samples = Vec::new();
+    for c in 0..2000 {
+        let chain = sgld_chain(&model, &w_star, x.as_ref(), y.as_ref(), &cfg, c).unwrap();
+        samples.extend(chain.last.iter().zip(&w_star).map(|(a, b)| a - b));
+    }
+    let n = samples.len() as f64;
+    let mean = samples.iter().sum::<f64>() / n;
+    let var = samples.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    let target = 1.0 / (gamma * (1.0 - eps * gamma / 4.0));
+    // 20000 independent draws: sd of the mean 0.007, of the variance 1%.
+    assert!(mean.abs() < 0.04, "mean {mean}");
+    assert!(
+        (var / target - 1.0).abs() < 0.05,
+        "variance {var} vs {target}"
+    );
+    assert_eq!(samples.len(), 2000 * d);
+}
