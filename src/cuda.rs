@@ -52,6 +52,11 @@ pub const SOURCES: &[CudaSource] = &[
         text: include_str!("../cuda/svd.cu"),
         entries: &["dd_jacobi_svd_f32", "dd_jacobi_svd_f64"],
     },
+    CudaSource {
+        file: "sgld.cu",
+        text: include_str!("../cuda/sgld.cu"),
+        entries: &["dd_sgld_update_f32", "dd_sgld_update_f64"],
+    },
 ];
 
 /// Environment variable naming an NVRTC library file (`.../libnvrtc.so.13`) to load.

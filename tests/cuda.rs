@@ -331,3 +331,41 @@ fn gpu_eigenpro_takes_the_cpu_steps() {
     let e = max_rel(&wg, &wc);
     assert!(e < 1e-8, "EigenPro weights GPU vs CPU: {e:e}");
 }
+
+#[test]
+fn gpu_sgld_update_draws_the_cpu_noise() {
+    use doubledescent::langevin::{Step, sgld_update_chains};
+    let Some(dev) = gpu() else { return };
+    let (c, d) = (8usize, 1001usize);
+    let mut rng = doubledescent::random::seeded(3);
+    let w0 = doubledescent::random::gaussian_vec(&mut rng, c * d, 1.0);
+    let g = doubledescent::random::gaussian_vec(&mut rng, c * d, 1.0);
+    let w_star = doubledescent::random::gaussian_vec(&mut rng, d, 1.0);
+    let s = Step {
+        epsilon: 1e-3,
+        nbeta: 100.0,
+        gamma: 1.0,
+        seed: 5,
+        step: 41,
+    };
+    let (mut wc, mut wg) = (w0.clone(), w0.clone());
+    sgld_update_chains(&mut wc, &g, &w_star, None, &s, &Device::cpu()).unwrap();
+    sgld_update_chains(&mut wg, &g, &w_star, None, &s, &dev).unwrap();
+    for i in 0..c * d {
+        assert!(
+            (wc[i] - wg[i]).abs() < 1e-12 * (1.0 + wc[i].abs()),
+            "{i}: {} vs {}",
+            wc[i],
+            wg[i]
+        );
+    }
+    let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let (mut w32, g32, s32) = (to32(&w0), to32(&g), to32(&w_star));
+    sgld_update_chains(&mut w32, &g32, &s32, None, &s, &dev).unwrap();
+    for i in 0..c * d {
+        assert!(
+            (w32[i] as f64 - wc[i]).abs() < 1e-4 * (1.0 + wc[i].abs()),
+            "f32 {i}"
+        );
+    }
+}

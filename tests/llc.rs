@@ -309,3 +309,51 @@ fn localisation_only_sgld_has_the_ar1_stationary_law() {
     );
     assert_eq!(samples.len(), 2000 * d);
 }
+
+#[test]
+fn batched_chain_update_is_the_sgld_formula_with_philox_noise() {
+    use doubledescent::Device;
+    use doubledescent::langevin::{Step, sgld_update_chains};
+    use doubledescent::random::philox::normal_pair;
+    let (c, d) = (3usize, 5usize);
+    let mut rng = seeded(8);
+    let w0 = gaussian_vec(&mut rng, c * d, 1.0);
+    let g = gaussian_vec(&mut rng, c * d, 1.0);
+    let w_star = gaussian_vec(&mut rng, d, 1.0);
+    let p = vec![0.5, 1.0, 2.0, 4.0, 8.0];
+    let s = Step {
+        epsilon: 1e-2,
+        nbeta: 30.0,
+        gamma: 2.0,
+        seed: 77,
+        step: 12,
+    };
+    let mut w = w0.clone();
+    sgld_update_chains(&mut w, &g, &w_star, Some(&p), &s, &Device::cpu()).unwrap();
+    for chain in 0..c {
+        for k in 0..d {
+            let (z0, z1) = normal_pair(77, chain as u32, 12, (k / 2) as u32);
+            let z = if k % 2 == 0 { z0 } else { z1 };
+            let i = chain * d + k;
+            let drift = 30.0 * g[i] + 2.0 * (w0[i] - w_star[k]);
+            let want = w0[i] - 0.5 * 1e-2 * p[k] * drift + (1e-2 * p[k]).sqrt() * z;
+            assert_relative_eq!(w[i], want, max_relative = 1e-14);
+        }
+    }
+    let err = sgld_update_chains(&mut w, &g[1..], &w_star, None, &s, &Device::cpu()).unwrap_err();
+    assert!(err.to_string().contains("gradients"), "{err}");
+    // The Philox normals are standard normal: 100000 draws, mean and variance within 5 sd.
+    let z: Vec<f64> = (0..50_000u32)
+        .flat_map(|i| {
+            let (a, b) = normal_pair(1, 0, 0, i);
+            [a, b]
+        })
+        .collect();
+    let m = z.iter().sum::<f64>() / z.len() as f64;
+    let v = z.iter().map(|x| (x - m).powi(2)).sum::<f64>() / z.len() as f64;
+    assert!(
+        m.abs() < 5.0 / (z.len() as f64).sqrt()
+            && (v - 1.0).abs() < 5.0 * (2.0 / z.len() as f64).sqrt(),
+        "{m} {v}"
+    );
+}

@@ -18,9 +18,16 @@
 use faer::{Mat, MatRef};
 use rand::seq::SliceRandom;
 
+use rayon::prelude::*;
+
+use crate::device::{Backend, Device};
 use crate::error::{Error, Result};
 use crate::models::{Model, full_loss};
 use crate::random::{self, philox};
+use crate::scalar::Float;
+
+#[cfg(feature = "cuda")]
+mod gpu;
 
 /// The inverse temperature times n.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -216,6 +223,116 @@ pub fn mala_acceptance(
     }
 }
 
+/// Turns the data gradient in `grad` into ∇U = nβ∇L_B + γ(w − w*) and returns
+/// U = nβ·L_B + (γ/2)‖w − w*‖².
+fn to_potential(
+    w: &[f64],
+    w_star: &[f64],
+    loss: f64,
+    nbeta: f64,
+    gamma: f64,
+    grad: &mut [f64],
+) -> f64 {
+    let mut local = 0.0;
+    for ((g, wi), ws) in grad.iter_mut().zip(w).zip(w_star) {
+        let dw = wi - ws;
+        *g = nbeta * *g + gamma * dw;
+        local += dw * dw;
+    }
+    nbeta * loss + 0.5 * gamma * local
+}
+
+/// The constants of one SGLD step shared by all chains.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    /// Step size ε.
+    pub epsilon: f64,
+    /// nβ.
+    pub nbeta: f64,
+    /// Localisation γ.
+    pub gamma: f64,
+    /// Noise seed.
+    pub seed: u64,
+    /// Step index t (the noise counter).
+    pub step: u64,
+}
+
+/// w ← w − (εp/2)(nβ g + γ(w − w*)) + √(εp)·ξ for one chain, ξ from Philox (seed, chain, step):
+/// the arithmetic of `cuda/sgld.cu`.
+fn update_chain<T: Float>(
+    w: &mut [T],
+    g: &[T],
+    w_star: &[T],
+    precond: Option<&[T]>,
+    s: &Step,
+    chain: u32,
+) {
+    let d = w.len();
+    for p in 0..d.div_ceil(2) {
+        let (z0, z1) = philox::normal_pair(s.seed, chain, s.step, p as u32);
+        for (k, z) in [(2 * p, z0), (2 * p + 1, z1)] {
+            if k < d {
+                let pk = precond.map_or(1.0, |pc| pc[k].to_f64());
+                let wk = w[k].to_f64();
+                let drift = s.nbeta * g[k].to_f64() + s.gamma * (wk - w_star[k].to_f64());
+                w[k] = T::of(wk - 0.5 * s.epsilon * pk * drift + (s.epsilon * pk).sqrt() * z);
+            }
+        }
+    }
+}
+
+/// One SGLD step for C chains at once (the fused update of `cuda/sgld.cu`, one launch on CUDA;
+/// rayon over chains on the CPU). `w` and `grads` are C × d row-major (chain c at c·d): the
+/// parameters and the gradients of the minibatch mean losses; chain c draws its noise from
+/// Philox (seed, c, step), so both backends draw the same numbers.
+pub fn sgld_update_chains<T: Float>(
+    w: &mut [T],
+    grads: &[T],
+    w_star: &[T],
+    precond: Option<&[T]>,
+    step: &Step,
+    device: &Device,
+) -> Result<()> {
+    let d = w_star.len();
+    if d == 0 || w.len() % d != 0 || grads.len() != w.len() {
+        return Err(Error::ShapeMismatch {
+            what: "chains' parameters and gradients against w*".into(),
+            expected: format!("C·{d} values each"),
+            got: format!("{} and {}", w.len(), grads.len()),
+        });
+    }
+    if let Some(p) = precond {
+        if p.len() != d {
+            return Err(Error::ShapeMismatch {
+                what: "preconditioner against w*".into(),
+                expected: format!("{d}"),
+                got: format!("{}", p.len()),
+            });
+        }
+    }
+    crate::error::check_finite("grads", grads.iter().map(|v| v.to_f64()))?;
+    match device.backend() {
+        Backend::Cpu => {
+            w.par_chunks_mut(d)
+                .zip(grads.par_chunks(d))
+                .enumerate()
+                .for_each(|(c, (wc, gc))| update_chain(wc, gc, w_star, precond, step, c as u32));
+            Ok(())
+        }
+        Backend::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                let rt = device
+                    .cuda_runtime()
+                    .expect("a CUDA device holds a runtime");
+                gpu::sgld_update(rt, w, grads, w_star, precond, step)
+            }
+            #[cfg(not(feature = "cuda"))]
+            unreachable!("no CUDA device exists in a build without the cuda feature")
+        }
+    }
+}
+
 /// Rows `idx` of `a`.
 fn gather(a: MatRef<'_, f64>, idx: &[usize]) -> Mat<f64> {
     Mat::from_fn(idx.len(), a.ncols(), |i, j| a[(idx[i], j)])
@@ -253,27 +370,26 @@ pub fn sgld_chain<M: Model + ?Sized>(
         let idx = &order[slot * b..(slot + 1) * b];
         let xb = gather(x, idx);
         let yb = gather(y, idx);
-        let (u, _) = potential(
-            model,
-            &w,
-            w_star,
-            xb.as_ref(),
-            yb.as_ref(),
+        let loss_w = model.loss_grad(&w, xb.as_ref(), yb.as_ref(), &mut grad);
+        w_new.copy_from_slice(&w);
+        let step = Step {
+            epsilon: eps,
             nbeta,
-            cfg.gamma,
-            &mut grad,
+            gamma: cfg.gamma,
+            seed: cfg.seed,
+            step: t as u64,
+        };
+        update_chain(
+            &mut w_new,
+            &grad,
+            w_star,
+            cfg.preconditioner.as_deref(),
+            &step,
+            chain,
         );
-        for p in 0..d.div_ceil(2) {
-            let (z0, z1) = philox::normal_pair(cfg.seed, chain, t as u64, p as u32);
-            for (k, z) in [(2 * p, z0), (2 * p + 1, z1)] {
-                if k < d {
-                    let pk = cfg.preconditioner.as_ref().map_or(1.0, |pc| pc[k]);
-                    w_new[k] = w[k] - 0.5 * eps * pk * grad[k] + (eps * pk).sqrt() * z;
-                }
-            }
-        }
         let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
         let batch_loss = if record_mala {
+            let u = to_potential(&w, w_star, loss_w, nbeta, cfg.gamma, &mut grad);
             let (u_new, l) = potential(
                 model,
                 &w_new,
