@@ -175,25 +175,38 @@ pub struct Chain {
     pub last: Vec<f64>,
 }
 
-/// U(w) = nβ·L_B(w) + (γ/2)‖w − w*‖² and ∇U (into `grad`); also returns L_B(w).
-fn potential<M: Model + ?Sized>(
-    model: &M,
-    w: &[f64],
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+/// The localised tempered potential U(w) = nβ·L_B(w) + (γ/2)‖w − w*‖².
+struct Local<'a> {
+    w_star: &'a [f64],
     nbeta: f64,
     gamma: f64,
-    grad: &mut [f64],
-) -> (f64, f64) {
-    let loss = model.loss_grad(w, x, y, grad);
-    let mut local = 0.0;
-    for ((g, wi), ws) in grad.iter_mut().zip(w).zip(w_star) {
-        let dw = wi - ws;
-        *g = nbeta * *g + gamma * dw;
-        local += dw * dw;
+}
+
+impl Local<'_> {
+    /// U(w) and ∇U (into `grad`) on the batch (x, y); also returns L_B(w).
+    fn potential<M: Model + ?Sized>(
+        &self,
+        model: &M,
+        w: &[f64],
+        x: MatRef<'_, f64>,
+        y: MatRef<'_, f64>,
+        grad: &mut [f64],
+    ) -> (f64, f64) {
+        let loss = model.loss_grad(w, x, y, grad);
+        (self.with_data_gradient(w, loss, grad), loss)
     }
-    (nbeta * loss + 0.5 * gamma * local, loss)
+
+    /// Turns the data gradient in `grad` into ∇U = nβ∇L_B + γ(w − w*) and returns U for the
+    /// batch loss `loss`.
+    fn with_data_gradient(&self, w: &[f64], loss: f64, grad: &mut [f64]) -> f64 {
+        let mut local = 0.0;
+        for ((g, wi), ws) in grad.iter_mut().zip(w).zip(self.w_star) {
+            let dw = wi - ws;
+            *g = self.nbeta * *g + self.gamma * dw;
+            local += dw * dw;
+        }
+        self.nbeta * loss + 0.5 * self.gamma * local
+    }
 }
 
 /// The MALA acceptance probability of the move w → w′ under potential U with step ε:
@@ -221,25 +234,6 @@ pub fn mala_acceptance(
     } else {
         log_ratio.min(0.0).exp()
     }
-}
-
-/// Turns the data gradient in `grad` into ∇U = nβ∇L_B + γ(w − w*) and returns
-/// U = nβ·L_B + (γ/2)‖w − w*‖².
-fn to_potential(
-    w: &[f64],
-    w_star: &[f64],
-    loss: f64,
-    nbeta: f64,
-    gamma: f64,
-    grad: &mut [f64],
-) -> f64 {
-    let mut local = 0.0;
-    for ((g, wi), ws) in grad.iter_mut().zip(w).zip(w_star) {
-        let dw = wi - ws;
-        *g = nbeta * *g + gamma * dw;
-        local += dw * dw;
-    }
-    nbeta * loss + 0.5 * gamma * local
 }
 
 /// The constants of one SGLD step shared by all chains.
@@ -389,17 +383,14 @@ pub fn sgld_chain<M: Model + ?Sized>(
         );
         let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
         let batch_loss = if record_mala {
-            let u = to_potential(&w, w_star, loss_w, nbeta, cfg.gamma, &mut grad);
-            let (u_new, l) = potential(
-                model,
-                &w_new,
+            let local = Local {
                 w_star,
-                xb.as_ref(),
-                yb.as_ref(),
                 nbeta,
-                cfg.gamma,
-                &mut grad_new,
-            );
+                gamma: cfg.gamma,
+            };
+            let u = local.with_data_gradient(&w, loss_w, &mut grad);
+            let (u_new, l) =
+                local.potential(model, &w_new, xb.as_ref(), yb.as_ref(), &mut grad_new);
             mala.push((
                 t,
                 mala_acceptance(&w, &w_new, u, u_new, &grad, &grad_new, eps),
@@ -466,7 +457,12 @@ pub fn mala_chain<M: Model + ?Sized>(
     let mut rng = random::substream(seed ^ 0x4d41_4c41, chain as u64);
     let mut w = w_star.to_vec();
     let mut grad = vec![0.0; d];
-    let (mut u, mut loss) = potential(model, &w, w_star, x, y, nbeta, gamma, &mut grad);
+    let local = Local {
+        w_star,
+        nbeta,
+        gamma,
+    };
+    let (mut u, mut loss) = local.potential(model, &w, x, y, &mut grad);
     let mut w_new = vec![0.0; d];
     let mut grad_new = vec![0.0; d];
     let mut losses = Vec::with_capacity(steps);
@@ -480,7 +476,7 @@ pub fn mala_chain<M: Model + ?Sized>(
                 }
             }
         }
-        let (u_new, loss_new) = potential(model, &w_new, w_star, x, y, nbeta, gamma, &mut grad_new);
+        let (u_new, loss_new) = local.potential(model, &w_new, x, y, &mut grad_new);
         let a = mala_acceptance(&w, &w_new, u, u_new, &grad, &grad_new, epsilon);
         if rand::RngExt::random::<f64>(&mut rng) < a {
             std::mem::swap(&mut w, &mut w_new);
