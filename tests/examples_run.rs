@@ -151,3 +151,26 @@ fn tutorial_examples_run_and_print_their_tables() {
     assert_files(&dir, "ntk_regression_mnist");
     assert!(stdout.contains("Train Error: 0.00000"), "{stdout}");
 }
+
+#[test]
+fn llc_examples_run_and_print_their_tables() {
+    let (dir, stdout) = run_quick("dln_llc_vs_truth", &[]);
+    assert_files(&dir, "dln_llc_vs_truth");
+    assert!(
+        stdout.contains("λ (Aoyagi)") && stdout.contains("3 of 3 finite"),
+        "{stdout}"
+    );
+    let (dir, stdout) = run_quick("dln_saddle_dynamics", &[]);
+    assert_files(&dir, "dln_saddle_dynamics");
+    assert!(stdout.contains("effective rank"), "{stdout}");
+    let csv = std::fs::read_to_string(dir.join("dln_saddle_dynamics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2000 / 50);
+    let (dir, stdout) = run_quick("mala_vs_sgld", &[]);
+    assert_files(&dir, "mala_vs_sgld");
+    assert!(stdout.contains("SGLD λ̂"), "{stdout}");
+    let (dir, stdout) = run_quick("rescaling_invariance", &[]);
+    assert_files(&dir, "rescaling_invariance");
+    assert!(stdout.contains("preconditioned"), "{stdout}");
+    let (dir, _) = run_quick("llc_over_training", &[]);
+    assert_files(&dir, "llc_over_training");
+}

@@ -77,6 +77,41 @@ impl Mlp {
         &w[a..a + self.sizes[k + 1]]
     }
 
+    /// Positions of W_k (column-major, H_k × H_{k+1}) in the flat parameters.
+    pub fn weight_range(&self, k: usize) -> std::ops::Range<usize> {
+        self.offsets[k]..self.offsets[k] + self.sizes[k] * self.sizes[k + 1]
+    }
+
+    /// Positions of b_k in the flat parameters.
+    pub fn bias_range(&self, k: usize) -> std::ops::Range<usize> {
+        let a = self.offsets[k] + self.sizes[k] * self.sizes[k + 1];
+        a..a + self.sizes[k + 1]
+    }
+
+    /// Layer sizes [N, hidden…, M].
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// haiku's default `Linear` initialisation: W from a normal truncated at ±2 std and rescaled
+    /// to std 1/√fan_in, b = 0 (the true parameters of the MALA-vs-SGLD and rescaling notebooks
+    /// start from it).
+    pub fn init_truncated(&self, rng: &mut Rng) -> Vec<f64> {
+        let mut w = vec![0.0; self.num_params()];
+        for k in 0..self.depth() {
+            let scale = 1.0 / (self.sizes[k] as f64).sqrt() / 0.879_625_661_034_239_8;
+            for v in &mut w[self.weight_range(k)] {
+                *v = loop {
+                    let z: f64 = rng.sample(StandardNormal);
+                    if z.abs() <= 2.0 {
+                        break z * scale;
+                    }
+                };
+            }
+        }
+        w
+    }
+
     /// He-style initialisation: W ~ N(0, 2/fan_in), b = 0.
     pub fn init(&self, rng: &mut Rng) -> Vec<f64> {
         let mut w = vec![0.0; self.num_params()];
