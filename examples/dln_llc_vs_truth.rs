@@ -4,8 +4,8 @@
 //! parameters with randomly reduced ranks (`rand_rank`, 0.5), noiseless data x ~ U(−10, 10)^N,
 //! several SGLD chains at w*, 90% burn-in, against Aoyagi's closed form for the product's rank.
 //!
-//! The default is the smallest sweep scaled to a few minutes on 2 cores (widths 3–12, 2–4 layers,
-//! n = 10⁴, ε = 1e-6, 5000 steps, 4 chains); the paper's sweep 0 is
+//! The default is the paper's smallest sweep scaled to about a minute on 2 cores (20 networks,
+//! widths 5–29, 2–4 layer widths, n = 10⁴, ε = 1e-6, 5000 steps, 4 chains); the paper's sweep 0 is
 //! `--width-min 5 --width-max 50 --layers-max 5 --n 100000 --epsilon 5e-7 --steps 10000`.
 //!
 //! `cargo run --release --example dln_llc_vs_truth`
@@ -33,13 +33,13 @@ struct Args {
     #[command(flatten)]
     fig: FigureArgs,
     /// Number of random architectures
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 20)]
     architectures: usize,
     /// Smallest width (input, hidden and output)
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     width_min: usize,
     /// Largest width (exclusive, as NumPy's randint)
-    #[arg(long, default_value_t = 13)]
+    #[arg(long, default_value_t = 30)]
     width_max: usize,
     /// Fewest layer widths (hidden + output; exclusive upper bound below)
     #[arg(long, default_value_t = 2)]
