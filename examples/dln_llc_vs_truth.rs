@@ -222,15 +222,15 @@ fn run(args: &Args) -> Result<()> {
         .max(1e-3);
     let hi = lam.iter().chain(&est).cloned().fold(0.0, f64::max);
     let panel = LinePanel::new(
-        "λ̂ vs λ for deep linear networks",
+        "LLC estimate vs true λ for deep linear networks",
         Axis::log("true λ (Aoyagi)").range(lo / 1.5, hi * 1.5),
-        Axis::log("estimated λ̂").range(lo / 1.5, hi * 1.5),
+        Axis::log("LLC estimate").range(lo / 1.5, hi * 1.5),
     )
     .legend(Legend::UpperLeft)
     .with_identity_line()
     .with(
         Series::line(
-            "λ̂ (mean over chains)",
+            "estimate (mean over chains)",
             lam.clone(),
             est.clone(),
             Rgb::hex(0x1F77B4),

@@ -21,11 +21,10 @@ use doubledescent::figure::{
 };
 use doubledescent::langevin::SgldConfig;
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
-use doubledescent::models::{DeepLinearNetwork, Model};
+use doubledescent::models::{DeepLinearNetwork, Minibatches, Model, sgd_step};
 use doubledescent::{Error, Result, random};
 use faer::Mat;
 use rand::RngExt;
-use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 
 /// LLC along saddle-to-saddle training of a deep linear network.
@@ -100,24 +99,22 @@ fn run(args: &Args) -> Result<()> {
         args.lr,
         args.logging_period
     );
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut batches = Minibatches::new(n, batch, true)?;
     let mut grad = vec![0.0; w.len()];
     let (mut ts, mut losses, mut llcs, mut ranks, mut aoyagi) =
         (vec![], vec![], vec![], vec![], vec![]);
     let pb = progress_bar(steps as u64, "steps");
-    let per_epoch = n / batch;
     for t in 0..steps {
-        let slot = t % per_epoch;
-        if slot == 0 {
-            order.shuffle(&mut rng);
-        }
-        let idx = &order[slot * batch..(slot + 1) * batch];
-        let xb = Mat::from_fn(batch, dim, |i, j| x[(idx[i], j)]);
-        let yb = Mat::from_fn(batch, dim, |i, j| y[(idx[i], j)]);
-        model.loss_grad(&w, xb.as_ref(), yb.as_ref(), &mut grad);
-        for (wi, g) in w.iter_mut().zip(&grad) {
-            *wi -= args.lr * g;
-        }
+        let idx = batches.next_batch(&mut rng);
+        sgd_step(
+            &model,
+            &mut w,
+            x.as_ref(),
+            y.as_ref(),
+            idx,
+            args.lr,
+            &mut grad,
+        );
         if t % args.logging_period == 0 {
             let loss = doubledescent::models::full_loss(&model, &w, x.as_ref(), y.as_ref());
             if !loss.is_finite() {
@@ -199,12 +196,12 @@ fn run(args: &Args) -> Result<()> {
     let llc_panel = LinePanel::new(
         "local learning coefficient",
         Axis::linear("training step"),
-        Axis::linear("λ̂"),
+        Axis::linear("LLC estimate"),
     )
     .legend(Legend::LowerRight)
     .with(
         Series::line(
-            "λ̂ (clipped at 0)",
+            "LLC estimate (clipped at 0)",
             ts.clone(),
             clipped.clone(),
             Rgb::hex(0x000000),

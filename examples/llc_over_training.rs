@@ -24,10 +24,9 @@ use doubledescent::figure::{
 };
 use doubledescent::langevin::SgldConfig;
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
-use doubledescent::models::{Loss, Mlp, Model, full_loss};
+use doubledescent::models::{Loss, Minibatches, Mlp, Model, full_loss, sgd_step};
 use doubledescent::{Error, Result, random};
 use faer::Mat;
-use rand::seq::SliceRandom;
 
 /// λ̂ at checkpoints of SGD training on MNIST.
 #[derive(Parser, Debug)]
@@ -128,8 +127,7 @@ fn run(args: &Args) -> Result<()> {
             data::multiclass_error(p.as_ref(), y.as_ref()),
         )
     };
-    let mut order: Vec<usize> = (0..train_n).collect();
-    let per_epoch = train_n / args.batch;
+    let mut batches = Minibatches::new(train_n, args.batch, true)?;
     let mut grad = vec![0.0; w.len()];
     let mut table = Table::new([
         "step",
@@ -171,17 +169,16 @@ fn run(args: &Args) -> Result<()> {
         if t == steps {
             break;
         }
-        let slot = t % per_epoch;
-        if slot == 0 {
-            order.shuffle(&mut rng);
-        }
-        let idx = &order[slot * args.batch..(slot + 1) * args.batch];
-        let xb = Mat::from_fn(args.batch, 784, |i, j| x[(idx[i], j)]);
-        let yb = Mat::from_fn(args.batch, 10, |i, j| y[(idx[i], j)]);
-        model.loss_grad(&w, xb.as_ref(), yb.as_ref(), &mut grad);
-        for (wi, g) in w.iter_mut().zip(&grad) {
-            *wi -= args.lr * g;
-        }
+        let idx = batches.next_batch(&mut rng);
+        sgd_step(
+            &model,
+            &mut w,
+            x.as_ref(),
+            y.as_ref(),
+            idx,
+            args.lr,
+            &mut grad,
+        );
     }
     pb.finish_and_clear();
     common::print_table("LLC over training (SGLD at each checkpoint)", &table);
@@ -189,11 +186,11 @@ fn run(args: &Args) -> Result<()> {
     let llc_panel = LinePanel::new(
         "local learning coefficient",
         Axis::log("training step + 1"),
-        Axis::linear("λ̂"),
+        Axis::linear("LLC estimate"),
     )
     .legend(Legend::UpperLeft)
     .with(
-        Series::line("λ̂", xs.clone(), llc.clone(), Rgb::hex(0x1F77B4))
+        Series::line("LLC estimate", xs.clone(), llc.clone(), Rgb::hex(0x1F77B4))
             .styled(Style::DashedPoints)
             .with_yerr(llc_sd.iter().map(|v| Some(*v)).collect()),
     );

@@ -176,9 +176,9 @@ fn run(args: &Args) -> Result<()> {
     let panel = LinePanel::new(
         "MALA vs SGLD",
         Axis::log("dataset size n"),
-        Axis::linear("λ̂"),
+        Axis::linear("LLC estimate"),
     )
-    .legend(Legend::UpperLeft)
+    .legend(Legend::LowerRight)
     .with(
         Series::line("SGLD", ns.clone(), sg.clone(), Rgb::hex(0x1F77B4))
             .styled(Style::DashedPoints)

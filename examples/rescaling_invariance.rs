@@ -169,7 +169,7 @@ fn run(args: &Args) -> Result<()> {
     let panel = LinePanel::new(
         "LLC under rescaling",
         Axis::log("rescaling factor s"),
-        Axis::log("|λ̂|"),
+        Axis::log("|LLC estimate|").range(30.0, 5000.0),
     )
     .legend(Legend::UpperRight)
     .with(

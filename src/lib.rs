@@ -14,6 +14,9 @@
 //!   double-descent tutorial), direct kernel interpolation / ridge, random Fourier and ReLU
 //!   features.
 //! * [`data`]: MNIST (IDX) and CIFAR-10 loaders, the embedded 10k MNIST subset, label noise.
+//! * [`models`], [`langevin`], [`llc`], [`aoyagi`]: deep linear networks and ReLU MLPs with
+//!   hand-written gradients, SGLD and MALA around a parameter w*, the local learning coefficient
+//!   estimator (Lau et al., arXiv 2308.12108) and Aoyagi's closed form for deep linear networks.
 //! * [`device`]: the backend switch (`DOUBLEDESCENT_DEVICE=cpu|cuda|auto`, or the API).
 //! * [`figure`]: PNG + SVG + CSV figure output shared by the examples.
 //! * [`linalg`], [`random`]: faer wrappers with explicit parallelism; seeded sampling, and

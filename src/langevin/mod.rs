@@ -15,14 +15,13 @@
 //! stream `cuda/sgld.cu` draws ([`crate::random::philox`]); batch orders come from the chain's own
 //! seeded generator. The same seed gives the same chain whatever the number of threads.
 
-use faer::{Mat, MatRef};
-use rand::seq::SliceRandom;
+use faer::MatRef;
 
 use rayon::prelude::*;
 
 use crate::device::{Backend, Device};
 use crate::error::{Error, Result};
-use crate::models::{Model, full_loss};
+use crate::models::{Minibatches, Model, full_loss, gather_rows};
 use crate::random::{self, philox};
 use crate::scalar::Float;
 
@@ -327,11 +326,6 @@ pub fn sgld_update_chains<T: Float>(
     }
 }
 
-/// Rows `idx` of `a`.
-fn gather(a: MatRef<'_, f64>, idx: &[usize]) -> Mat<f64> {
-    Mat::from_fn(idx.len(), a.ncols(), |i, j| a[(idx[i], j)])
-}
-
 /// Runs SGLD chain number `chain` from w* on data (x, y) (n × N, n × M).
 pub fn sgld_chain<M: Model + ?Sized>(
     model: &M,
@@ -348,8 +342,7 @@ pub fn sgld_chain<M: Model + ?Sized>(
     let nbeta = cfg.nbeta.resolve(n, b);
     let eps = cfg.epsilon;
     let mut rng = random::substream(cfg.seed, chain as u64);
-    let mut order: Vec<usize> = (0..n).collect();
-    let per_epoch = n / b;
+    let mut batches = Minibatches::new(n, b, cfg.shuffle)?;
     let mut w = w_star.to_vec();
     let mut w_new = vec![0.0; d];
     let mut grad = vec![0.0; d];
@@ -357,13 +350,9 @@ pub fn sgld_chain<M: Model + ?Sized>(
     let mut losses = Vec::with_capacity(cfg.steps);
     let mut mala = Vec::new();
     for t in 0..cfg.steps {
-        let slot = t % per_epoch;
-        if slot == 0 && cfg.shuffle {
-            order.shuffle(&mut rng);
-        }
-        let idx = &order[slot * b..(slot + 1) * b];
-        let xb = gather(x, idx);
-        let yb = gather(y, idx);
+        let idx = batches.next_batch(&mut rng);
+        let xb = gather_rows(x, idx);
+        let yb = gather_rows(y, idx);
         let loss_w = model.loss_grad(&w, xb.as_ref(), yb.as_ref(), &mut grad);
         w_new.copy_from_slice(&w);
         let step = Step {
