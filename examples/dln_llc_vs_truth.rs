@@ -17,8 +17,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::aoyagi::dln_learning_coefficient;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
 use doubledescent::langevin::SgldConfig;
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
@@ -237,18 +236,14 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::Points),
     );
-    let files = Figure::new(1)
-        .panel_size(620, 520)
-        .with(Panel::Line(panel))
-        .save(&dir, "dln_llc_vs_truth")?;
-    let csv = dir.join("dln_llc_vs_truth.csv");
-    write_csv(
-        &csv,
+    common::save_lines(
+        &dir,
+        "dln_llc_vs_truth",
+        vec![panel],
+        (620, 520),
         &["lambda", "lambdahat", "d", "relative_error"],
         &[&lam, &est, &dims, &rel],
     )?;
-    common::report(&files);
-    common::report(&[csv]);
     Ok(())
 }
 

@@ -16,8 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::aoyagi::dln_learning_coefficient;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
 use doubledescent::langevin::SgldConfig;
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
@@ -223,14 +222,11 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::Dashed),
     );
-    let files = Figure::new(2)
-        .panel_size(620, 440)
-        .with(Panel::Line(loss_panel))
-        .with(Panel::Line(llc_panel))
-        .save(&dir, "dln_saddle_dynamics")?;
-    let csv = dir.join("dln_saddle_dynamics.csv");
-    write_csv(
-        &csv,
+    common::save_lines(
+        &dir,
+        "dln_saddle_dynamics",
+        vec![loss_panel, llc_panel],
+        (620, 440),
         &[
             "step",
             "loss",
@@ -241,8 +237,6 @@ fn run(args: &Args) -> Result<()> {
         ],
         &[&ts, &losses, &llcs, &smooth, &ranks, &aoyagi],
     )?;
-    common::report(&files);
-    common::report(&[csv]);
     Ok(())
 }
 

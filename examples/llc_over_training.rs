@@ -19,8 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::data;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
 use doubledescent::langevin::SgldConfig;
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
@@ -212,14 +211,11 @@ fn run(args: &Args) -> Result<()> {
         tel.clone(),
         Rgb::hex(0xD62728),
     ));
-    let files = Figure::new(2)
-        .panel_size(600, 440)
-        .with(Panel::Line(llc_panel))
-        .with(Panel::Line(loss_panel))
-        .save(&dir, "llc_over_training")?;
-    let csv = dir.join("llc_over_training.csv");
-    write_csv(
-        &csv,
+    common::save_lines(
+        &dir,
+        "llc_over_training",
+        vec![llc_panel, loss_panel],
+        (600, 440),
         &[
             "step",
             "lambdahat",
@@ -231,8 +227,6 @@ fn run(args: &Args) -> Result<()> {
         ],
         &[&cs, &llc, &llc_sd, &trl, &tel, &tre, &tee],
     )?;
-    common::report(&files);
-    common::report(&[csv]);
     Ok(())
 }
 

@@ -17,8 +17,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
 use doubledescent::langevin::{NBeta, SgldConfig, mala_chain};
 use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc, mean_std};
@@ -198,18 +197,14 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::Dashed),
     );
-    let files = Figure::new(1)
-        .panel_size(640, 460)
-        .with(Panel::Line(panel))
-        .save(&dir, "mala_vs_sgld")?;
-    let csv = dir.join("mala_vs_sgld.csv");
-    write_csv(
-        &csv,
+    common::save_lines(
+        &dir,
+        "mala_vs_sgld",
+        vec![panel],
+        (640, 460),
         &["n", "sgld", "sgld_sd", "mala", "mala_sd", "mala_acceptance"],
         &[&ns, &sg, &sg_sd, &ma, &ma_sd, &acc],
     )?;
-    common::report(&files);
-    common::report(&[csv]);
     Ok(())
 }
 

@@ -16,8 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
 use doubledescent::langevin::{LossTrace, SgldConfig};
 use doubledescent::linalg::logspace;
@@ -194,18 +193,14 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::Dashed),
     );
-    let files = Figure::new(1)
-        .panel_size(640, 460)
-        .with(Panel::Line(panel))
-        .save(&dir, "rescaling_invariance")?;
-    let csv = dir.join("rescaling_invariance.csv");
-    write_csv(
-        &csv,
+    common::save_lines(
+        &dir,
+        "rescaling_invariance",
+        vec![panel],
+        (640, 460),
         &["s", "preconditioned", "preconditioned_sd", "plain"],
         &[&scales, &pre, &pre_sd, &plain],
     )?;
-    common::report(&files);
-    common::report(&[csv]);
     Ok(())
 }
 

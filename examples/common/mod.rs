@@ -215,3 +215,26 @@ pub fn mnist_split(dir: Option<&std::path::Path>, per_class: usize) -> Result<(D
         }
     }
 }
+
+/// Saves line panels side by side as `<stem>.png` and `<stem>.svg`, the plotted numbers as
+/// `<stem>.csv`, and prints the paths.
+pub fn save_lines(
+    dir: &std::path::Path,
+    stem: &str,
+    panels: Vec<LinePanel>,
+    panel_size: (u32, u32),
+    header: &[&str],
+    columns: &[&[f64]],
+) -> Result<()> {
+    let mut fig =
+        doubledescent::figure::Figure::new(panels.len()).panel_size(panel_size.0, panel_size.1);
+    for p in panels {
+        fig = fig.with(doubledescent::figure::Panel::Line(p));
+    }
+    let files = fig.save(dir, stem)?;
+    let csv = dir.join(format!("{stem}.csv"));
+    doubledescent::figure::write_csv(&csv, header, columns)?;
+    report(&files);
+    report(&[csv]);
+    Ok(())
+}
