@@ -86,7 +86,7 @@ pub fn estimate_llc<M: Model + ?Sized>(
     y: MatRef<'_, f64>,
     cfg: &LlcConfig,
 ) -> Result<LlcSummary> {
-    crate::models::check_model_data(model, w_star, x, y)?;
+    crate::models::check_inputs(model, w_star, x, y)?;
     cfg.sgld.validate(x.nrows(), w_star.len())?;
     if cfg.chains == 0 {
         return Err(Error::invalid("chains", 0, "need at least one chain"));

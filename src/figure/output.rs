@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 /// Arguments every figure example accepts.
 #[derive(clap::Args, Clone, Debug)]
 pub struct FigureArgs {
-    /// Output folder for PNG, SVG and CSV files [default: `figures/<example>`]
+    /// Output folder for PNG, SVG and CSV files (default: `figures/<example>`)
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// A few-second run with fewer seeds and points (used by the tests)

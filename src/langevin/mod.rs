@@ -335,7 +335,7 @@ pub fn sgld_chain<M: Model + ?Sized>(
     cfg: &SgldConfig,
     chain: u32,
 ) -> Result<Chain> {
-    crate::models::check_model_data(model, w_star, x, y)?;
+    crate::models::check_inputs(model, w_star, x, y)?;
     let (n, d) = (x.nrows(), w_star.len());
     cfg.validate(n, d)?;
     let b = cfg.batch_size;
@@ -432,7 +432,7 @@ pub fn mala_chain<M: Model + ?Sized>(
     seed: u64,
     chain: u32,
 ) -> Result<MalaChain> {
-    crate::models::check_model_data(model, w_star, x, y)?;
+    crate::models::check_inputs(model, w_star, x, y)?;
     let cfg = SgldConfig {
         epsilon,
         gamma,

@@ -18,6 +18,11 @@ use crate::error::{Error, Result};
 use crate::random::Rng;
 
 /// What a sampler needs of a model.
+///
+/// The methods run on the samplers' hot path and do not re-check their arguments: `w` must have
+/// [`Model::num_params`] entries and the batches [`Model::input_dim`] and [`Model::output_dim`]
+/// columns. [`check_inputs`] checks all of that (and finiteness) once and returns a clear error;
+/// the samplers and the estimator call it before their first step.
 pub trait Model: Sync {
     /// Length d of the flat parameter vector.
     fn num_params(&self) -> usize;
@@ -34,8 +39,8 @@ pub trait Model: Sync {
     -> f64;
 }
 
-/// Checks a parameter vector and a data set against a model.
-pub(crate) fn check_model_data<M: Model + ?Sized>(
+/// Checks a parameter vector and a data set against a model: lengths, shapes, no NaN or ∞.
+pub fn check_inputs<M: Model + ?Sized>(
     model: &M,
     w: &[f64],
     x: MatRef<'_, f64>,
