@@ -37,20 +37,7 @@ impl DeepLinearNetwork {
     /// Input dimension N, hidden widths, output dimension M (the original's `layer_widths` is
     /// hidden widths followed by M).
     pub fn new(input_dim: usize, hidden: &[usize], output_dim: usize) -> Result<Self> {
-        let mut sizes = vec![input_dim];
-        sizes.extend_from_slice(hidden);
-        sizes.push(output_dim);
-        if let Some(&z) = sizes.iter().find(|&&s| s == 0) {
-            return Err(Error::invalid(
-                "layer sizes",
-                format!("{sizes:?}"),
-                format!("every size must be positive (found {z})"),
-            ));
-        }
-        let mut offsets = vec![0];
-        for k in 0..sizes.len() - 1 {
-            offsets.push(offsets[k] + sizes[k] * sizes[k + 1]);
-        }
+        let (sizes, offsets) = super::layer_layout(input_dim, hidden, output_dim, |a, b| a * b)?;
         Ok(DeepLinearNetwork { sizes, offsets })
     }
 
@@ -80,6 +67,25 @@ impl DeepLinearNetwork {
             p = &p * self.layer(w, k);
         }
         p
+    }
+
+    /// A_k = X W₁ ⋯ W_k for k = 1 … L (the last is the output).
+    fn activations(&self, w: &[f64], x: MatRef<'_, f64>) -> Vec<Mat<f64>> {
+        let mut acts: Vec<Mat<f64>> = Vec::with_capacity(self.depth());
+        for k in 0..self.depth() {
+            let mut next = Mat::zeros(x.nrows(), self.sizes[k + 1]);
+            let prev = if k == 0 { x } else { acts[k - 1].as_ref() };
+            matmul(
+                next.as_mut(),
+                Accum::Replace,
+                prev,
+                self.layer(w, k),
+                1.0,
+                Par::Seq,
+            );
+            acts.push(next);
+        }
+        acts
     }
 
     /// Random weights with entries N(0, std²) (the saddle-to-saddle small initialisation uses
@@ -176,20 +182,7 @@ impl Model for DeepLinearNetwork {
     }
 
     fn forward(&self, w: &[f64], x: MatRef<'_, f64>) -> Mat<f64> {
-        let mut a = x.to_owned();
-        for k in 0..self.depth() {
-            let mut next = Mat::zeros(a.nrows(), self.sizes[k + 1]);
-            matmul(
-                next.as_mut(),
-                Accum::Replace,
-                a.as_ref(),
-                self.layer(w, k),
-                1.0,
-                Par::Seq,
-            );
-            a = next;
-        }
-        a
+        self.activations(w, x).pop().expect("at least one layer")
     }
 
     fn loss(&self, w: &[f64], x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> f64 {
@@ -203,23 +196,9 @@ impl Model for DeepLinearNetwork {
         y: MatRef<'_, f64>,
         grad: &mut [f64],
     ) -> f64 {
-        // Forward, keeping every activation A_k = X W₁ ⋯ W_k.
         let depth = self.depth();
-        let mut acts: Vec<Mat<f64>> = Vec::with_capacity(depth + 1);
-        acts.push(x.to_owned());
-        for k in 0..depth {
-            let mut next = Mat::zeros(x.nrows(), self.sizes[k + 1]);
-            matmul(
-                next.as_mut(),
-                Accum::Replace,
-                acts[k].as_ref(),
-                self.layer(w, k),
-                1.0,
-                Par::Seq,
-            );
-            acts.push(next);
-        }
-        let out = &acts[depth];
+        let acts = self.activations(w, x);
+        let out = &acts[depth - 1];
         let (b, m) = (out.nrows(), out.ncols());
         let scale = 2.0 / (b * m) as f64;
         let mut delta = Mat::from_fn(b, m, |i, j| scale * (out[(i, j)] - y[(i, j)]));
@@ -232,10 +211,11 @@ impl Model for DeepLinearNetwork {
                 self.sizes[k],
                 self.sizes[k + 1],
             );
+            let input = if k == 0 { x } else { acts[k - 1].as_ref() };
             matmul(
                 g,
                 Accum::Replace,
-                acts[k].transpose(),
+                input.transpose(),
                 delta.as_ref(),
                 1.0,
                 Par::Seq,

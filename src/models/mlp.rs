@@ -9,7 +9,7 @@ use rand_distr::StandardNormal;
 
 use super::Model;
 use super::dln::mse;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::random::Rng;
 
 /// The per-sample loss, averaged over the batch.
@@ -33,20 +33,8 @@ pub struct Mlp {
 impl Mlp {
     /// An MLP with the given sizes and loss.
     pub fn new(input_dim: usize, hidden: &[usize], output_dim: usize, loss: Loss) -> Result<Self> {
-        let mut sizes = vec![input_dim];
-        sizes.extend_from_slice(hidden);
-        sizes.push(output_dim);
-        if sizes.contains(&0) {
-            return Err(Error::invalid(
-                "layer sizes",
-                format!("{sizes:?}"),
-                "every size must be positive",
-            ));
-        }
-        let mut offsets = vec![0];
-        for k in 0..sizes.len() - 1 {
-            offsets.push(offsets[k] + sizes[k] * sizes[k + 1] + sizes[k + 1]);
-        }
+        let (sizes, offsets) =
+            super::layer_layout(input_dim, hidden, output_dim, |a, b| a * b + b)?;
         Ok(Mlp {
             sizes,
             offsets,

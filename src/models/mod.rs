@@ -39,6 +39,31 @@ pub trait Model: Sync {
     -> f64;
 }
 
+/// Layer sizes [N, hidden…, M] and the offset of each layer's parameters in the flat vector, with
+/// `per_layer(h_in, h_out)` parameters per layer; errors on a zero size.
+pub(crate) fn layer_layout(
+    input_dim: usize,
+    hidden: &[usize],
+    output_dim: usize,
+    per_layer: impl Fn(usize, usize) -> usize,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let mut sizes = vec![input_dim];
+    sizes.extend_from_slice(hidden);
+    sizes.push(output_dim);
+    if sizes.contains(&0) {
+        return Err(Error::invalid(
+            "layer sizes",
+            format!("{sizes:?}"),
+            "every size must be positive",
+        ));
+    }
+    let mut offsets = vec![0];
+    for k in 0..sizes.len() - 1 {
+        offsets.push(offsets[k] + per_layer(sizes[k], sizes[k + 1]));
+    }
+    Ok((sizes, offsets))
+}
+
 /// Checks a parameter vector and a data set against a model: lengths, shapes, no NaN or ∞.
 pub fn check_inputs<M: Model + ?Sized>(
     model: &M,
