@@ -13,7 +13,12 @@
 //! * [`eigenpro`], [`kernel_regression`], [`random_features`]: EigenPro (FKR_EigenPro of the
 //!   double-descent tutorial), direct kernel interpolation / ridge, random Fourier and ReLU
 //!   features.
-//! * [`data`]: MNIST (IDX) and CIFAR-10 loaders, the embedded 10k MNIST subset, label noise.
+//! * [`ls_double_descent`], [`polynomial_regression`]: double descent of minimum-norm least
+//!   squares ("Double Descent Demystified", Schaeffer et al.): the sweep over training-set sizes
+//!   with its three ablations and adversarial data, and the Legendre degree sweep; [`stats`]
+//!   summarises over repeats.
+//! * [`data`]: MNIST (IDX) and CIFAR-10 loaders, the embedded 10k MNIST subset, label noise;
+//!   regression tables (diabetes, the student–teacher set, CSV files).
 //! * [`models`], [`langevin`], [`llc`], [`aoyagi`]: deep linear networks and ReLU MLPs with
 //!   hand-written gradients, SGLD and MALA around a parameter w*, the local learning coefficient
 //!   estimator (Lau et al., arXiv 2308.12108) and Aoyagi's closed form for deep linear networks.
@@ -62,12 +67,15 @@ pub mod kernels;
 pub mod langevin;
 pub mod linalg;
 pub mod llc;
+pub mod ls_double_descent;
 pub mod lstsq;
 pub mod models;
 pub mod nystrom;
+pub mod polynomial_regression;
 pub mod random;
 pub mod random_features;
 pub mod scalar;
+pub mod stats;
 pub mod svd;
 pub mod teacher_student;
 

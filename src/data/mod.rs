@@ -1,7 +1,8 @@
 //! Image classification data: the IDX (MNIST) and CIFAR-10 binary formats, the 10,000-digit MNIST
 //! subset embedded in the crate, and the preprocessing of the double-descent tutorial
 //! (dd_tutorial spec §2.1, §3): first `k` images of each class, unit-norm rows, one-hot labels and
-//! seeded label corruption.
+//! seeded label corruption. Regression tables for the least-squares studies (dd_demystified spec
+//! §1): the embedded diabetes table, the student–teacher set with missing features, and CSV files.
 //!
 //! ```
 //! use doubledescent::data::{self, Split};
@@ -18,9 +19,13 @@
 
 mod cifar;
 mod idx;
+mod tabular;
 
 pub use cifar::cifar10;
 pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes};
+pub use tabular::{
+    CsvOptions, RegressionData, diabetes, diabetes_raw, parse_csv, read_csv, student_teacher,
+};
 
 use faer::Mat;
 use rand::RngExt;

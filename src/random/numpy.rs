@@ -1,6 +1,7 @@
 //! NumPy's legacy global generator (`np.random.seed`, `np.random.rand`, `np.random.randn`):
-//! MT19937 (Matsumoto & Nishimura 1998) with NumPy's 53-bit doubles and its polar Box–Muller
-//! Gaussians. The legacy streams are frozen across NumPy versions, so the tutorial notebooks'
+//! MT19937 (Matsumoto & Nishimura 1998) with NumPy's 53-bit doubles, its polar Box–Muller
+//! Gaussians and its masked-rejection integers (`permutation`, hence scikit-learn's
+//! `train_test_split(random_state=k)`). The legacy streams are frozen across NumPy versions, so the tutorial notebooks'
 //! data and random features can be regenerated bit for bit and their printed numbers checked.
 //!
 //! ```
@@ -96,5 +97,49 @@ impl RandomState {
     /// `np.random.rand(len)` / `np.random.uniform(size=len)`.
     pub fn rand(&mut self, len: usize) -> Vec<f64> {
         (0..len).map(|_| self.random_sample()).collect()
+    }
+
+    /// `np.random.uniform(low, high, size=len)`: low + (high − low)·u.
+    pub fn uniform(&mut self, low: f64, high: f64, len: usize) -> Vec<f64> {
+        (0..len)
+            .map(|_| low + (high - low) * self.random_sample())
+            .collect()
+    }
+
+    /// A uniform integer in 0..=max by masked rejection (NumPy's legacy `random_interval`, the
+    /// generator behind `shuffle` and `permutation`).
+    pub fn interval(&mut self, max: u64) -> u64 {
+        if max == 0 {
+            return 0;
+        }
+        let mut mask = max;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            mask |= mask >> shift;
+        }
+        if max <= u64::from(u32::MAX) {
+            loop {
+                let v = u64::from(self.next_u32()) & mask;
+                if v <= max {
+                    return v;
+                }
+            }
+        }
+        loop {
+            let hi = u64::from(self.next_u32());
+            let v = ((hi << 32) | u64::from(self.next_u32())) & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+
+    /// `np.random.permutation(n)`: Fisher–Yates from the end, as NumPy's `shuffle` does.
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut p: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = self.interval(i as u64) as usize;
+            p.swap(i, j);
+        }
+        p
     }
 }

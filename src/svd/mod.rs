@@ -1,10 +1,11 @@
-//! Batched thin SVD of many small matrices of one shape (the 1000-seed teacher–student runs, the
-//! least-squares sweeps).
+//! Batched thin SVD of many small matrices (the 1000-seed teacher–student runs, the least-squares
+//! sweeps, where one call takes every training-set size).
 //!
 //! * CPU: rayon over the matrices, each a sequential faer SVD ([`linalg::thin_svd`]).
 //! * CUDA: the one-sided Jacobi kernel of `cuda/svd.cu` (Hestenes 1958; Demmel & Veselić 1992),
 //!   one thread block per matrix, in f32 or f64, for matrices whose smaller side is at most
-//!   [`GPU_MAX_COLS`]; larger ones run on the CPU. Matrices the Jacobi kernel finds numerically
+//!   [`GPU_MAX_COLS`]; larger ones run on the CPU. A batch of mixed shapes is launched once per
+//!   shape. Matrices the Jacobi kernel finds numerically
 //!   rank-deficient (smallest singular value ≤ ε·max(m, n)·largest) are redone on the CPU, so the
 //!   left singular vectors always form an orthonormal set.
 //!
@@ -40,44 +41,59 @@ use crate::scalar::Float;
 /// Largest min(m, n) the CUDA Jacobi kernel takes; larger matrices are decomposed on the CPU.
 pub const GPU_MAX_COLS: usize = 128;
 
-/// Thin SVDs of `mats`, all of one shape, in order.
+/// Thin SVDs of `mats`, in order. The matrices may have different shapes.
 ///
-/// Errors when the batch is empty, the shapes differ, a matrix is empty or holds NaN/∞.
+/// Errors when the batch is empty, a matrix is empty or holds NaN/∞.
 pub fn batched_svd<T: Float>(mats: &[MatRef<'_, T>], device: &Device) -> Result<Vec<ThinSvd<T>>> {
-    let Some(first) = mats.first() else {
+    if mats.is_empty() {
         return Err(Error::invalid("mats", "[]", "need at least one matrix"));
-    };
-    let (m, n) = first.shape();
-    if m == 0 || n == 0 {
-        return Err(Error::invalid(
-            "mats",
-            format!("{m}x{n} matrices"),
-            "SVD needs non-empty matrices",
-        ));
     }
     for (b, a) in mats.iter().enumerate() {
-        if a.shape() != (m, n) {
-            return Err(Error::ShapeMismatch {
-                what: format!("shape of mats[{b}] against mats[0]"),
-                expected: format!("{m}x{n}"),
-                got: format!("{}x{}", a.nrows(), a.ncols()),
-            });
+        let (m, n) = a.shape();
+        if m == 0 || n == 0 {
+            return Err(Error::invalid(
+                "mats",
+                format!("mats[{b}] of shape {m}x{n}"),
+                "SVD needs non-empty matrices",
+            ));
         }
         check_finite_mat_at("mats", &format!("matrix {b}, "), *a)?;
     }
     match device.backend() {
-        Backend::Cuda if m.min(n) <= GPU_MAX_COLS => {
+        Backend::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 let rt = device
                     .cuda_runtime()
                     .expect("a CUDA device holds a runtime");
-                gpu::batched_svd(rt, mats)
+                // One launch per shape; shapes too large for the Jacobi kernel go to the CPU.
+                let mut shapes: Vec<(usize, usize)> = mats.iter().map(|a| a.shape()).collect();
+                shapes.sort_unstable();
+                shapes.dedup();
+                let mut out: Vec<Option<ThinSvd<T>>> = (0..mats.len()).map(|_| None).collect();
+                for shape in shapes {
+                    let idx: Vec<usize> = (0..mats.len())
+                        .filter(|&b| mats[b].shape() == shape)
+                        .collect();
+                    let group: Vec<MatRef<'_, T>> = idx.iter().map(|&b| mats[b]).collect();
+                    let svds = if shape.0.min(shape.1) <= GPU_MAX_COLS {
+                        gpu::batched_svd(rt, &group)?
+                    } else {
+                        cpu_batch(&group)?
+                    };
+                    for (b, svd) in idx.into_iter().zip(svds) {
+                        out[b] = Some(svd);
+                    }
+                }
+                Ok(out
+                    .into_iter()
+                    .map(|s| s.expect("every shape group fills its slots"))
+                    .collect())
             }
             #[cfg(not(feature = "cuda"))]
             unreachable!("no CUDA device exists in a build without the cuda feature")
         }
-        _ => cpu_batch(mats),
+        Backend::Cpu => cpu_batch(mats),
     }
 }
 
