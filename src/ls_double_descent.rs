@@ -101,11 +101,17 @@ impl SweepConfig {
             return Err(Error::invalid(
                 "sizes",
                 bad,
-                format!("each training-set size must be in 1..{n_total} (the table has {n_total} rows and needs a test row)"),
+                format!(
+                    "each training-set size must be in 1..{n_total} (the table has {n_total} rows and needs a test row)"
+                ),
             ));
         }
         if self.repeats == 0 || self.repeats > u32::MAX as usize {
-            return Err(Error::invalid("repeats", self.repeats, "must be in 1..2^32"));
+            return Err(Error::invalid(
+                "repeats",
+                self.repeats,
+                "must be in 1..2^32",
+            ));
         }
         if let Some(&bad) = self.cutoffs.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
             return Err(Error::invalid("cutoffs", bad, "must be finite and >= 0"));
@@ -287,7 +293,14 @@ fn count_leading(s: &[f64], keep: impl Fn(f64) -> bool) -> usize {
 }
 
 impl Context<'_> {
-    fn score(&self, n: usize, repeat: usize, train: &[usize], test: &[usize], svd: &ThinSvd<f64>) -> Fit {
+    fn score(
+        &self,
+        n: usize,
+        repeat: usize,
+        train: &[usize],
+        test: &[usize],
+        svd: &ThinSvd<f64>,
+    ) -> Fit {
         let (cfg, x) = (self.cfg, self.data.x.as_ref());
         let y = &self.data.y;
         let s = &svd.s;
@@ -299,9 +312,11 @@ impl Context<'_> {
             .map(|&v| if (1.0 / v).is_finite() { 1.0 / v } else { 0.0 })
             .collect();
         let rank = inv.iter().filter(|&&v| v != 0.0).count();
-        let smallest = s.iter().copied().filter(|&v| v > 0.0).fold(0.0, |m: f64, v| {
-            if m == 0.0 { v } else { m.min(v) }
-        });
+        let smallest = s
+            .iter()
+            .copied()
+            .filter(|&v| v > 0.0)
+            .fold(0.0, |m: f64, v| if m == 0.0 { v } else { m.min(v) });
         let utb = |b: &dyn Fn(usize) -> f64| -> Vec<f64> {
             (0..r0)
                 .map(|i| inv[i] * (0..n).map(|p| svd.u[(p, i)] * b(p)).sum::<f64>())
@@ -310,7 +325,11 @@ impl Context<'_> {
         let c_y = utb(&|p| y[train[p]]);
         let c_ideal = utb(&|p| self.yhat_ideal[train[p]]);
         let w_ideal: Vec<f64> = (0..r0)
-            .map(|i| (0..self.data.dim()).map(|j| svd.v[(j, i)] * self.ideal[j]).sum())
+            .map(|i| {
+                (0..self.data.dim())
+                    .map(|j| svd.v[(j, i)] * self.ideal[j])
+                    .sum()
+            })
             .collect();
         // Prefix lengths of each ablation.
         let top = s[0];
@@ -424,4 +443,88 @@ impl Context<'_> {
             },
         }
     }
+}
+
+/// Monte-Carlo law of the smallest non-zero singular value of an n × d matrix with i.i.d.
+/// N(0, Σ) rows, for each n in `sizes` (spec §4, supplementary check): `draws` matrices per n,
+/// every SVD in one batched call. Draw k of size index s uses the stream `substream(seed, ·)`, so
+/// results do not depend on the thread count. The minimum over n sits at n = d: each new row
+/// shares directions with the earlier ones until the d-th, which gets the least variance.
+pub fn gaussian_smallest_singular_values(
+    cov: MatRef<'_, f64>,
+    sizes: &[usize],
+    draws: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<RepeatStats>> {
+    let d = cov.nrows();
+    if d == 0 || cov.ncols() != d {
+        return Err(Error::invalid(
+            "cov",
+            format!("{}x{} matrix", cov.nrows(), cov.ncols()),
+            "need a non-empty square covariance",
+        ));
+    }
+    crate::error::check_finite_mat("cov", cov)?;
+    for i in 0..d {
+        for j in 0..i {
+            let (a, b) = (cov[(i, j)], cov[(j, i)]);
+            if (a - b).abs() > 1e-12 * a.abs().max(b.abs()).max(1.0) {
+                return Err(Error::invalid(
+                    "cov",
+                    format!("cov[{i},{j}] = {a} vs cov[{j},{i}] = {b}"),
+                    "must be symmetric",
+                ));
+            }
+        }
+    }
+    // Σ = U diag(S) Uᵀ; positive definite iff every S_i > 0 with u_i·v_i > 0.
+    let eig = linalg::thin_svd(cov, Par::Seq)?;
+    for i in 0..d {
+        let uv: f64 = (0..d).map(|j| eig.u[(j, i)] * eig.v[(j, i)]).sum();
+        if !(eig.s[i] > 0.0 && uv > 0.0) {
+            return Err(Error::invalid(
+                "cov",
+                format!("eigenvalue {}", if uv > 0.0 { eig.s[i] } else { -eig.s[i] }),
+                "must be positive definite",
+            ));
+        }
+    }
+    let root = Mat::from_fn(d, d, |i, j| eig.u[(i, j)] * eig.s[j].sqrt());
+    if sizes.is_empty() || sizes.contains(&0) {
+        return Err(Error::invalid(
+            "sizes",
+            format!("{sizes:?}"),
+            "need at least one size, each >= 1",
+        ));
+    }
+    if draws == 0 {
+        return Err(Error::invalid("draws", 0, "must be >= 1"));
+    }
+    let mats: Vec<Mat<f64>> = (0..sizes.len() * draws)
+        .into_par_iter()
+        .map(|k| {
+            let n = sizes[k / draws];
+            let mut rng = crate::random::substream(seed, k as u64);
+            let z = crate::random::gaussian_matrix(&mut rng, n, d, 1.0);
+            linalg::mul(z.as_ref(), root.as_ref().transpose(), Par::Seq)
+        })
+        .collect();
+    let views: Vec<MatRef<'_, f64>> = mats.iter().map(|m| m.as_ref()).collect();
+    let svds = batched_svd(&views, device)?;
+    (0..sizes.len())
+        .map(|s| {
+            let v: Vec<f64> = svds[s * draws..(s + 1) * draws]
+                .iter()
+                .map(|svd| {
+                    svd.s
+                        .iter()
+                        .copied()
+                        .filter(|&x| x > 0.0)
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect();
+            repeat_stats(&v, s as u64)
+        })
+        .collect()
 }

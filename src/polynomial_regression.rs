@@ -116,7 +116,11 @@ impl PolynomialConfig {
             return Err(Error::invalid("repeats", 0, "must be >= 1"));
         }
         if self.test_points < 2 {
-            return Err(Error::invalid("test_points", self.test_points, "must be >= 2"));
+            return Err(Error::invalid(
+                "test_points",
+                self.test_points,
+                "must be >= 2",
+            ));
         }
         if !(self.low.is_finite() && self.high.is_finite() && self.low < self.high) {
             return Err(Error::invalid(
