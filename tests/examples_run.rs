@@ -105,6 +105,21 @@ fn bad_arguments_exit_nonzero_with_a_message() {
             vec!["--mnist", "/nonexistent"],
             "train-images-idx3-ubyte",
         ),
+        (
+            "ls_ablations",
+            vec!["--csv", "/nonexistent.csv", "--target", "y"],
+            "/nonexistent.csv",
+        ),
+        (
+            "ls_adversarial",
+            vec!["--max-size", "0"],
+            "`--max-size` = 0",
+        ),
+        (
+            "polynomial_regression",
+            vec!["--num-data", "0"],
+            "`num_data` = 0",
+        ),
     ] {
         let out =
             std::env::temp_dir().join(format!("doubledescent-bad-{name}-{}", std::process::id()));
@@ -173,4 +188,79 @@ fn llc_examples_run_and_print_their_tables() {
     assert!(stdout.contains("preconditioned"), "{stdout}");
     let (dir, _) = run_quick("llc_over_training", &[]);
     assert_files(&dir, "llc_over_training");
+}
+
+#[test]
+fn least_squares_examples_run_and_print_their_tables() {
+    let (dir, stdout) = run_quick("ls_ablations", &["--device", "cpu"]);
+    for stem in ["diabetes_ablations", "student_teacher_ablations"] {
+        assert_files(&dir, stem);
+    }
+    let csv = std::fs::read_to_string(dir.join("diabetes_ablations.csv")).unwrap();
+    assert!(
+        csv.starts_with("n,p_over_n,smallest_singular_value_mean"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 40);
+    let fits = std::fs::read_to_string(dir.join("diabetes_fits.csv")).unwrap();
+    assert_eq!(fits.lines().count(), 1 + 39 * 10);
+    // The unablated row of each table peaks at N = D.
+    let peak = |d: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("unablated "))
+            .any(|l| l.split_whitespace().nth(4) == Some(d))
+    };
+    assert!(peak("10") && peak("20"), "{stdout}");
+
+    let (dir, stdout) = run_quick("ls_adversarial", &["--device", "cpu"]);
+    assert_files(&dir, "diabetes_adversarial");
+    assert_files(&dir, "student_teacher_adversarial");
+    assert!(stdout.contains("max Δtrain / train"), "{stdout}");
+
+    // A user table through --csv: y = x0 + 2 x1 − x2 + noise, 60 rows, 3 features.
+    let csv = std::env::temp_dir().join(format!("dd-user-table-{}.csv", std::process::id()));
+    let mut text = String::from("x0,x1,x2,label,y\n");
+    let mut rs = doubledescent::random::numpy::RandomState::new(4);
+    for i in 0..60 {
+        let v = rs.randn(4);
+        let y = v[0] + 2.0 * v[1] - v[2] + 0.5 * v[3];
+        text += &format!("{},{},{},row{i},{y}\n", v[0], v[1], v[2]);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let path = csv.to_str().unwrap();
+    let (dir, stdout) = run_quick(
+        "ls_ablations",
+        &[
+            "--csv",
+            path,
+            "--target",
+            "y",
+            "--features",
+            "x0,x1,x2",
+            "--max-size",
+            "12",
+        ],
+    );
+    let stem = csv.file_stem().unwrap().to_str().unwrap().replace('-', "_");
+    assert_files(&dir, &format!("{stem}_ablations"));
+    assert!(stdout.contains("60 rows x D = 3"), "{stdout}");
+
+    let (dir, stdout) = run_quick("smallest_singular_value", &["--device", "cpu"]);
+    assert_files(&dir, "smallest_singular_value");
+    // The original's seed-0 prefix (spec §4): n = 3 gives 87.2, 2.52, 0.354.
+    assert!(stdout.contains("87.2, 2.52, 0.354"), "{stdout}");
+    assert!(dir.join("prefix_eigenvalues.csv").exists());
+
+    let (dir, stdout) = run_quick("polynomial_regression", &["--device", "cpu"]);
+    assert_files(&dir, "polynomial_regression");
+    assert!(
+        stdout.contains("median test MSE peaks at p = 15"),
+        "{stdout}"
+    );
+    let mse = std::fs::read_to_string(dir.join("mse.csv")).unwrap();
+    assert_eq!(mse.lines().count(), 901);
+    assert!(
+        mse.starts_with("Num. Data,Num. Parameters (Num Features),repeat_idx,Train MSE,Test MSE")
+    );
 }
