@@ -369,3 +369,67 @@ fn gpu_sgld_update_draws_the_cpu_noise() {
         );
     }
 }
+
+#[test]
+fn gpu_mixed_shape_batch_and_least_squares_sweep_agree_with_cpu() {
+    let Some(dev) = gpu() else { return };
+    // One call, shapes interleaved: each shape group goes to its own launch, order kept.
+    let mut rng = doubledescent::random::seeded(7);
+    let shapes = [(5, 10), (12, 10), (10, 10), (5, 10), (300, 4), (12, 10)];
+    let mats: Vec<Mat<f64>> = shapes
+        .iter()
+        .map(|&(m, n)| doubledescent::random::gaussian_matrix(&mut rng, m, n, 1.0))
+        .collect();
+    let views: Vec<_> = mats.iter().map(|a| a.as_ref()).collect();
+    let g = doubledescent::svd::batched_svd(&views, &dev).unwrap();
+    for (b, (a, s)) in views.iter().zip(&g).enumerate() {
+        assert_eq!((s.u.nrows(), s.v.nrows()), a.shape(), "#{b}");
+        let (r, ou, ov) = svd_check(*a, s);
+        assert!(
+            r <= 1e-12 && ou <= 1e-12 && ov <= 1e-12,
+            "#{b}: {r:e} {ou:e} {ov:e}"
+        );
+    }
+    // The full diabetes sweep: every recorded quantity within 1e-8 (relative, with a floor for
+    // the quantities that vanish in exact arithmetic).
+    use doubledescent::ls_double_descent::{SweepConfig, sweep};
+    let table = doubledescent::data::diabetes().unwrap();
+    let cfg = SweepConfig::original(&table.name);
+    let gs = sweep(&table, &cfg, &dev).unwrap();
+    let cs = sweep(&table, &cfg, &Device::cpu()).unwrap();
+    let floor = 1e-14 * 3e4;
+    let close = |a: f64, b: f64, what: &str, n: usize| {
+        assert!(
+            (a - b).abs() <= 1e-8 * a.abs().max(b.abs()) + floor,
+            "{what} at N = {n}: cuda {a:e} vs cpu {b:e}"
+        );
+    };
+    for (a, b) in gs.fits.iter().zip(&cs.fits) {
+        close(
+            a.smallest_singular_value,
+            b.smallest_singular_value,
+            "σ_min",
+            a.n,
+        );
+        close(a.test_mse, b.test_mse, "test", a.n);
+        close(a.train_mse, b.train_mse, "train", a.n);
+        for (x, y) in a.cutoffs.iter().zip(&b.cutoffs) {
+            close(x.test, y.test, "cutoff", a.n);
+        }
+        for (x, y) in a.leading_modes.iter().zip(&b.leading_modes) {
+            close(*x, *y, "leading modes", a.n);
+        }
+        for (x, y) in a.adversarial_test.iter().zip(&b.adversarial_test) {
+            close(*x, *y, "adversarial test", a.n);
+        }
+        for (x, y) in a.adversarial_train.iter().zip(&b.adversarial_train) {
+            close(x.test, y.test, "adversarial train", a.n);
+        }
+        close(
+            a.no_residuals.test,
+            b.no_residuals.test,
+            "no residuals",
+            a.n,
+        );
+    }
+}
