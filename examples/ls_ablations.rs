@@ -25,11 +25,11 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::{Fit, Sweep, sweep};
+use doubledescent::ls_double_descent::{Fit, Sweep};
 use doubledescent::{Device, DeviceRequest, Result};
 use tables::{
-    GREEN, TEST, TRAIN, TableArgs, argmax, means, medians, mse_limits, sci, shade, sig3, slug,
-    threshold,
+    GREEN, TEST, TRAIN, TableArgs, argmax, means, medians, mse_limits, run_sweeps, sci, shade,
+    sig3, slug, threshold,
 };
 
 /// The unablated curve and the three ablations, per table.
@@ -336,22 +336,11 @@ fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("ls_ablations")?;
     let device = Device::select(args.device)?;
     println!("{}", device.describe());
-    for table in args.tables.tables()? {
-        let cfg = args.tables.config(&table, args.fig.quick)?;
-        let start = std::time::Instant::now();
-        let s = sweep(&table, &cfg, &device)?;
-        println!(
-            "{}: {} rows x D = {}, {} fits in {:.3} s",
-            table.name,
-            table.len(),
-            table.dim(),
-            s.fits.len(),
-            start.elapsed().as_secs_f64()
-        );
+    for s in run_sweeps(&args.tables, args.fig.quick, &device, |_| {})? {
         let t = study(&s, &dir)?;
         println!(
             "\n{} — mean test MSE over {} splits\n{t}",
-            table.name, cfg.repeats
+            s.dataset, s.config.repeats
         );
     }
     Ok(())

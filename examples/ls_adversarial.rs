@@ -23,10 +23,11 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::{Sweep, sweep};
+use doubledescent::ls_double_descent::Sweep;
 use doubledescent::{Device, DeviceRequest, Result};
 use tables::{
-    TEST, TRAIN, TableArgs, argmax, means, mse_limits, sci, shade, sig3, slug, threshold,
+    TEST, TRAIN, TableArgs, argmax, means, mse_limits, run_sweeps, sci, shade, sig3, slug,
+    threshold,
 };
 
 /// Adversarial test datum and adversarial training data, per table.
@@ -180,24 +181,13 @@ fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("ls_adversarial")?;
     let device = Device::select(args.device)?;
     println!("{}", device.describe());
-    for table in args.tables.tables()? {
-        let cfg = args.tables.config(&table, args.fig.quick)?;
-        let start = std::time::Instant::now();
-        let s = sweep(&table, &cfg, &device)?;
-        println!(
-            "{}: {} fits in {:.3} s",
-            table.name,
-            s.fits.len(),
-            start.elapsed().as_secs_f64()
-        );
+    for s in run_sweeps(&args.tables, args.fig.quick, &device, |_| {})? {
         let t = study(&s, &dir)?;
         println!(
             "\n{} — mean test MSE over {} splits (D = {})\n{t}",
-            table.name,
-            cfg.repeats,
-            table.dim()
+            s.dataset, s.config.repeats, s.dim
         );
-        if table.name == "Diabetes" {
+        if s.dataset == "Diabetes" {
             println!(
                 "spec (LAPACK's sign): x+αv at N=10 1.9e9 (α=0.1) … 1.9e14 (α=31.6), at N=39 \
                  1.2e6 … 1.2e11; training data α=31.6 at N=10: 5.98e7 → 4.1e7"

@@ -23,11 +23,11 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::{gaussian_smallest_singular_values, sweep};
+use doubledescent::ls_double_descent::gaussian_smallest_singular_values;
 use doubledescent::random::numpy::RandomState;
 use doubledescent::{Device, DeviceRequest, Result, linalg};
 use faer::{Mat, Par};
-use tables::{TableArgs, means, sci, shade};
+use tables::{TableArgs, means, run_sweeps, sci, shade};
 
 /// σ_min against n/d: Monte Carlo on Gaussian data and on the regression tables.
 #[derive(Parser, Debug)]
@@ -148,7 +148,12 @@ fn run(args: &Args) -> Result<()> {
     .legend(Legend::LowerRight);
 
     // The regression tables.
-    let tables = args.tables.tables()?;
+    let sweeps = run_sweeps(&args.tables, args.fig.quick, &device, |cfg| {
+        cfg.cutoffs.clear();
+        cfg.leading_modes.clear();
+        cfg.adversarial_test.clear();
+        cfg.adversarial_train.clear();
+    })?;
     let mut data_panel = LinePanel::new(
         "regression tables (mean over splits)",
         Axis::log("N / D"),
@@ -164,38 +169,33 @@ fn run(args: &Args) -> Result<()> {
         "largest N",
     ]);
     let mut csv_cols: Vec<(String, Vec<f64>)> = vec![];
-    for (i, table) in tables.iter().enumerate() {
-        let mut cfg = args.tables.config(table, args.fig.quick)?;
-        cfg.cutoffs.clear();
-        cfg.leading_modes.clear();
-        cfg.adversarial_test.clear();
-        cfg.adversarial_train.clear();
-        let s = sweep(table, &cfg, &device)?;
+    for (i, s) in sweeps.iter().enumerate() {
         let m = means(&s.summary(|f| f.smallest_singular_value)?);
-        let x: Vec<f64> = cfg
+        let x: Vec<f64> = s
+            .config
             .sizes
             .iter()
-            .map(|&n| n as f64 / table.dim() as f64)
+            .map(|&n| n as f64 / s.dim as f64)
             .collect();
         let lo = (0..m.len())
             .min_by(|&a, &b| m[a].total_cmp(&m[b]))
             .unwrap_or(0);
         data_table.row([
-            table.name.clone(),
-            table.dim().to_string(),
+            s.dataset.clone(),
+            s.dim.to_string(),
             sci(m[lo]),
-            cfg.sizes[lo].to_string(),
+            s.config.sizes[lo].to_string(),
             sci(m[0]),
             sci(m[m.len() - 1]),
         ]);
         data_panel = data_panel.with(Series::line(
-            table.name.clone(),
+            s.dataset.clone(),
             x.clone(),
             m.clone(),
-            shade(i, tables.len() + 1),
+            shade(i, sweeps.len() + 1),
         ));
-        csv_cols.push((format!("{}_n_over_d", tables::slug(&table.name)), x));
-        csv_cols.push((format!("{}_sigma_min_mean", tables::slug(&table.name)), m));
+        csv_cols.push((format!("{}_n_over_d", tables::slug(&s.dataset)), x));
+        csv_cols.push((format!("{}_sigma_min_mean", tables::slug(&s.dataset)), m));
     }
 
     let fig = Figure::new(2)

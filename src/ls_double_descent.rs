@@ -49,7 +49,7 @@ use crate::error::{Error, Result, check_finite};
 use crate::linalg::{self, ThinSvd};
 use crate::lstsq::{Cutoff, min_norm_lstsq};
 use crate::random::numpy::RandomState;
-use crate::stats::{RepeatStats, repeat_stats};
+use crate::stats::{RepeatStats, group_stats};
 use crate::svd::batched_svd;
 
 /// `numpy.linalg.pinv`'s relative cutoff, used where the original calls `pinv` (ablation (b),
@@ -192,12 +192,7 @@ impl Sweep {
 
     /// One quantity summarised over repeats, per size. The bootstrap seed is the size index.
     pub fn summary(&self, f: impl Fn(&Fit) -> f64) -> Result<Vec<RepeatStats>> {
-        (0..self.config.sizes.len())
-            .map(|s| {
-                let v: Vec<f64> = self.at(s).iter().map(&f).collect();
-                repeat_stats(&v, s as u64)
-            })
-            .collect()
+        group_stats(&self.fits, self.config.repeats, f)
     }
 
     /// The parameter-to-sample ratios P/N = D/N of the sizes (the original's x axis).
@@ -287,6 +282,16 @@ struct Context<'a> {
     yhat_ideal: &'a [f64],
 }
 
+/// `min(S[S > 0])`, or 0 when every singular value is zero.
+fn smallest_nonzero(s: &[f64]) -> f64 {
+    let m = s
+        .iter()
+        .copied()
+        .filter(|&v| v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if m.is_finite() { m } else { 0.0 }
+}
+
 /// Number of leading (descending) singular values for which `keep` holds.
 fn count_leading(s: &[f64], keep: impl Fn(f64) -> bool) -> usize {
     s.iter().take_while(|&&v| keep(v)).count()
@@ -312,11 +317,7 @@ impl Context<'_> {
             .map(|&v| if (1.0 / v).is_finite() { 1.0 / v } else { 0.0 })
             .collect();
         let rank = inv.iter().filter(|&&v| v != 0.0).count();
-        let smallest = s
-            .iter()
-            .copied()
-            .filter(|&v| v > 0.0)
-            .fold(0.0, |m: f64, v| if m == 0.0 { v } else { m.min(v) });
+        let smallest = smallest_nonzero(s);
         let utb = |b: &dyn Fn(usize) -> f64| -> Vec<f64> {
             (0..r0)
                 .map(|i| inv[i] * (0..n).map(|p| svd.u[(p, i)] * b(p)).sum::<f64>())
@@ -512,19 +513,5 @@ pub fn gaussian_smallest_singular_values(
         .collect();
     let views: Vec<MatRef<'_, f64>> = mats.iter().map(|m| m.as_ref()).collect();
     let svds = batched_svd(&views, device)?;
-    (0..sizes.len())
-        .map(|s| {
-            let v: Vec<f64> = svds[s * draws..(s + 1) * draws]
-                .iter()
-                .map(|svd| {
-                    svd.s
-                        .iter()
-                        .copied()
-                        .filter(|&x| x > 0.0)
-                        .fold(f64::INFINITY, f64::min)
-                })
-                .collect();
-            repeat_stats(&v, s as u64)
-        })
-        .collect()
+    group_stats(&svds, draws, |svd| smallest_nonzero(&svd.s))
 }

@@ -28,7 +28,7 @@ use crate::device::Device;
 use crate::error::{Error, Result, check_finite};
 use crate::linalg::{self, ThinSvd};
 use crate::random::numpy::RandomState;
-use crate::stats::{RepeatStats, repeat_stats};
+use crate::stats::{RepeatStats, group_stats};
 use crate::svd::batched_svd;
 
 /// `numpy.linalg.pinv`'s relative cutoff (the original fits with `np.linalg.pinv`).
@@ -168,12 +168,7 @@ impl PolynomialSweep {
 
     /// One quantity summarised over repeats, per feature count.
     pub fn summary(&self, f: impl Fn(&PolynomialFit) -> f64) -> Result<Vec<RepeatStats>> {
-        (0..self.config.num_features.len())
-            .map(|j| {
-                let v: Vec<f64> = self.at(j).iter().map(&f).collect();
-                repeat_stats(&v, j as u64)
-            })
-            .collect()
+        group_stats(&self.fits, self.config.repeats, f)
     }
 
     /// Predictions of fit `fit` at the points `x`.

@@ -70,3 +70,23 @@ pub fn repeat_stats(values: &[f64], seed: u64) -> Result<RepeatStats> {
         ci_high: quantile_sorted(&means, 0.975),
     })
 }
+
+/// [`repeat_stats`] of `f` over consecutive groups of `per_group` items (a sweep stored
+/// setting-major, `per_group` repeats per setting); the bootstrap seed is the group index.
+pub fn group_stats<T>(
+    items: &[T],
+    per_group: usize,
+    f: impl Fn(&T) -> f64,
+) -> Result<Vec<RepeatStats>> {
+    if per_group == 0 {
+        return Err(Error::invalid("per_group", 0, "must be >= 1"));
+    }
+    items
+        .chunks(per_group)
+        .enumerate()
+        .map(|(g, chunk)| {
+            let v: Vec<f64> = chunk.iter().map(&f).collect();
+            repeat_stats(&v, g as u64)
+        })
+        .collect()
+}

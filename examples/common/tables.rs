@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
+use doubledescent::Device;
 use doubledescent::data::{self, CsvOptions, RegressionData};
 use doubledescent::figure::{Colormap, Rgb, Series, Style};
-use doubledescent::ls_double_descent::SweepConfig;
+use doubledescent::ls_double_descent::{Sweep, SweepConfig, sweep};
 use doubledescent::stats::RepeatStats;
 use doubledescent::{Error, Result};
 
@@ -67,6 +68,33 @@ impl TableArgs {
         cfg.sizes = (1..=top).collect();
         Ok(cfg)
     }
+}
+
+/// Runs the sweep on every table (settings from [`TableArgs::config`], then `tweak`), printing
+/// each table's size and the time the sweep took.
+pub fn run_sweeps(
+    args: &TableArgs,
+    quick: bool,
+    device: &Device,
+    tweak: impl Fn(&mut SweepConfig),
+) -> Result<Vec<Sweep>> {
+    let mut out = Vec::new();
+    for table in args.tables()? {
+        let mut cfg = args.config(&table, quick)?;
+        tweak(&mut cfg);
+        let start = std::time::Instant::now();
+        let s = sweep(&table, &cfg, device)?;
+        println!(
+            "{}: {} rows x D = {}, {} fits in {:.3} s",
+            table.name,
+            table.len(),
+            table.dim(),
+            s.fits.len(),
+            start.elapsed().as_secs_f64()
+        );
+        out.push(s);
+    }
+    Ok(out)
 }
 
 /// File-name form of a table name: "Student-Teacher" → "student_teacher".
