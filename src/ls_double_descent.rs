@@ -242,10 +242,15 @@ pub fn sweep(data: &RegressionData, cfg: &SweepConfig, device: &Device) -> Resul
     let yhat_ideal: Vec<f64> = (0..rows)
         .map(|i| (0..data.dim()).map(|j| data.x[(i, j)] * ideal[j]).sum())
         .collect();
+    // The split of repeat r is a cut of one permutation for every N (see [`split`]).
+    let perms: Vec<Vec<usize>> = (0..cfg.repeats)
+        .map(|r| RandomState::new(r as u32).permutation(rows))
+        .collect();
     let mut splits = Vec::with_capacity(cfg.sizes.len() * cfg.repeats);
     for &n in &cfg.sizes {
-        for r in 0..cfg.repeats {
-            splits.push((n, r, split(rows, n, r as u32)?));
+        for (r, p) in perms.iter().enumerate() {
+            let (test, train) = p.split_at(rows - n);
+            splits.push((n, r, (train.to_vec(), test.to_vec())));
         }
     }
     let mats: Vec<Mat<f64>> = splits
