@@ -32,6 +32,16 @@ pub fn output_dir(out: Option<PathBuf>, example: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// A CSV cell: integers (counts, sizes, seeds) as integers, everything else in shortest
+/// round-trip scientific notation.
+fn cell(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// Writes columns of equal length as CSV with a header row.
 pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()> {
     if header.len() != columns.len() {
@@ -54,7 +64,7 @@ pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()>
     let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
     w.write_record(header).map_err(fmt_err)?;
     for r in 0..rows {
-        w.write_record(columns.iter().map(|c| format!("{:e}", c[r])))
+        w.write_record(columns.iter().map(|c| cell(c[r])))
             .map_err(fmt_err)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
@@ -161,6 +171,18 @@ mod tests {
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[0], "    a  bbb");
         assert_eq!(lines[2], "12345    1");
+    }
+
+    #[test]
+    fn csv_cells_keep_integers_and_round_trip() {
+        assert_eq!(cell(15.0), "15");
+        assert_eq!(cell(-3.0), "-3");
+        assert_eq!(cell(0.0), "0");
+        assert_eq!(cell(0.1), "1e-1");
+        assert_eq!(cell(f64::NAN), "NaN");
+        let v = 0.1 + 0.2;
+        assert_eq!(cell(v).parse::<f64>().unwrap(), v);
+        assert_eq!(cell(1e300).parse::<f64>().unwrap(), 1e300);
     }
 
     #[test]
