@@ -48,6 +48,7 @@ use crate::device::Device;
 use crate::error::{Error, Result, check_finite};
 use crate::linalg::{self, ThinSvd};
 use crate::lstsq::{Cutoff, min_norm_lstsq};
+use crate::models::gather_rows;
 use crate::random::numpy::RandomState;
 use crate::stats::{RepeatStats, group_stats};
 use crate::svd::batched_svd;
@@ -226,11 +227,6 @@ pub fn ideal_coefficients(data: &RegressionData) -> Result<Vec<f64>> {
     let y = Mat::from_fn(data.len(), 1, |i, _| data.y[i]);
     let fit = min_norm_lstsq(data.x.as_ref(), y.as_ref(), Cutoff::default())?;
     Ok((0..data.dim()).map(|j| fit.coef[(j, 0)]).collect())
-}
-
-/// The rows `idx` of `x`.
-pub fn gather_rows(x: MatRef<'_, f64>, idx: &[usize]) -> Mat<f64> {
-    Mat::from_fn(idx.len(), x.ncols(), |i, j| x[(idx[i], j)])
 }
 
 /// Runs the sweep: one batched SVD for all (N, repeat) training matrices on `device`, then the

@@ -24,6 +24,7 @@
 use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 
+use crate::data::mse;
 use crate::device::Device;
 use crate::error::{Error, Result, check_finite};
 use crate::linalg::{self, ThinSvd};
@@ -195,8 +196,9 @@ fn pinv_solve(svd: &ThinSvd<f64>, y: &[f64]) -> Vec<f64> {
     coef
 }
 
-fn mse(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>() / a.len() as f64
+/// A slice as an n × 1 matrix view.
+fn column(v: &[f64]) -> MatRef<'_, f64> {
+    MatRef::from_column_major_slice(v, v.len(), 1)
 }
 
 /// Runs the degree sweep; the SVDs of all (p, repeat) feature matrices in one batched call.
@@ -232,13 +234,11 @@ pub fn polynomial_sweep(cfg: &PolynomialConfig, device: &Device) -> Result<Polyn
             let b = Mat::from_fn(p, 1, |j, _| coef[j]);
             let fit_train = linalg::mul(phi.as_ref(), b.as_ref(), Par::Seq);
             let fit_test = linalg::mul(phi_test.as_ref().subcols(0, p), b.as_ref(), Par::Seq);
-            let train: Vec<f64> = (0..x.len()).map(|i| fit_train[(i, 0)]).collect();
-            let test: Vec<f64> = (0..x_test.len()).map(|i| fit_test[(i, 0)]).collect();
             Ok(PolynomialFit {
                 p,
                 repeat,
-                train_mse: mse(&train, &y),
-                test_mse: mse(&test, &y_test),
+                train_mse: mse(fit_train.as_ref(), column(&y)),
+                test_mse: mse(fit_test.as_ref(), column(&y_test)),
                 x,
                 coef,
             })

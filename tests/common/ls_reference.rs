@@ -7,8 +7,9 @@
 
 use doubledescent::data::RegressionData;
 use doubledescent::linalg::{self, ThinSvd};
-use doubledescent::ls_double_descent::{SweepConfig, gather_rows, split};
+use doubledescent::ls_double_descent::{SweepConfig, split};
 use doubledescent::lstsq::{Cutoff, pinv};
+use doubledescent::models::gather_rows;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Par};
 
