@@ -19,7 +19,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use doubledescent::Device;
 use doubledescent::data;
-use doubledescent::ls_double_descent::{SweepConfig, sweep};
+use doubledescent::science::least_squares::{SweepConfig, sweep};
 
 fn diabetes_sweep(c: &mut Criterion) {
     let table = data::diabetes().unwrap();

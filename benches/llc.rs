@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use doubledescent::Device;
-use doubledescent::langevin::{SgldConfig, Step, sgld_chain, sgld_update_chains};
 use doubledescent::models::{DeepLinearNetwork, Model};
 use doubledescent::random::{gaussian_vec, seeded};
+use doubledescent::sampling::{SgldConfig, Step, sgld_chain, sgld_update_chains};
 use faer::Mat;
 use rayon::prelude::*;
 

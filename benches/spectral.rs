@@ -15,12 +15,12 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use doubledescent::Device;
 use doubledescent::data;
-use doubledescent::eigenpro::{EigenPro, EigenProOptions};
-use doubledescent::kernel_regression::{KernelRegression, Solver};
 use doubledescent::kernels::Kernel;
+use doubledescent::linalg::batched_svd;
 use doubledescent::linalg::thin_svd;
 use doubledescent::random::{gaussian_matrix, seeded};
-use doubledescent::svd::batched_svd;
+use doubledescent::solvers::{EigenPro, EigenProOptions};
+use doubledescent::solvers::{Fit, KernelRegression, KernelRidge, Solver};
 use faer::{Mat, Par};
 
 fn eigenpro(c: &mut Criterion) {
@@ -52,7 +52,10 @@ fn eigenpro(c: &mut Criterion) {
         g.bench_function(format!("{name}_direct_lu_f32"), |b| {
             b.iter(|| {
                 black_box(
-                    KernelRegression::fit(kernel, x32.as_ref(), y32.as_ref(), 0.0, Solver::Lu, dev)
+                    KernelRidge::new(kernel, 0.0, Solver::Lu, dev)
+                        .unwrap()
+                        .fit(x32.as_ref(), y32.as_ref())
+                        .map(|m: KernelRegression<f32>| m)
                         .unwrap(),
                 )
             })
@@ -60,7 +63,10 @@ fn eigenpro(c: &mut Criterion) {
         g.bench_function(format!("{name}_direct_lu_f64"), |b| {
             b.iter(|| {
                 black_box(
-                    KernelRegression::fit(kernel, x64.as_ref(), y64.as_ref(), 0.0, Solver::Lu, dev)
+                    KernelRidge::new(kernel, 0.0, Solver::Lu, dev)
+                        .unwrap()
+                        .fit(x64.as_ref(), y64.as_ref())
+                        .map(|m: KernelRegression<f64>| m)
                         .unwrap(),
                 )
             })

@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use doubledescent::teacher_student::*;
+use doubledescent::Device;
+use doubledescent::science::teacher_student::*;
 
 fn analytic(c: &mut Criterion) {
     let times = analytic_times();
@@ -41,12 +42,18 @@ fn exact(c: &mut Criterion) {
         .unwrap();
     g.bench_function("sequential_baseline", |b| {
         b.iter(|| {
-            single.install(|| black_box(seed_average(&cfg, &seeds, &requests, &|| {}).unwrap()))
+            single.install(|| {
+                black_box(seed_average(&cfg, &seeds, &requests, &|| {}, &Device::cpu()).unwrap())
+            })
         })
     });
     g.bench_function(
         format!("rayon_{}_threads", rayon::current_num_threads()),
-        |b| b.iter(|| black_box(seed_average(&cfg, &seeds, &requests, &|| {}).unwrap())),
+        |b| {
+            b.iter(|| {
+                black_box(seed_average(&cfg, &seeds, &requests, &|| {}, &Device::cpu()).unwrap())
+            })
+        },
     );
     g.finish();
 }

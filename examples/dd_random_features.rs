@@ -19,17 +19,18 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::device::Device;
+use doubledescent::backend::Device;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
     run_example, write_csv,
 };
-use doubledescent::kernel_regression::{KernelRegression, Solver};
 use doubledescent::kernels::Kernel;
+use doubledescent::linalg::Cutoff;
 use doubledescent::linalg::linspace;
-use doubledescent::lstsq::Cutoff;
 use doubledescent::random::numpy::RandomState;
-use doubledescent::random_features::{RandomFourier, RandomRelu, complex_mse};
+use doubledescent::solvers::{
+    Fit, KernelRidge, MinNormFeatures, Predict, RandomFourier, RandomRelu, Solver, complex_mse,
+};
 use doubledescent::{Error, Result};
 use faer::Mat;
 
@@ -38,20 +39,14 @@ use faer::Mat;
 struct Args {
     #[command(flatten)]
     fig: FigureArgs,
-    /// Random Fourier widths
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,5,10,50,100,500,1000,5000,10000,100000,200000"
-    )]
-    rff_widths: Vec<usize>,
-    /// Random ReLU widths
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,5,10,50,100,500,1000,5000,10000,100000"
-    )]
-    relu_widths: Vec<usize>,
+    /// Random Fourier widths [default: 1,5,10,50,100,500,1000,5000,10000,100000,200000;
+    /// 1,5,10,50,1000 with --quick]
+    #[arg(long, value_delimiter = ',')]
+    rff_widths: Option<Vec<usize>>,
+    /// Random ReLU widths [default: 1,5,10,50,100,500,1000,5000,10000,100000; 1,5,10,50,1000
+    /// with --quick]
+    #[arg(long, value_delimiter = ',')]
+    relu_widths: Option<Vec<usize>>,
 }
 
 fn mean_sq(pred: &[f64], y: &[f64]) -> f64 {
@@ -73,30 +68,31 @@ fn kernel_limit(
     y: &[f64],
     xt: &Mat<f64>,
     yt: &[f64],
+    device: &Device,
 ) -> Result<(f64, f64)> {
-    let cpu = Device::cpu();
     let ym = Mat::from_fn(y.len(), 1, |i, _| y[i]);
-    let model = KernelRegression::fit(
-        kernel,
-        x.as_ref(),
-        ym.as_ref(),
-        0.0,
-        Solver::Pinv(Cutoff::numpy_pinv()),
-        &cpu,
-    )?;
+    let model = KernelRidge::new(kernel, 0.0, Solver::Pinv(Cutoff::numpy_pinv()), device)?
+        .fit(x.as_ref(), ym.as_ref())?;
     let col = |m: Mat<f64>| (0..m.nrows()).map(|i| m[(i, 0)]).collect::<Vec<_>>();
-    let tr = col(model.predict(x.as_ref(), &cpu)?);
-    let te = col(model.predict(xt.as_ref(), &cpu)?);
+    let tr = col(model.predict(x.as_ref())?);
+    let te = col(model.predict(xt.as_ref())?);
     Ok((mean_sq(&tr, y), mean_sq(&te, yt)))
 }
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("dd_random_features")?;
-    let (rff_widths, relu_widths): (Vec<usize>, Vec<usize>) = if args.fig.quick {
-        (vec![1, 5, 10, 50, 1000], vec![1, 5, 10, 50, 1000])
-    } else {
-        (args.rff_widths.clone(), args.relu_widths.clone())
-    };
+    let device = args.fig.device()?;
+    let quick_widths = vec![1, 5, 10, 50, 1000];
+    let rff_widths = args.fig.pick(
+        args.rff_widths.clone(),
+        vec![1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100_000, 200_000],
+        quick_widths.clone(),
+    );
+    let relu_widths = args.fig.pick(
+        args.relu_widths.clone(),
+        vec![1, 5, 10, 50, 100, 500, 1000, 5000, 10000, 100_000],
+        quick_widths,
+    );
     if let Some(&k) = rff_widths.iter().chain(&relu_widths).find(|&&k| k == 0) {
         return Err(Error::invalid("widths", k, "every width must be positive"));
     }
@@ -125,9 +121,9 @@ fn run(args: &Args) -> Result<()> {
     let mut rff = Vec::new();
     for &k in &rff_widths {
         let feats = RandomFourier::from_frequencies(rs.randn(k), k, 1)?;
-        let fit = feats.fit(x.as_ref(), &y, Cutoff::numpy_pinv())?;
-        let (re, im) = feats.predict(&fit, x.as_ref())?;
-        let (ret, imt) = feats.predict(&fit, xt.as_ref())?;
+        let fit = MinNormFeatures::new(feats, Cutoff::numpy_pinv())?.fit(x.as_ref(), &y)?;
+        let (re, im) = fit.predict(x.as_ref())?;
+        let (ret, imt) = fit.predict(xt.as_ref())?;
         rff.push((
             snap(complex_mse(&re, &im, &y)),
             complex_mse(&ret, &imt, &yt),
@@ -141,17 +137,17 @@ fn run(args: &Args) -> Result<()> {
         let v = rs.randn(k);
         let b = rs.randn(k);
         let feats = RandomRelu::from_parts(v, b, k, 1)?;
-        let (wk, _) = feats.fit(x.as_ref(), &y, Cutoff::numpy_pinv())?;
-        let tr = feats.predict(&wk, x.as_ref())?;
-        let te = feats.predict(&wk, xt.as_ref())?;
+        let fit = MinNormFeatures::new(feats, Cutoff::numpy_pinv())?.fit(x.as_ref(), &y)?;
+        let tr = fit.predict(x.as_ref())?;
+        let te = fit.predict(xt.as_ref())?;
         relu.push((snap(mean_sq(&tr, &y)), mean_sq(&te, &yt)));
         pb.inc(1);
     }
     pb.finish_and_clear();
 
-    let laplace = kernel_limit(Kernel::laplace(2.0)?, &x, &y, &xt, &yt)?;
-    let gaussian = kernel_limit(Kernel::gaussian(1.0)?, &x, &y, &xt, &yt)?;
-    let nngp = kernel_limit(Kernel::relu_nngp(true), &x, &y, &xt, &yt)?;
+    let laplace = kernel_limit(Kernel::laplace(2.0)?, &x, &y, &xt, &yt, &device)?;
+    let gaussian = kernel_limit(Kernel::gaussian(1.0)?, &x, &y, &xt, &yt, &device)?;
+    let nngp = kernel_limit(Kernel::relu_nngp(true), &x, &y, &xt, &yt, &device)?;
 
     let mut t = Table::new(["k", "RFF train MSE", "RFF test MSE"]);
     for (k, (tr, te)) in rff_widths.iter().zip(&rff) {

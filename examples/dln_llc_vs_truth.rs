@@ -15,15 +15,14 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::aoyagi::dln_learning_coefficient;
 use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
-use doubledescent::langevin::SgldConfig;
-use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
 use doubledescent::models::{DeepLinearNetwork, Model, TrueParam};
-use doubledescent::{Error, Result, random};
-use faer::Mat;
+use doubledescent::sampling::SgldConfig;
+use doubledescent::sampling::dln_learning_coefficient;
+use doubledescent::sampling::{BurnIn, LlcConfig, estimate_llc};
+use doubledescent::{Error, Result, data, random};
 use rand::RngExt;
 
 /// λ̂ vs Aoyagi's λ for random deep linear networks.
@@ -31,9 +30,9 @@ use rand::RngExt;
 struct Args {
     #[command(flatten)]
     fig: FigureArgs,
-    /// Number of random architectures
-    #[arg(long, default_value_t = 20)]
-    architectures: usize,
+    /// Number of random architectures [default: 20; 3 with --quick]
+    #[arg(long)]
+    architectures: Option<usize>,
     /// Smallest width (input, hidden and output)
     #[arg(long, default_value_t = 5)]
     width_min: usize,
@@ -46,15 +45,15 @@ struct Args {
     /// Layer widths upper bound (exclusive)
     #[arg(long, default_value_t = 5)]
     layers_max: usize,
-    /// Training samples n
-    #[arg(long, default_value_t = 10_000)]
-    n: usize,
+    /// Training samples n [default: 10000; 2000 with --quick]
+    #[arg(long)]
+    n: Option<usize>,
     /// SGLD step size ε
     #[arg(long, default_value_t = 1e-6)]
     epsilon: f64,
-    /// SGLD steps per chain
-    #[arg(long, default_value_t = 5000)]
-    steps: usize,
+    /// SGLD steps per chain [default: 5000; 400 with --quick]
+    #[arg(long)]
+    steps: Option<usize>,
     /// Chains per architecture
     #[arg(long, default_value_t = 4)]
     chains: usize,
@@ -80,11 +79,10 @@ struct Row {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("dln_llc_vs_truth")?;
-    let (count, n, steps) = if args.fig.quick {
-        (3, 2000, 400)
-    } else {
-        (args.architectures, args.n, args.steps)
-    };
+    let count = args.fig.pick(args.architectures, 20, 3);
+    let n = args.fig.pick(args.n, 10_000, 2000);
+    let steps = args.fig.pick(args.steps, 5000, 400);
+    let device = args.fig.device()?;
     if args.width_min == 0
         || args.width_max <= args.width_min
         || args.layers_max <= args.layers_min
@@ -136,15 +134,16 @@ fn run(args: &Args) -> Result<()> {
         )?;
         let rank = model.true_rank(&w)?;
         let lambda = dln_learning_coefficient(model.sizes(), rank)?.lambda;
-        let x = Mat::from_fn(n, input, |_, _| rng.random::<f64>() * 20.0 - 10.0);
+        let x = data::uniform_inputs(n, input, -10.0, 10.0, &mut rng)?;
         let y = model.forward(&w, x.as_ref());
-        let (estimate, note) = match estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg) {
+        let (estimate, note) = match estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &device)
+        {
             Ok(s) => (
                 Some((s.llc_mean, s.llc_std, s.mala_mean.unwrap_or(f64::NAN))),
                 String::new(),
             ),
             // The paper drops diverged chains (NaN rows); say so and go on.
-            Err(Error::Numerical(msg)) => (None, msg),
+            Err(e @ Error::Diverged { .. }) => (None, e.to_string()),
             Err(e) => return Err(e),
         };
         rows.push(Row {

@@ -14,13 +14,15 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::aoyagi::dln_learning_coefficient;
 use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
-use doubledescent::langevin::SgldConfig;
-use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
-use doubledescent::models::{DeepLinearNetwork, Minibatches, Model, sgd_step};
+use doubledescent::models::{DeepLinearNetwork, Model};
+use doubledescent::sampling::dln_learning_coefficient;
+use doubledescent::sampling::{
+    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, SgdConfig,
+    SgldConfig, llc_over_training,
+};
 use doubledescent::{Error, Result, random};
 use faer::Mat;
 use rand::RngExt;
@@ -37,9 +39,9 @@ struct Args {
     /// Hidden layers
     #[arg(long, default_value_t = 4)]
     hidden_layers: usize,
-    /// Training steps
-    #[arg(long, default_value_t = 20_000)]
-    steps: usize,
+    /// Training steps [default: 20000; 2000 with --quick]
+    #[arg(long)]
+    steps: Option<usize>,
     /// Steps between LLC estimates
     #[arg(long, default_value_t = 50)]
     logging_period: usize,
@@ -56,7 +58,8 @@ struct Args {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("dln_saddle_dynamics")?;
-    let steps = if args.fig.quick { 2000 } else { args.steps };
+    let steps = args.fig.pick(args.steps, 20_000, 2000);
+    let device = args.fig.device()?;
     if args.logging_period == 0 || args.width == 0 {
         return Err(Error::invalid(
             "logging_period/width",
@@ -78,18 +81,33 @@ fn run(args: &Args) -> Result<()> {
         &mut rng,
         Some((args.width as f64).powf(-args.init_exponent).sqrt()),
     );
-    let sgld = LlcConfig {
-        sgld: SgldConfig {
-            epsilon: 1e-6,
-            gamma: 1.0,
-            batch_size: batch,
-            steps: 100,
-            mala_every: None,
-            seed: args.seed,
-            ..Default::default()
+    // λ̂ after steps t = 0, k, 2k, … (after t + 1 updates), on the network's own outputs, one
+    // SGLD chain seeded with seed ^ t.
+    let checkpoints = LlcCheckpoints {
+        after: (0..steps)
+            .step_by(args.logging_period)
+            .map(|t| t + 1)
+            .collect(),
+        llc: LlcConfig {
+            sgld: SgldConfig {
+                epsilon: 1e-6,
+                gamma: 1.0,
+                batch_size: batch,
+                steps: 100,
+                mala_every: None,
+                seed: args.seed,
+                ..Default::default()
+            },
+            chains: 1,
+            burn_in: BurnIn::Steps(0),
         },
-        chains: 1,
-        burn_in: BurnIn::Steps(0),
+        target: LlcTarget::OwnOutputs,
+        seed: CheckpointSeed::XorLastStep,
+    };
+    let sgd = SgdConfig {
+        learning_rate: args.lr,
+        batch_size: batch,
+        steps,
     };
     println!(
         "DLN {:?} ({} parameters), n = {n}, SGD lr {:e} batch {batch}, {steps} steps; λ̂ every {} steps",
@@ -98,46 +116,41 @@ fn run(args: &Args) -> Result<()> {
         args.lr,
         args.logging_period
     );
-    let mut batches = Minibatches::new(n, batch, true)?;
-    let mut grad = vec![0.0; w.len()];
     let (mut ts, mut losses, mut llcs, mut ranks, mut aoyagi) =
         (vec![], vec![], vec![], vec![], vec![]);
-    let pb = progress_bar(steps as u64, "steps");
-    for t in 0..steps {
-        let idx = batches.next_batch(&mut rng);
-        sgd_step(
-            &model,
-            &mut w,
-            x.as_ref(),
-            y.as_ref(),
-            idx,
-            args.lr,
-            &mut grad,
-        );
-        if t % args.logging_period == 0 {
-            let loss = doubledescent::models::full_loss(&model, &w, x.as_ref(), y.as_ref());
-            if !loss.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "training diverged at step {t}: loss {loss}; lower --lr"
-                )));
-            }
-            // Re-target: the current network is an exact global minimiser of its own outputs.
-            let y_t = model.forward(&w, x.as_ref());
-            let mut cfg = sgld.clone();
-            cfg.sgld.seed = args.seed ^ t as u64;
-            let s = estimate_llc(&model, &w, x.as_ref(), y_t.as_ref(), &cfg)?;
-            let prod = model.product(&w);
-            let sv = doubledescent::linalg::thin_svd(prod.as_ref(), faer::Par::Seq)?.s;
-            let eff = sv.iter().filter(|&&v| v > 1.0).count();
-            let num_rank = model.true_rank(&w)?;
-            ts.push(t as f64);
-            losses.push(loss);
-            llcs.push(s.llc_mean);
-            ranks.push(eff as f64);
-            aoyagi.push(dln_learning_coefficient(model.sizes(), num_rank)?.lambda);
-        }
+    let pb = progress_bar(checkpoints.after.len() as u64, "checkpoints");
+    let mut record = |c: &Checkpoint, w: &[f64]| -> Result<()> {
+        let prod = model.product(w);
+        let sv = doubledescent::linalg::thin_svd(prod.as_ref(), faer::Par::Seq)?.s;
+        ts.push((c.updates - 1) as f64);
+        losses.push(c.loss);
+        llcs.push(c.llc.llc_mean);
+        ranks.push(sv.iter().filter(|&&v| v > 1.0).count() as f64);
+        aoyagi.push(dln_learning_coefficient(model.sizes(), model.true_rank(w)?)?.lambda);
         pb.inc(1);
-    }
+        Ok(())
+    };
+    let trained = llc_over_training(
+        &model,
+        &mut w,
+        x.as_ref(),
+        y.as_ref(),
+        &sgd,
+        &checkpoints,
+        &mut rng,
+        &device,
+        &mut record,
+    );
+    match trained {
+        Err(Error::Diverged { step, loss, .. }) => {
+            return Err(Error::invalid(
+                "lr",
+                args.lr,
+                format!("training diverged at step {step} (loss {loss}); lower --lr"),
+            ));
+        }
+        other => other?,
+    };
     pb.finish_and_clear();
 
     // Plateaus: checkpoints grouped by effective rank (singular values of W₁⋯W_L above 1).

@@ -16,7 +16,7 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
     run_example, write_csv,
 };
-use doubledescent::teacher_student::{
+use doubledescent::science::teacher_student::{
     Config, CurveRequest, Dynamics, Freeze, analytic_times, empirical_times, fast_slow,
     seed_average,
 };
@@ -38,7 +38,8 @@ const COLORS: [Rgb; 3] = [Rgb::hex(0x1F77B4), Rgb::hex(0xFF7F0E), Rgb::hex(0x2CA
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("emp_vs_analytic")?;
-    let n_seeds = args.seeds.unwrap_or(if args.fig.quick { 40 } else { 1000 });
+    let n_seeds = args.fig.pick(args.seeds, 1000, 40);
+    let device = args.fig.device()?;
     let seeds: Vec<u64> = (0..n_seeds).collect();
     let t_emp = empirical_times();
     let t_an = analytic_times();
@@ -71,7 +72,7 @@ fn run(args: &Args) -> Result<()> {
     for (i, &kappa) in args.kappas.iter().enumerate() {
         let cfg = Config::new(150, 100, 70, kappa);
         let start = Instant::now();
-        let avg = seed_average(&cfg, &seeds, &requests, &|| pb.inc(1))?;
+        let avg = seed_average(&cfg, &seeds, &requests, &|| pb.inc(1), &device)?;
         let secs = start.elapsed().as_secs_f64();
         let approx = fast_slow(&cfg, &t_an, Freeze::None)?;
         let (emp, exact) = (&avg[0], &avg[1]);

@@ -12,7 +12,9 @@ use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Table, run_example, write_csv,
 };
-use doubledescent::teacher_student::{Config, FREEZE_EARLY, FREEZE_LATE, Freeze, fast_slow_at};
+use doubledescent::science::teacher_student::{
+    Config, FREEZE_EARLY, FREEZE_LATE, Freeze, fast_slow_at,
+};
 
 /// Fast-only / slow-only / both-features generalisation curves (fast–slow approximation).
 #[derive(Parser, Debug)]

@@ -15,7 +15,7 @@ use doubledescent::figure::{
     run_example, write_csv,
 };
 use doubledescent::linalg::linspace;
-use doubledescent::teacher_student::{Config, Freeze, analytic_times, fast_slow};
+use doubledescent::science::teacher_student::{Config, Freeze, analytic_times, fast_slow};
 
 /// E_G heat map over (λ, t) with three slices.
 #[derive(Parser, Debug)]

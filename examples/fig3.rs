@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::Result;
 use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example};
-use doubledescent::teacher_student::{Config, Freeze, fast_slow};
+use doubledescent::science::teacher_student::{Config, Freeze, fast_slow};
 
 /// Phase diagram and κ sweep of the fast–slow approximation.
 #[derive(Parser, Debug)]

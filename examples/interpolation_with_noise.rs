@@ -15,13 +15,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::data::{corrupt_labels, one_hot};
-use doubledescent::eigenpro::{EigenPro, EigenProOptions};
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
-    write_csv,
+    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, fmt_opt,
+    run_example, write_csv,
 };
 use doubledescent::kernels::Kernel;
-use doubledescent::{Device, DeviceRequest, Result};
+use doubledescent::solvers::{EigenPro, EigenProOptions};
+use doubledescent::{Error, Result};
 
 /// Laplace-kernel interpolation of noisy MNIST labels with EigenPro.
 #[derive(Parser, Debug)]
@@ -32,36 +32,33 @@ struct Args {
     /// embedded subset
     #[arg(long)]
     mnist: Option<std::path::PathBuf>,
-    /// Training digits per class
-    #[arg(long, default_value_t = 400)]
-    per_class: usize,
-    /// EigenPro epochs
-    #[arg(long, default_value_t = 150)]
-    epochs: usize,
+    /// Training digits per class [default: 400; 40 with --quick]
+    #[arg(long)]
+    per_class: Option<usize>,
+    /// EigenPro epochs [default: 150; 20 with --quick]
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Label-noise levels p [default: 0, 0.1, …, 0.9; 0, 0.5 with --quick]
+    #[arg(long, value_delimiter = ',')]
+    noise: Option<Vec<f64>>,
     /// Laplace bandwidth σ
     #[arg(long, default_value_t = 10.0)]
     bandwidth: f64,
     /// Seed of the label corruption
     #[arg(long, default_value_t = 2134)]
     seed: u64,
-    /// Backend: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
 }
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("interpolation_with_noise")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
-    let (per_class, epochs, noise): (usize, usize, Vec<f64>) = if args.fig.quick {
-        (40, 20, vec![0.0, 0.5])
-    } else {
-        (
-            args.per_class,
-            args.epochs,
-            (0..10).map(|i| i as f64 / 10.0).collect(),
-        )
-    };
+    let device = args.fig.device()?;
+    let per_class = args.fig.pick(args.per_class, 400, 40);
+    let epochs = args.fig.pick(args.epochs, 150, 20);
+    let noise = args.fig.pick(
+        args.noise.clone(),
+        (0..10).map(|i| i as f64 / 10.0).collect(),
+        vec![0.0, 0.5],
+    );
     let (train, test) = common::mnist_split(args.mnist.as_deref(), per_class)?;
     println!(
         "train {} digits ({} per class), test {} digits, Laplace σ = {}",
@@ -110,30 +107,35 @@ fn run(args: &Args) -> Result<()> {
         let (labels, replaced) = corrupt_labels(&train.labels, 10, p, args.seed)?;
         let y = one_hot::<f32>(&labels, 10);
         let fit = pro.fit(y.as_ref(), &checkpoints, Some(&val), &mut |r| {
-            if r.epoch == epochs {
+            if let (true, Some(val_error), Some(val_mse)) = (r.epoch == epochs, r.val_error, r.val_mse) {
                 println!(
                     "p={p:.1}: train error: {:.2}%\tval error: {:.2}% ({} epochs, {:.2} seconds)\ttrain l2: {:.2e}\tval l2: {:.2e}",
                     100.0 * r.train_error,
-                    100.0 * r.val_error.unwrap_or(f64::NAN),
+                    100.0 * val_error,
                     r.epoch,
                     r.seconds,
                     r.train_mse,
-                    r.val_mse.unwrap_or(f64::NAN)
+                    val_mse
                 );
             }
         })?;
-        let last = fit.history.last().expect("one checkpoint at least");
+        let Some(last) = fit.history.last() else {
+            return Err(Error::invalid("epochs", epochs, "need at least one epoch"));
+        };
         table.row([
             format!("{p:.1}"),
             replaced.to_string(),
             format!("{:.2}%", 100.0 * last.train_error),
-            format!("{:.2}%", 100.0 * last.val_error.unwrap_or(f64::NAN)),
+            format!("{}%", fmt_opt(last.val_error.map(|e| 100.0 * e), 2)),
             format!("{:.2e}", last.train_mse),
-            format!("{:.2e}", last.val_mse.unwrap_or(f64::NAN)),
+            last.val_mse.map_or("-".into(), |v| format!("{v:.2e}")),
             format!("{:.2}", last.seconds),
         ]);
         train_err.push(last.train_error);
-        test_err.push(last.val_error.unwrap_or(f64::NAN));
+        test_err.push(
+            last.val_error
+                .ok_or_else(|| Error::Numerical("EigenPro reported no validation error".into()))?,
+        );
         corrupted.push(replaced as f64);
         json.push(serde_json::json!({"p": p, "corrupted": replaced, "history": fit.history}));
     }

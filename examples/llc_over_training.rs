@@ -19,11 +19,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::data;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, fmt_opt, progress_bar,
+    run_example,
 };
-use doubledescent::langevin::SgldConfig;
-use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
-use doubledescent::models::{Loss, Minibatches, Mlp, Model, full_loss, sgd_step};
+use doubledescent::models::{Loss, Mlp, Model, full_loss};
+use doubledescent::sampling::{
+    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, SgdConfig,
+    SgldConfig, llc_over_training,
+};
 use doubledescent::{Error, Result, random};
 use faer::Mat;
 
@@ -35,12 +38,13 @@ struct Args {
     /// Hidden width
     #[arg(long, default_value_t = 32)]
     hidden: usize,
-    /// Training digits (the rest of the 10k subset is the test set)
-    #[arg(long, default_value_t = 6000)]
-    train: usize,
-    /// SGD steps
-    #[arg(long, default_value_t = 20_000)]
-    steps: usize,
+    /// Training digits (the rest of the 10k subset is the test set) [default: 6000; 1000 with
+    /// --quick]
+    #[arg(long)]
+    train: Option<usize>,
+    /// SGD steps [default: 20000; 200 with --quick]
+    #[arg(long)]
+    steps: Option<usize>,
     /// SGD learning rate
     #[arg(long, default_value_t = 0.1)]
     lr: f64,
@@ -56,9 +60,9 @@ struct Args {
     /// SGLD localisation γ
     #[arg(long, default_value_t = 100.0)]
     gamma: f64,
-    /// SGLD steps per chain
-    #[arg(long, default_value_t = 300)]
-    sgld_steps: usize,
+    /// SGLD steps per chain [default: 300; 40 with --quick]
+    #[arg(long)]
+    sgld_steps: Option<usize>,
     /// SGLD chains
     #[arg(long, default_value_t = 4)]
     chains: usize,
@@ -69,11 +73,10 @@ struct Args {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("llc_over_training")?;
-    let (train_n, steps, sgld_steps) = if args.fig.quick {
-        (1000, 200, 40)
-    } else {
-        (args.train, args.steps, args.sgld_steps)
-    };
+    let train_n = args.fig.pick(args.train, 6000, 1000);
+    let steps = args.fig.pick(args.steps, 20_000, 200);
+    let sgld_steps = args.fig.pick(args.sgld_steps, 300, 40);
+    let device = args.fig.device()?;
     let digits = data::mnist_embedded()?;
     if train_n == 0 || train_n >= digits.len() || args.checkpoints == 0 || args.batch == 0 {
         return Err(Error::invalid(
@@ -107,17 +110,27 @@ fn run(args: &Args) -> Result<()> {
         args.lr,
         args.batch
     );
-    let cfg = LlcConfig {
-        sgld: SgldConfig {
-            epsilon: args.epsilon,
-            gamma: args.gamma,
-            batch_size: 256.min(train_n),
-            steps: sgld_steps,
-            seed: args.seed,
-            ..Default::default()
+    let checkpoints = LlcCheckpoints {
+        after: marks,
+        llc: LlcConfig {
+            sgld: SgldConfig {
+                epsilon: args.epsilon,
+                gamma: args.gamma,
+                batch_size: 256.min(train_n),
+                steps: sgld_steps,
+                seed: args.seed,
+                ..Default::default()
+            },
+            chains: args.chains,
+            burn_in: BurnIn::Fraction(0.5),
         },
-        chains: args.chains,
-        burn_in: BurnIn::Fraction(0.5),
+        target: LlcTarget::TrainingData,
+        seed: CheckpointSeed::Fixed,
+    };
+    let sgd = SgdConfig {
+        learning_rate: args.lr,
+        batch_size: args.batch,
+        steps,
     };
     let eval = |w: &[f64], x: &Mat<f64>, y: &Mat<f64>| {
         let p = model.forward(w, x.as_ref());
@@ -126,8 +139,6 @@ fn run(args: &Args) -> Result<()> {
             data::multiclass_error(p.as_ref(), y.as_ref()),
         )
     };
-    let mut batches = Minibatches::new(train_n, args.batch, true)?;
-    let mut grad = vec![0.0; w.len()];
     let mut table = Table::new([
         "step",
         "train loss",
@@ -139,46 +150,41 @@ fn run(args: &Args) -> Result<()> {
     ]);
     let (mut cs, mut llc, mut llc_sd, mut trl, mut tel, mut tre, mut tee) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let pb = progress_bar(marks.len() as u64, "checkpoints");
-    let mut next = 0;
-    for t in 0..=steps {
-        if next < marks.len() && t == marks[next] {
-            let (l, e) = eval(&w, &x, &y);
-            let (lt, et) = eval(&w, &xt, &yt);
-            let s = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg)?;
-            table.row([
-                t.to_string(),
-                format!("{l:.4}"),
-                format!("{:.2}%", 100.0 * e),
-                format!("{lt:.4}"),
-                format!("{:.2}%", 100.0 * et),
-                format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std),
-                format!("{:.3}", s.mala_mean.unwrap_or(f64::NAN)),
-            ]);
-            cs.push(t as f64);
-            llc.push(s.llc_mean);
-            llc_sd.push(s.llc_std);
-            trl.push(l);
-            tel.push(lt);
-            tre.push(e);
-            tee.push(et);
-            next += 1;
-            pb.inc(1);
-        }
-        if t == steps {
-            break;
-        }
-        let idx = batches.next_batch(&mut rng);
-        sgd_step(
-            &model,
-            &mut w,
-            x.as_ref(),
-            y.as_ref(),
-            idx,
-            args.lr,
-            &mut grad,
-        );
-    }
+    let pb = progress_bar(checkpoints.after.len() as u64, "checkpoints");
+    let mut record = |c: &Checkpoint, w: &[f64]| -> Result<()> {
+        let (l, e) = eval(w, &x, &y);
+        let (lt, et) = eval(w, &xt, &yt);
+        let s = &c.llc;
+        table.row([
+            c.updates.to_string(),
+            format!("{l:.4}"),
+            format!("{:.2}%", 100.0 * e),
+            format!("{lt:.4}"),
+            format!("{:.2}%", 100.0 * et),
+            format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std),
+            fmt_opt(s.mala_mean, 3),
+        ]);
+        cs.push(c.updates as f64);
+        llc.push(s.llc_mean);
+        llc_sd.push(s.llc_std);
+        trl.push(l);
+        tel.push(lt);
+        tre.push(e);
+        tee.push(et);
+        pb.inc(1);
+        Ok(())
+    };
+    llc_over_training(
+        &model,
+        &mut w,
+        x.as_ref(),
+        y.as_ref(),
+        &sgd,
+        &checkpoints,
+        &mut rng,
+        &device,
+        &mut record,
+    )?;
     pb.finish_and_clear();
     common::print_table("LLC over training (SGLD at each checkpoint)", &table);
     let xs: Vec<f64> = cs.iter().map(|c| c + 1.0).collect();

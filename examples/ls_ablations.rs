@@ -15,18 +15,19 @@
 //!
 //! `cargo run --release --example ls_ablations`
 
-#[path = "common/tables.rs"]
-mod tables;
+mod common;
+
+use common::tables;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::{Fit, Sweep};
-use doubledescent::{Device, DeviceRequest, Result};
+use doubledescent::science::least_squares::{Fit, Sweep};
 use tables::{
     GREEN, TEST, TRAIN, TableArgs, argmax, means, medians, mse_limits, run_sweeps, sci, shade,
     sig3, slug, threshold,
@@ -39,9 +40,6 @@ struct Args {
     fig: FigureArgs,
     #[command(flatten)]
     tables: TableArgs,
-    /// Backend of the batched SVD: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
 }
 
 /// The spec's diabetes values at N = D = 10 (§4, §6.1–6.3).
@@ -334,8 +332,7 @@ fn study(s: &Sweep, dir: &std::path::Path) -> Result<Table> {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("ls_ablations")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
+    let device = args.fig.device()?;
     for s in run_sweeps(&args.tables, args.fig.quick, &device, |_| {})? {
         let t = study(&s, &dir)?;
         println!(

@@ -13,18 +13,19 @@
 //!
 //! `cargo run --release --example ls_adversarial`
 
-#[path = "common/tables.rs"]
-mod tables;
+mod common;
+
+use common::tables;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::Sweep;
-use doubledescent::{Device, DeviceRequest, Result};
+use doubledescent::science::least_squares::Sweep;
 use tables::{
     TEST, TRAIN, TableArgs, argmax, means, mse_limits, run_sweeps, sci, shade, sig3, slug,
     threshold,
@@ -37,9 +38,6 @@ struct Args {
     fig: FigureArgs,
     #[command(flatten)]
     tables: TableArgs,
-    /// Backend of the batched SVD: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
 }
 
 fn panel(title: &str) -> LinePanel {
@@ -179,8 +177,7 @@ fn study(s: &Sweep, dir: &std::path::Path) -> Result<Table> {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("ls_adversarial")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
+    let device = args.fig.device()?;
     for s in run_sweeps(&args.tables, args.fig.quick, &device, |_| {})? {
         let t = study(&s, &dir)?;
         println!(

@@ -17,34 +17,33 @@ use std::time::Instant;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, fmt_opt, progress_bar,
+    run_example,
 };
-use doubledescent::langevin::{NBeta, SgldConfig, mala_chain};
-use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc, mean_std};
-use doubledescent::models::{Loss, Mlp, Model, full_loss};
-use doubledescent::{Error, Result, random};
-use faer::Mat;
+use doubledescent::models::{Loss, Mlp, Model};
+use doubledescent::sampling::{BurnIn, LlcConfig, MalaConfig, SgldConfig, estimate_llc, mala_llc};
+use doubledescent::{Error, Result, data, random};
 use rand::RngExt;
 use rand_distr::StandardNormal;
-use rayon::prelude::*;
 
 /// SGLD and MALA estimates of the LLC over dataset sizes.
 #[derive(Parser, Debug)]
 struct Args {
     #[command(flatten)]
     fig: FigureArgs,
-    /// Largest dataset size (sizes are round(10^k), k = 2, 2.5, …)
-    #[arg(long, default_value_t = 3162)]
-    n_max: usize,
-    /// SGLD steps
-    #[arg(long, default_value_t = 10_000)]
-    sgld_steps: usize,
-    /// Full-batch MALA steps
-    #[arg(long, default_value_t = 10_000)]
-    mala_steps: usize,
-    /// Chains (runs) per sampler and size
-    #[arg(long, default_value_t = 2)]
-    chains: usize,
+    /// Largest dataset size (sizes are round(10^k), k = 2, 2.5, …) [default: 3162; 316 with
+    /// --quick]
+    #[arg(long)]
+    n_max: Option<usize>,
+    /// SGLD steps [default: 10000; 500 with --quick]
+    #[arg(long)]
+    sgld_steps: Option<usize>,
+    /// Full-batch MALA steps [default: 10000; 100 with --quick]
+    #[arg(long)]
+    mala_steps: Option<usize>,
+    /// Chains (runs) per sampler and size [default: 2]
+    #[arg(long)]
+    chains: Option<usize>,
     /// Step size ε of both samplers
     #[arg(long, default_value_t = 1e-5)]
     epsilon: f64,
@@ -55,11 +54,11 @@ struct Args {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("mala_vs_sgld")?;
-    let (n_max, sgld_steps, mala_steps, chains) = if args.fig.quick {
-        (316, 500, 100, 2)
-    } else {
-        (args.n_max, args.sgld_steps, args.mala_steps, args.chains)
-    };
+    let n_max = args.fig.pick(args.n_max, 3162, 316);
+    let sgld_steps = args.fig.pick(args.sgld_steps, 10_000, 500);
+    let mala_steps = args.fig.pick(args.mala_steps, 10_000, 100);
+    let chains = args.fig.pick(args.chains, 2, 2);
+    let device = args.fig.device()?;
     if n_max < 100 || chains == 0 {
         return Err(Error::invalid(
             "n_max/chains",
@@ -79,9 +78,8 @@ fn run(args: &Args) -> Result<()> {
         .map(|i| 10f64.powf(2.0 + 0.5 * i as f64).round() as usize)
         .take_while(|&n| n <= n_max)
         .collect();
-    let x_all = Mat::from_fn(*sizes.last().unwrap(), 10, |_, _| {
-        rng.random::<f64>() * 20.0 - 10.0
-    });
+    let rows = sizes.last().copied().unwrap_or(n_max);
+    let x_all = data::uniform_inputs(rows, 10, -10.0, 10.0, &mut rng)?;
     let y_all = model.forward(&w_star, x_all.as_ref());
     println!(
         "MLP [10, 20, 20, 10], d = {} (d/2 = {}), ε = {:e}, γ = 1; SGLD batch 32 × {sgld_steps} steps, MALA {mala_steps} full-batch steps, {chains} chains",
@@ -117,39 +115,23 @@ fn run(args: &Args) -> Result<()> {
             burn_in: BurnIn::Steps(0),
         };
         let t0 = Instant::now();
-        let s = estimate_llc(&model, &w_star, x, y, &cfg)?;
+        let s = estimate_llc(&model, &w_star, x, y, &cfg, &device)?;
         let sgld_secs = t0.elapsed().as_secs_f64()
             * rayon::current_num_threads().min(chains) as f64
             / chains as f64;
-        let nbeta = NBeta::DatasetLog.resolve(n, 32);
-        let init = full_loss(&model, &w_star, x, y);
+        let mala_cfg = MalaConfig {
+            epsilon: args.epsilon,
+            gamma: 1.0,
+            nbeta: s.nbeta,
+            steps: mala_steps,
+            seed: args.seed,
+        };
         let t0 = Instant::now();
-        let runs: Vec<_> = (0..chains as u32)
-            .into_par_iter()
-            .map(|c| {
-                mala_chain(
-                    &model,
-                    &w_star,
-                    x,
-                    y,
-                    args.epsilon,
-                    1.0,
-                    nbeta,
-                    mala_steps,
-                    args.seed,
-                    c,
-                )
-            })
-            .collect::<Result<_>>()?;
+        let mala = mala_llc(&model, &w_star, x, y, &mala_cfg, chains)?;
         let mala_secs = t0.elapsed().as_secs_f64()
             * rayon::current_num_threads().min(chains) as f64
             / chains as f64;
-        let est: Vec<f64> = runs
-            .iter()
-            .map(|r| nbeta * (r.losses.iter().sum::<f64>() / r.losses.len() as f64 - init))
-            .collect();
-        let (m, sd) = mean_std(&est);
-        let a = runs.iter().map(|r| r.acceptance_rate).sum::<f64>() / runs.len() as f64;
+        let (m, sd, a) = (mala.llc_mean, mala.llc_std, mala.acceptance_rate);
         t.row([
             n.to_string(),
             format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std),
@@ -157,7 +139,7 @@ fn run(args: &Args) -> Result<()> {
             format!("{sgld_secs:.2}"),
             format!("{mala_secs:.2}"),
             format!("{a:.2}"),
-            format!("{:.3}", s.mala_mean.unwrap_or(f64::NAN)),
+            fmt_opt(s.mala_mean, 3),
         ]);
         ns.push(n as f64);
         sg.push(s.llc_mean);

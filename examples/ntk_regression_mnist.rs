@@ -14,14 +14,14 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
+use doubledescent::Result;
 use doubledescent::data::{mse, multiclass_error};
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
-    write_csv,
+    write_labeled_csv,
 };
-use doubledescent::kernel_regression::{KernelRegression, Solver};
 use doubledescent::kernels::Kernel;
-use doubledescent::{Device, DeviceRequest, Result};
+use doubledescent::solvers::{Fit, KernelRidge, Predict, Solver};
 
 /// Closed-form ReLU NTK regression on MNIST.
 #[derive(Parser, Debug)]
@@ -31,19 +31,15 @@ struct Args {
     /// Folder with the full MNIST files instead of the embedded subset
     #[arg(long)]
     mnist: Option<std::path::PathBuf>,
-    /// Training digits per class
-    #[arg(long, default_value_t = 400)]
-    per_class: usize,
-    /// Backend for the kernel matrices: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
+    /// Training digits per class [default: 400; 40 with --quick]
+    #[arg(long)]
+    per_class: Option<usize>,
 }
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("ntk_regression_mnist")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
-    let per_class = if args.fig.quick { 40 } else { args.per_class };
+    let device = args.fig.device()?;
+    let per_class = args.fig.pick(args.per_class, 400, 40);
     let (train, test) = common::mnist_split(args.mnist.as_deref(), per_class)?;
     let x: faer::Mat<f64> = train.unit_rows()?;
     let x_test: faer::Mat<f64> = test.unit_rows()?;
@@ -59,17 +55,21 @@ fn run(args: &Args) -> Result<()> {
         "seconds",
     ]);
     let kernels = [
-        ("ReLU NTK (bias)", Kernel::relu_ntk(true)),
-        ("ReLU NNGP (bias)", Kernel::relu_nngp(true)),
-        ("Laplace σ=10", Kernel::laplace(10.0)?),
+        ("ReLU NTK (bias)", "relu_ntk_bias", Kernel::relu_ntk(true)),
+        (
+            "ReLU NNGP (bias)",
+            "relu_nngp_bias",
+            Kernel::relu_nngp(true),
+        ),
+        ("Laplace σ=10", "laplace_sigma10", Kernel::laplace(10.0)?),
     ];
     let mut errs = vec![];
-    for (name, kernel) in kernels {
+    for (name, _, kernel) in kernels {
         let t0 = std::time::Instant::now();
         let model =
-            KernelRegression::fit(kernel, x.as_ref(), y.as_ref(), 0.0, Solver::Lu, &device)?;
-        let p_train = model.predict(x.as_ref(), &device)?;
-        let p_test = model.predict(x_test.as_ref(), &device)?;
+            KernelRidge::new(kernel, 0.0, Solver::Lu, &device)?.fit(x.as_ref(), y.as_ref())?;
+        let p_train: faer::Mat<f64> = model.predict(x.as_ref())?;
+        let p_test = model.predict(x_test.as_ref())?;
         let secs = t0.elapsed().as_secs_f64();
         let (tr_mse, tr_err) = (
             mse(p_train.as_ref(), y.as_ref()),
@@ -100,8 +100,8 @@ fn run(args: &Args) -> Result<()> {
     );
     let idx = vec![0.0, 1.0, 2.0];
     let panel = LinePanel::new(
-        "Infinite-width kernels on MNIST (0 = NTK, 1 = NNGP, 2 = Laplace)",
-        Axis::linear("kernel"),
+        "Infinite-width kernels on MNIST",
+        Axis::linear("kernel").range(-0.5, 2.5).format(kernel_name),
         Axis::linear("test error (1 - Acc.)")
             .range(0.0, errs.iter().cloned().fold(0.0, f64::max) * 1.5),
     )
@@ -115,10 +115,21 @@ fn run(args: &Args) -> Result<()> {
         .with(Panel::Line(panel))
         .save(&dir, "ntk_regression_mnist")?;
     let csv = dir.join("ntk_regression_mnist.csv");
-    write_csv(&csv, &["kernel", "test_error"], &[&idx, &errs])?;
+    let names: Vec<&str> = kernels.iter().map(|k| k.1).collect();
+    write_labeled_csv(&csv, "kernel", &names, &["test_error"], &[&errs])?;
     common::report(&files);
     common::report(&[csv]);
     Ok(())
+}
+
+/// Tick labels of the kernel axis.
+fn kernel_name(v: f64) -> String {
+    match v.round() as i64 {
+        0 if (v - 0.0).abs() < 1e-9 => "NTK".into(),
+        1 if (v - 1.0).abs() < 1e-9 => "NNGP".into(),
+        2 if (v - 2.0).abs() < 1e-9 => "Laplace".into(),
+        _ => String::new(),
+    }
 }
 
 fn main() -> ExitCode {

@@ -9,8 +9,9 @@
 //!
 //! `cargo run --release --example polynomial_regression`
 
-#[path = "common/tables.rs"]
-mod tables;
+mod common;
+
+use common::tables;
 
 use std::process::ExitCode;
 
@@ -20,8 +21,8 @@ use doubledescent::figure::{
     write_csv,
 };
 use doubledescent::linalg::linspace;
-use doubledescent::polynomial_regression::{PolynomialConfig, polynomial_sweep};
-use doubledescent::{Device, DeviceRequest, Error, Result};
+use doubledescent::science::polynomial_regression::{PolynomialConfig, polynomial_sweep};
+use doubledescent::{Error, Result};
 use tables::{TEST, TRAIN, means, medians, sci, shade, threshold};
 
 /// Test and train MSE against the number of Legendre features.
@@ -39,9 +40,6 @@ struct Args {
     /// Seed of NumPy's legacy generator
     #[arg(long, default_value_t = 0)]
     seed: u32,
-    /// Backend of the batched SVD: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
 }
 
 /// Spec §5 (the committed mse.csv): p, train mean, test mean, test median.
@@ -64,8 +62,7 @@ const SPEC: [(usize, f64, f64, f64); 14] = [
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("polynomial_regression")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
+    let device = args.fig.device()?;
     let mut cfg = PolynomialConfig::original();
     cfg.num_data = args.num_data;
     cfg.repeats = args.repeats.unwrap_or(30);

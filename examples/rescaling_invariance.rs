@@ -18,12 +18,12 @@ use clap::Parser;
 use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
-use doubledescent::langevin::{LossTrace, SgldConfig};
 use doubledescent::linalg::logspace;
-use doubledescent::llc::{BurnIn, LlcConfig, LlcSummary, estimate_llc};
 use doubledescent::models::{Loss, Mlp, Model};
-use doubledescent::{Error, Result, random};
-use faer::Mat;
+use doubledescent::sampling::{
+    BurnIn, LlcConfig, LlcSummary, LossTrace, SgldConfig, estimate_llc, rescale_hidden_layer,
+};
+use doubledescent::{Error, Result, data, random};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -32,15 +32,15 @@ use rand_distr::StandardNormal;
 struct Args {
     #[command(flatten)]
     fig: FigureArgs,
-    /// Number of factors s = 10^linspace(−4, 4, factors)
-    #[arg(long, default_value_t = 9)]
-    factors: usize,
-    /// SGLD steps
-    #[arg(long, default_value_t = 2000)]
-    steps: usize,
-    /// Chains per factor
-    #[arg(long, default_value_t = 2)]
-    chains: usize,
+    /// Number of factors s = 10^linspace(−4, 4, factors) [default: 9; 3 with --quick]
+    #[arg(long)]
+    factors: Option<usize>,
+    /// SGLD steps [default: 2000; 100 with --quick]
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Chains per factor [default: 2]
+    #[arg(long)]
+    chains: Option<usize>,
     /// Seed
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -48,11 +48,10 @@ struct Args {
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("rescaling_invariance")?;
-    let (factors, steps, chains) = if args.fig.quick {
-        (3, 100, 2)
-    } else {
-        (args.factors, args.steps, args.chains)
-    };
+    let factors = args.fig.pick(args.factors, 9, 3);
+    let steps = args.fig.pick(args.steps, 2000, 100);
+    let chains = args.fig.pick(args.chains, 2, 2);
+    let device = args.fig.device()?;
     if factors < 2 {
         return Err(Error::invalid("factors", factors, "need at least 2"));
     }
@@ -71,7 +70,7 @@ fn run(args: &Args) -> Result<()> {
         }
         w_star[b1.start + j] = w_star[b1.start];
     }
-    let x = Mat::from_fn(n, 10, |_, _| rng.random::<f64>() * 20.0 - 10.0);
+    let x = data::uniform_inputs(n, 10, -10.0, 10.0, &mut rng)?;
     let y = model.forward(&w_star, x.as_ref());
     let scales = logspace(-4.0, 4.0, factors);
     println!(
@@ -79,19 +78,6 @@ fn run(args: &Args) -> Result<()> {
         model.num_params()
     );
 
-    let rescale = |s: f64| -> (Vec<f64>, Vec<f64>) {
-        let mut w = w_star.clone();
-        let mut p = vec![1.0; w.len()];
-        for k in w1.clone().chain(b1.clone()) {
-            w[k] *= s;
-            p[k] = s * s;
-        }
-        for k in model.weight_range(1) {
-            w[k] /= s;
-            p[k] = 1.0 / (s * s);
-        }
-        (w, p)
-    };
     let estimate = |w: &[f64], p: Option<Vec<f64>>| -> Result<Option<LlcSummary>> {
         let cfg = LlcConfig {
             sgld: SgldConfig {
@@ -109,9 +95,9 @@ fn run(args: &Args) -> Result<()> {
             chains,
             burn_in: BurnIn::Steps(0),
         };
-        match estimate_llc(&model, w, x.as_ref(), y.as_ref(), &cfg) {
+        match estimate_llc(&model, w, x.as_ref(), y.as_ref(), &cfg, &device) {
             Ok(s) => Ok(Some(s)),
-            Err(Error::Numerical(_)) => Ok(None),
+            Err(Error::Diverged { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     };
@@ -119,9 +105,9 @@ fn run(args: &Args) -> Result<()> {
     let (mut pre, mut pre_sd, mut plain) = (vec![], vec![], vec![]);
     let pb = progress_bar(factors as u64, "factors");
     for &s in &scales {
-        let (w, p) = rescale(s);
-        let a = estimate(&w, Some(p))?;
-        let b = estimate(&w, None)?;
+        let r = rescale_hidden_layer(&model, &w_star, 0, s)?;
+        let a = estimate(&r.w, Some(r.preconditioner))?;
+        let b = estimate(&r.w, None)?;
         let fmt = |r: &Option<LlcSummary>| {
             r.as_ref().map_or("diverged".to_string(), |r| {
                 format!("{:.1} ± {:.1}", r.llc_mean, r.llc_std)

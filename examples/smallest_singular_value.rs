@@ -13,8 +13,9 @@
 //!
 //! `cargo run --release --example smallest_singular_value`
 
-#[path = "common/tables.rs"]
-mod tables;
+mod common;
+
+use common::tables;
 
 use std::process::ExitCode;
 
@@ -23,9 +24,9 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::ls_double_descent::gaussian_smallest_singular_values;
 use doubledescent::random::numpy::RandomState;
-use doubledescent::{Device, DeviceRequest, Result, linalg};
+use doubledescent::science::least_squares::gaussian_smallest_singular_values;
+use doubledescent::{Result, linalg};
 use faer::{Mat, Par};
 use tables::{TableArgs, means, run_sweeps, sci, shade};
 
@@ -42,9 +43,6 @@ struct Args {
     /// Seed of the Monte-Carlo draws
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Backend of the batched SVD: auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    device: DeviceRequest,
 }
 
 const COV: [[f64; 3]; 3] = [[23.0, 9.0, 4.0], [9.0, 6.0, 2.0], [4.0, 2.0, 5.0]];
@@ -89,11 +87,8 @@ fn numpy_multivariate_normal(
 
 fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("smallest_singular_value")?;
-    let device = Device::select(args.device)?;
-    println!("{}", device.describe());
-    let draws = args
-        .draws
-        .unwrap_or(if args.fig.quick { 300 } else { 2000 });
+    let device = args.fig.device()?;
+    let draws = args.fig.pick(args.draws, 2000, 300);
     let cov = Mat::from_fn(3, 3, |i, j| COV[i][j]);
 
     // Monte Carlo, 3-D covariance of the original and the isotropic 10-D Gaussian.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::Result;
 use doubledescent::figure::{Figure, FigureArgs, Panel, Table, run_example};
-use doubledescent::teacher_student::Config;
+use doubledescent::science::teacher_student::Config;
 
 /// Four (n, d, p) variants of fig3.
 #[derive(Parser, Debug)]

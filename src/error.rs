@@ -68,6 +68,30 @@ pub enum Error {
     /// Data could not be serialised or parsed.
     #[error("data format error: {0}")]
     Format(String),
+    /// A sampler or training run produced a non-finite loss.
+    #[error("{process} {index} diverged at step {step}: loss = {loss}; lower the step size")]
+    Diverged {
+        /// What diverged: `"SGLD chain"`, `"MALA chain"`, `"SGD run"`.
+        process: &'static str,
+        /// Which chain or run.
+        index: usize,
+        /// The step at which the loss stopped being finite.
+        step: usize,
+        /// The loss there (NaN or ±∞).
+        loss: f64,
+    },
+    /// An allocation the arguments ask for exceeds this machine's memory.
+    #[error(
+        "`{name}` needs {needed_mib} MiB, more than this machine's {available_mib} MiB of memory"
+    )]
+    TooLarge {
+        /// The argument or result that would be allocated.
+        name: &'static str,
+        /// What it needs.
+        needed_mib: u64,
+        /// Physical memory of this machine.
+        available_mib: u64,
+    },
 }
 
 impl Error {
@@ -93,8 +117,31 @@ impl Error {
     }
 }
 
+/// Physical memory in bytes (`MemTotal` of `/proc/meminfo`), or `None` where it cannot be read.
+fn physical_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Checks that a `rows × cols` matrix of `T` can be allocated: its size must not overflow and must
+/// fit in physical memory. Call it before allocating anything whose size comes from user input.
+pub fn check_alloc<T>(name: &'static str, rows: usize, cols: usize) -> Result<()> {
+    let bytes = (rows as u128) * (cols as u128) * (std::mem::size_of::<T>() as u128);
+    let available = physical_memory().map_or(isize::MAX as u128, |m| m as u128);
+    if bytes > available.min(isize::MAX as u128) {
+        return Err(Error::TooLarge {
+            name,
+            needed_mib: (bytes >> 20).min(u64::MAX as u128) as u64,
+            available_mib: (available >> 20) as u64,
+        });
+    }
+    Ok(())
+}
+
 /// The first (row, col) of `a` holding NaN or ±∞, scanning column by column.
-pub(crate) fn first_non_finite<T: crate::scalar::Float>(
+pub(crate) fn first_non_finite<T: crate::backend::Float>(
     a: faer::MatRef<'_, T>,
 ) -> Option<(usize, usize)> {
     (0..a.ncols())
@@ -104,7 +151,7 @@ pub(crate) fn first_non_finite<T: crate::scalar::Float>(
 
 /// Fails with [`Error::NonFinite`] at the first NaN or infinity of matrix `a`; `prefix` goes
 /// before the position in the message (for example `matrix 3, `).
-pub(crate) fn check_finite_mat_at<T: crate::scalar::Float>(
+pub(crate) fn check_finite_mat_at<T: crate::backend::Float>(
     name: &'static str,
     prefix: &str,
     a: faer::MatRef<'_, T>,
@@ -120,7 +167,7 @@ pub(crate) fn check_finite_mat_at<T: crate::scalar::Float>(
 }
 
 /// Fails with [`Error::NonFinite`] at the first NaN or infinity of matrix `a`.
-pub(crate) fn check_finite_mat<T: crate::scalar::Float>(
+pub(crate) fn check_finite_mat<T: crate::backend::Float>(
     name: &'static str,
     a: faer::MatRef<'_, T>,
 ) -> Result<()> {

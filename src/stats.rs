@@ -30,9 +30,64 @@ pub struct RepeatStats {
     pub ci_high: f64,
 }
 
+/// The mean and standard deviation of `values`, with `ddof` subtracted from the count in the
+/// variance's denominator (NumPy's `std(ddof=...)`: 0 for the population, 1 for the sample
+/// standard deviation). The deviation is 0 when there are no more than `ddof` values.
+pub fn mean_std(values: &[f64], ddof: usize) -> Result<(f64, f64)> {
+    if values.is_empty() {
+        return Err(Error::invalid("values", "[]", "need at least one value"));
+    }
+    check_finite("values", values.iter().copied())?;
+    Ok(mean_std_unchecked(values, ddof))
+}
+
+pub(crate) fn mean_std_unchecked(values: &[f64], ddof: usize) -> (f64, f64) {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n <= ddof {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - ddof) as f64;
+    (mean, var.sqrt())
+}
+
+/// Column-wise mean and standard deviation (with `ddof`, as [`mean_std`]) of equal-length rows:
+/// the average over seeds of curves stored one seed per row. Empty input gives empty columns.
+pub(crate) fn column_mean_std(rows: &[&[f64]], ddof: usize) -> (Vec<f64>, Vec<f64>) {
+    let len = rows.first().map_or(0, |r| r.len());
+    let mut col = vec![0.0; rows.len()];
+    (0..len)
+        .map(|j| {
+            for (c, r) in col.iter_mut().zip(rows) {
+                *c = r[j];
+            }
+            mean_std_unchecked(&col, ddof)
+        })
+        .unzip()
+}
+
 /// The q-quantile (0 ≤ q ≤ 1) of sorted values, linear interpolation between order statistics
-/// (NumPy's default `linear` method).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+/// (NumPy's default `linear` method). Errors on an empty slice, q outside [0, 1] or unsorted or
+/// non-finite values.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> Result<f64> {
+    if sorted.is_empty() {
+        return Err(Error::invalid("sorted", "[]", "need at least one value"));
+    }
+    if !(0.0..=1.0).contains(&q) {
+        return Err(Error::invalid("q", q, "must lie in [0, 1]"));
+    }
+    check_finite("sorted", sorted.iter().copied())?;
+    if let Some(i) = (1..sorted.len()).find(|&i| sorted[i] < sorted[i - 1]) {
+        return Err(Error::invalid(
+            "sorted",
+            format!("{} before {} at index {i}", sorted[i - 1], sorted[i]),
+            "values must be in ascending order",
+        ));
+    }
+    Ok(quantile_unchecked(sorted, q))
+}
+
+fn quantile_unchecked(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
@@ -46,12 +101,7 @@ pub fn repeat_stats(values: &[f64], seed: u64) -> Result<RepeatStats> {
     }
     check_finite("values", values.iter().copied())?;
     let n = values.len();
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let std = if n > 1 {
-        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    };
+    let (mean, std) = mean_std_unchecked(values, 1);
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mut rng = random::seeded(seed);
@@ -62,12 +112,12 @@ pub fn repeat_stats(values: &[f64], seed: u64) -> Result<RepeatStats> {
     Ok(RepeatStats {
         count: n,
         mean,
-        median: quantile_sorted(&sorted, 0.5),
+        median: quantile_unchecked(&sorted, 0.5),
         std,
         min: sorted[0],
         max: sorted[n - 1],
-        ci_low: quantile_sorted(&means, 0.025),
-        ci_high: quantile_sorted(&means, 0.975),
+        ci_low: quantile_unchecked(&means, 0.025),
+        ci_high: quantile_unchecked(&means, 0.975),
     })
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{all_kernels, check_against_reference, data};
-use doubledescent::cuda::{NVRTC_ENV, SOURCES, compile, nvrtc, pick_arch};
+use doubledescent::backend::cuda::{NVRTC_ENV, SOURCES, compile, nvrtc, pick_arch};
 use doubledescent::kernels::{Kernel, rows};
 use doubledescent::{Backend, Device, Float};
 use faer::{Mat, MatRef};
@@ -57,7 +57,12 @@ fn every_cuda_source_compiles_with_nvrtc_and_exports_its_kernels() {
     }
     // A device newer than every supported arch uses the newest; an older one is an error.
     assert_eq!(pick_arch(&info, 1000).unwrap(), *info.archs.last().unwrap());
-    assert!(pick_arch(&info, 10).unwrap_err().contains("sm_10"));
+    assert!(
+        pick_arch(&info, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("sm_10")
+    );
 }
 
 fn gpu() -> Option<Device> {
@@ -267,8 +272,8 @@ fn batched_svd_agrees<T: Float>(dev: &Device, m: usize, n: usize, count: usize, 
         })
         .collect();
     let views: Vec<_> = mats.iter().map(|a| a.as_ref()).collect();
-    let g = doubledescent::svd::batched_svd(&views, dev).unwrap();
-    let c = doubledescent::svd::batched_svd(&views, &Device::cpu()).unwrap();
+    let g = doubledescent::linalg::batched_svd(&views, dev).unwrap();
+    let c = doubledescent::linalg::batched_svd(&views, &Device::cpu()).unwrap();
     for (b, (gs, cs)) in g.iter().zip(&c).enumerate() {
         let (r, ou, ov) = svd_check(views[b], gs);
         assert!(
@@ -318,9 +323,9 @@ fn gpu_eigenpro_takes_the_cpu_steps() {
     let x: Mat<f64> = ds.unit_rows().unwrap();
     let y: Mat<f64> = ds.one_hot();
     let kernel = Kernel::gaussian(1.0).unwrap();
-    let opts = doubledescent::eigenpro::EigenProOptions::default;
-    let g = doubledescent::eigenpro::EigenPro::new(kernel, x.as_ref(), 10, opts(), &dev).unwrap();
-    let c = doubledescent::eigenpro::EigenPro::new(kernel, x.as_ref(), 10, opts(), &Device::cpu())
+    let opts = doubledescent::solvers::EigenProOptions::default;
+    let g = doubledescent::solvers::EigenPro::new(kernel, x.as_ref(), 10, opts(), &dev).unwrap();
+    let c = doubledescent::solvers::EigenPro::new(kernel, x.as_ref(), 10, opts(), &Device::cpu())
         .unwrap();
     assert_eq!(
         (g.setup().top_q, g.setup().bs),
@@ -334,7 +339,7 @@ fn gpu_eigenpro_takes_the_cpu_steps() {
 
 #[test]
 fn gpu_sgld_update_draws_the_cpu_noise() {
-    use doubledescent::langevin::{Step, sgld_update_chains};
+    use doubledescent::sampling::{Step, sgld_update_chains};
     let Some(dev) = gpu() else { return };
     let (c, d) = (8usize, 1001usize);
     let mut rng = doubledescent::random::seeded(3);
@@ -381,7 +386,7 @@ fn gpu_mixed_shape_batch_and_least_squares_sweep_agree_with_cpu() {
         .map(|&(m, n)| doubledescent::random::gaussian_matrix(&mut rng, m, n, 1.0))
         .collect();
     let views: Vec<_> = mats.iter().map(|a| a.as_ref()).collect();
-    let g = doubledescent::svd::batched_svd(&views, &dev).unwrap();
+    let g = doubledescent::linalg::batched_svd(&views, &dev).unwrap();
     for (b, (a, s)) in views.iter().zip(&g).enumerate() {
         assert_eq!((s.u.nrows(), s.v.nrows()), a.shape(), "#{b}");
         let (r, ou, ov) = svd_check(*a, s);
@@ -392,7 +397,7 @@ fn gpu_mixed_shape_batch_and_least_squares_sweep_agree_with_cpu() {
     }
     // The full diabetes sweep: every recorded quantity within 1e-8 (relative, with a floor for
     // the quantities that vanish in exact arithmetic).
-    use doubledescent::ls_double_descent::{SweepConfig, sweep};
+    use doubledescent::science::least_squares::{SweepConfig, sweep};
     let table = doubledescent::data::diabetes().unwrap();
     let cfg = SweepConfig::original(&table.name);
     let gs = sweep(&table, &cfg, &dev).unwrap();

@@ -1,7 +1,7 @@
 //! The backend switch through `DOUBLEDESCENT_DEVICE`. One test only: it changes the process
 //! environment, which no other test in this binary may read concurrently.
 
-use doubledescent::device::DEVICE_ENV;
+use doubledescent::backend::DEVICE_ENV;
 use doubledescent::{Backend, Device, DeviceRequest, Error};
 
 #[test]

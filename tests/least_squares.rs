@@ -8,12 +8,14 @@ mod ls_reference;
 
 use approx::assert_relative_eq;
 use doubledescent::data::{self, CsvOptions, RegressionData, parse_csv};
-use doubledescent::ls_double_descent::{
+use doubledescent::linalg::{Cutoff, min_norm_lstsq, pinv};
+use doubledescent::random::numpy::RandomState;
+use doubledescent::science::least_squares::{
     Sweep, SweepConfig, gaussian_smallest_singular_values, split, sweep,
 };
-use doubledescent::lstsq::{Cutoff, min_norm_lstsq, pinv};
-use doubledescent::polynomial_regression::{PolynomialConfig, legendre_features, polynomial_sweep};
-use doubledescent::random::numpy::RandomState;
+use doubledescent::science::polynomial_regression::{
+    PolynomialConfig, legendre_features, polynomial_sweep,
+};
 use doubledescent::stats::repeat_stats;
 use doubledescent::{Device, Error, linalg, random};
 use faer::linalg::solvers::Solve;
@@ -32,7 +34,7 @@ fn at(s: &Sweep, n: usize) -> usize {
     s.config.sizes.iter().position(|&m| m == n).unwrap()
 }
 
-fn mean_of(s: &Sweep, f: impl Fn(&doubledescent::ls_double_descent::Fit) -> f64) -> Vec<f64> {
+fn mean_of(s: &Sweep, f: impl Fn(&doubledescent::science::least_squares::Fit) -> f64) -> Vec<f64> {
     s.summary(f).unwrap().iter().map(|r| r.mean).collect()
 }
 
@@ -534,7 +536,7 @@ fn sweep_is_reproducible_and_batched_svd_takes_mixed_shapes() {
         .map(|&(m, n)| random::gaussian_matrix(&mut rng, m, n, 1.0))
         .collect();
     let views: Vec<_> = mats.iter().map(|m| m.as_ref()).collect();
-    let svds = doubledescent::svd::batched_svd(&views, &cpu()).unwrap();
+    let svds = doubledescent::linalg::batched_svd(&views, &cpu()).unwrap();
     for (m, s) in mats.iter().zip(&svds) {
         let one = linalg::thin_svd(m.as_ref(), Par::Seq).unwrap();
         assert_eq!(s.s, one.s);

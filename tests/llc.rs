@@ -5,11 +5,12 @@
 //! stationary law of its AR(1) recursion; hand-written gradients against finite differences.
 
 use approx::assert_relative_eq;
-use doubledescent::aoyagi::dln_learning_coefficient;
-use doubledescent::langevin::{NBeta, SgldConfig, mala_acceptance, sgld_chain};
-use doubledescent::llc::{BurnIn, LlcConfig, estimate_llc};
+use doubledescent::Device;
 use doubledescent::models::{DeepLinearNetwork, Loss, Mlp, Model, TrueParam};
 use doubledescent::random::{gaussian_vec, seeded};
+use doubledescent::sampling::dln_learning_coefficient;
+use doubledescent::sampling::{BurnIn, LlcConfig, estimate_llc};
+use doubledescent::sampling::{NBeta, SgldConfig, mala_acceptance, sgld_chain};
 use faer::Mat;
 use rand::RngExt;
 
@@ -151,7 +152,15 @@ fn config(chains: usize) -> LlcConfig {
 fn llc_of_a_regular_model_is_half_its_dimension() {
     // Full-rank linear regression y = x W (4 × 3): d = 12, λ = 6.
     let (model, w, x, y) = dln_problem(4, &[], 3, 9, 10_000);
-    let s = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
+    let s = estimate_llc(
+        &model,
+        &w,
+        x.as_ref(),
+        y.as_ref(),
+        &config(8),
+        &Device::cpu(),
+    )
+    .unwrap();
     assert!(
         (s.llc_mean - 6.0).abs() < 0.6,
         "λ̂ = {} ± {}",
@@ -180,7 +189,15 @@ fn llc_of_small_deep_linear_networks_is_within_15_percent_of_aoyagi() {
         let (model, w, x, y) = dln_problem(nin, &hidden, nout, i as u64, 10_000);
         let r = model.true_rank(&w).unwrap();
         let lam = dln_learning_coefficient(model.sizes(), r).unwrap().lambda;
-        let s = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
+        let s = estimate_llc(
+            &model,
+            &w,
+            x.as_ref(),
+            y.as_ref(),
+            &config(8),
+            &Device::cpu(),
+        )
+        .unwrap();
         let rel = (s.llc_mean - lam).abs() / lam;
         assert!(
             rel < 0.15,
@@ -198,18 +215,20 @@ fn same_seed_same_estimate_and_divergence_names_chain_and_step() {
     let (model, w, x, y) = dln_problem(3, &[4], 3, 0, 2000);
     let mut cfg = config(3);
     cfg.sgld.steps = 300;
-    let a = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
+    let a = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
-    let b = pool.install(|| estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap());
+    let b = pool.install(|| {
+        estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap()
+    });
     assert_eq!(a.llc_per_chain, b.llc_per_chain);
     cfg.sgld.seed = 1;
-    let c = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
+    let c = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
     assert_ne!(a.llc_per_chain, c.llc_per_chain);
     cfg.sgld.epsilon = 1e-1;
-    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg)
+    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu())
         .unwrap_err()
         .to_string();
     assert!(
@@ -220,13 +239,20 @@ fn same_seed_same_estimate_and_divergence_names_chain_and_step() {
         burn_in: BurnIn::Fraction(1.0),
         ..config(2)
     };
-    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &bad)
+    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &bad, &Device::cpu())
         .unwrap_err()
         .to_string();
     assert!(err.contains("burn_in"), "{err}");
-    let err = estimate_llc(&model, &w[1..], x.as_ref(), y.as_ref(), &config(2))
-        .unwrap_err()
-        .to_string();
+    let err = estimate_llc(
+        &model,
+        &w[1..],
+        x.as_ref(),
+        y.as_ref(),
+        &config(2),
+        &Device::cpu(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("parameter vector"), "{err}");
 }
 
@@ -313,8 +339,8 @@ fn localisation_only_sgld_has_the_ar1_stationary_law() {
 #[test]
 fn batched_chain_update_is_the_sgld_formula_with_philox_noise() {
     use doubledescent::Device;
-    use doubledescent::langevin::{Step, sgld_update_chains};
     use doubledescent::random::philox::normal_pair;
+    use doubledescent::sampling::{Step, sgld_update_chains};
     let (c, d) = (3usize, 5usize);
     let mut rng = seeded(8);
     let w0 = gaussian_vec(&mut rng, c * d, 1.0);

@@ -1,6 +1,6 @@
 //! Property tests of the fast–slow approximation over random valid and invalid settings.
 
-use doubledescent::teacher_student::*;
+use doubledescent::science::teacher_student::*;
 use proptest::prelude::*;
 
 proptest! {

@@ -8,14 +8,14 @@ mod common;
 use approx::assert_relative_eq;
 use doubledescent::Device;
 use doubledescent::data;
-use doubledescent::eigenpro::{EigenPro, EigenProOptions};
-use doubledescent::kernel_regression::{KernelRegression, Solver};
 use doubledescent::kernels::Kernel;
+use doubledescent::kernels::{EigenMethod, nystrom_eigen};
+use doubledescent::linalg::batched_svd;
+use doubledescent::linalg::{Cutoff, min_norm_lstsq, pinv};
 use doubledescent::linalg::{ThinSvd, thin_svd};
-use doubledescent::lstsq::{Cutoff, min_norm_lstsq, pinv};
-use doubledescent::nystrom::{EigenMethod, nystrom_eigen};
 use doubledescent::random::{gaussian_matrix, seeded};
-use doubledescent::svd::batched_svd;
+use doubledescent::solvers::{EigenPro, EigenProOptions};
+use doubledescent::solvers::{Fit, KernelRidge, Predict, Solver};
 use faer::{Mat, MatRef, Par, Side};
 use proptest::prelude::*;
 
@@ -229,8 +229,10 @@ fn eigenpro_converges_to_the_direct_interpolant() {
     let (x, y) = mnist_rows(400);
     let kernel = Kernel::laplace(10.0).unwrap();
     let cpu = Device::cpu();
-    let direct =
-        KernelRegression::fit(kernel, x.as_ref(), y.as_ref(), 0.0, Solver::Lu, &cpu).unwrap();
+    let direct = KernelRidge::new(kernel, 0.0, Solver::Lu, &cpu)
+        .unwrap()
+        .fit(x.as_ref(), y.as_ref())
+        .unwrap();
     let pro = EigenPro::new(kernel, x.as_ref(), 10, EigenProOptions::default(), &cpu).unwrap();
     let fit = pro.fit(y.as_ref(), &[100, 400], None, &mut |_| {}).unwrap();
     let last = fit.history.last().unwrap();
@@ -244,8 +246,8 @@ fn eigenpro_converges_to_the_direct_interpolant() {
         .unwrap()
         .unit_rows()
         .unwrap();
-    let p_direct = direct.predict(z.as_ref(), &cpu).unwrap();
-    let p_pro = pro.predict(fit.weight.as_ref(), z.as_ref()).unwrap();
+    let p_direct = direct.predict(z.as_ref()).unwrap();
+    let p_pro = fit.predict(z.as_ref()).unwrap();
     let diff = max_abs((&p_direct - &p_pro).as_ref());
     assert!(
         diff < 2e-3,

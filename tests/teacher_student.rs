@@ -2,8 +2,9 @@
 //! gradient descent, the simulated test error and closed-form limits.
 
 use approx::assert_relative_eq;
+use doubledescent::Device;
 use doubledescent::Error;
-use doubledescent::teacher_student::*;
+use doubledescent::science::teacher_student::*;
 
 /// E_G of the approximation at x = t + 1 (x = 1 is the grid start t = 1e-3), original freezing.
 fn eg_at(cfg: &Config, xs: &[f64], freeze: Freeze) -> Vec<f64> {
@@ -255,7 +256,9 @@ fn exact_seed_average_agrees_with_simulated_test_error() {
     let seeds: Vec<u64> = (0..120).collect();
     let times = empirical_times();
     let req = [CurveRequest::new(times.clone(), Dynamics::GradientFlow).with_test_error()];
-    let avg = seed_average(&cfg, &seeds, &req, &|| {}).unwrap().remove(0);
+    let avg = seed_average(&cfg, &seeds, &req, &|| {}, &Device::cpu())
+        .unwrap()
+        .remove(0);
     for (j, t) in times.iter().enumerate() {
         let diffs: Vec<f64> = avg
             .per_seed
@@ -423,15 +426,15 @@ fn same_seed_same_result_regardless_of_threads() {
     let cfg = Config::new(60, 40, 25, 50.0);
     let seeds: Vec<u64> = (0..16).collect();
     let req = [CurveRequest::new(empirical_times(), Dynamics::GradientFlow).with_test_error()];
-    let a = seed_average(&cfg, &seeds, &req, &|| {}).unwrap();
+    let a = seed_average(&cfg, &seeds, &req, &|| {}, &Device::cpu()).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
-    let b = pool.install(|| seed_average(&cfg, &seeds, &req, &|| {}).unwrap());
+    let b = pool.install(|| seed_average(&cfg, &seeds, &req, &|| {}, &Device::cpu()).unwrap());
     assert_eq!(a[0].eg_paper, b[0].eg_paper);
     assert_eq!(a[0].test_mean, b[0].test_mean);
-    let c = seed_average(&cfg, &[1, 2, 3], &req, &|| {}).unwrap();
+    let c = seed_average(&cfg, &[1, 2, 3], &req, &|| {}, &Device::cpu()).unwrap();
     assert_ne!(a[0].test_mean, c[0].test_mean);
 }
 

@@ -5,13 +5,13 @@
 use approx::assert_relative_eq;
 use doubledescent::Device;
 use doubledescent::data::{self, Dataset, IdxArray, Split, corrupt_labels, read_idx};
-use doubledescent::kernel_regression::{KernelRegression, Solver};
 use doubledescent::kernels::Kernel;
+use doubledescent::linalg::Cutoff;
 use doubledescent::linalg::linspace;
-use doubledescent::lstsq::Cutoff;
 use doubledescent::random::numpy::RandomState;
 use doubledescent::random::seeded;
-use doubledescent::random_features::{RandomFourier, RandomRelu, complex_mse};
+use doubledescent::solvers::{Fit, KernelRidge, Predict, Solver};
+use doubledescent::solvers::{MinNormFeatures, RandomFourier, RandomRelu, complex_mse};
 use faer::Mat;
 
 struct Part1 {
@@ -82,9 +82,12 @@ fn random_fourier_features_reproduce_the_printed_double_descent() {
     ];
     for (k, train, test) in printed {
         let f = RandomFourier::from_frequencies(rs.randn(k), k, 1).unwrap();
-        let fit = f.fit(d.x.as_ref(), &d.y, Cutoff::numpy_pinv()).unwrap();
-        let (re, im) = f.predict(&fit, d.x.as_ref()).unwrap();
-        let (ret, imt) = f.predict(&fit, d.xt.as_ref()).unwrap();
+        let fit = MinNormFeatures::new(f, Cutoff::numpy_pinv())
+            .unwrap()
+            .fit(d.x.as_ref(), &d.y)
+            .unwrap();
+        let (re, im) = fit.predict(d.x.as_ref()).unwrap();
+        let (ret, imt) = fit.predict(d.xt.as_ref()).unwrap();
         let tr = complex_mse(&re, &im, &d.y);
         let te = complex_mse(&ret, &imt, &d.yt);
         if train == 0.0 {
@@ -113,12 +116,15 @@ fn random_relu_features_reproduce_the_recomputed_curve() {
         let v = rs.randn(k);
         let b = rs.randn(k);
         let f = RandomRelu::from_parts(v, b, k, 1).unwrap();
-        let (w, _) = f.fit(d.x.as_ref(), &d.y, Cutoff::numpy_pinv()).unwrap();
+        let fit = MinNormFeatures::new(f, Cutoff::numpy_pinv())
+            .unwrap()
+            .fit(d.x.as_ref(), &d.y)
+            .unwrap();
         let mse = |p: Vec<f64>, t: &[f64]| {
             p.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64
         };
-        let tr = mse(f.predict(&w, d.x.as_ref()).unwrap(), &d.y);
-        let te = mse(f.predict(&w, d.xt.as_ref()).unwrap(), &d.yt);
+        let tr = mse(fit.predict(d.x.as_ref()).unwrap(), &d.y);
+        let te = mse(fit.predict(d.xt.as_ref()).unwrap(), &d.yt);
         assert!((tr - train).abs() < 6e-6, "k={k}: train {tr}");
         assert!((te - test).abs() < 6e-6, "k={k}: test {te}");
     }
@@ -130,16 +136,11 @@ fn infinite_width_baselines_match_the_printed_values() {
     let cpu = Device::cpu();
     let y = Mat::from_fn(10, 1, |i, _| d.y[i]);
     let test_mse = |k: Kernel| {
-        let m = KernelRegression::fit(
-            k,
-            d.x.as_ref(),
-            y.as_ref(),
-            0.0,
-            Solver::Pinv(Cutoff::numpy_pinv()),
-            &cpu,
-        )
-        .unwrap();
-        let p = m.predict(d.xt.as_ref(), &cpu).unwrap();
+        let m = KernelRidge::new(k, 0.0, Solver::Pinv(Cutoff::numpy_pinv()), &cpu)
+            .unwrap()
+            .fit(d.x.as_ref(), y.as_ref())
+            .unwrap();
+        let p = m.predict(d.xt.as_ref()).unwrap();
         (0..1000)
             .map(|i| (p[(i, 0)] - d.yt[i]).powi(2))
             .sum::<f64>()
@@ -200,8 +201,9 @@ fn random_feature_grams_converge_to_their_kernels() {
     }
     let err = RandomFourier::sample(3, 3, 0.0, &mut rng).unwrap_err();
     assert!(err.to_string().contains("bandwidth"), "{err}");
-    let err = rff
-        .fit(pts.as_ref(), &[1.0], Cutoff::default())
+    let err = MinNormFeatures::new(rff, Cutoff::default())
+        .unwrap()
+        .fit(pts.as_ref(), &[1.0])
         .unwrap_err();
     assert!(err.to_string().contains("labels y"), "{err}");
 }

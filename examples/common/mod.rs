@@ -1,5 +1,9 @@
-//! Helpers shared by the teacher–student examples.
+//! Helpers shared by the examples: the teacher–student figure panels and summaries, MNIST splits,
+//! line figures with their CSV, and (in [`tables`]) the least-squares examples' regression tables
+//! and sweeps.
 #![allow(dead_code)]
+
+pub mod tables;
 
 use doubledescent::figure::{Rgb, Table};
 
@@ -61,7 +65,9 @@ pub fn print_table(title: &str, table: &Table) {
 use doubledescent::Result;
 use doubledescent::figure::{Axis, Colormap, Heatmap, Legend, LinePanel, Series, Style};
 use doubledescent::linalg::linspace;
-use doubledescent::teacher_student::{ApproxCurves, Config, Freeze, analytic_times, fast_slow};
+use doubledescent::science::teacher_student::{
+    ApproxCurves, Config, Freeze, analytic_times, fast_slow,
+};
 
 /// The fig1 curves (fast only, slow only, both) of one configuration.
 pub fn fig1_curves(cfg: &Config) -> Result<[ApproxCurves; 3]> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use doubledescent::Device;
 use doubledescent::data::{self, CsvOptions, RegressionData};
 use doubledescent::figure::{Colormap, Rgb, Series, Style};
-use doubledescent::ls_double_descent::{Sweep, SweepConfig, sweep};
+use doubledescent::science::least_squares::{Sweep, SweepConfig, sweep};
 use doubledescent::stats::RepeatStats;
 use doubledescent::{Error, Result};
 
@@ -60,7 +60,7 @@ impl TableArgs {
     /// every size leaves a test row).
     pub fn config(&self, table: &RegressionData, quick: bool) -> Result<SweepConfig> {
         let mut cfg = SweepConfig::original(&table.name);
-        cfg.repeats = self.repeats.unwrap_or(if quick { 10 } else { 50 });
+        cfg.repeats = self.repeats.unwrap_or(if quick { 10 } else { 50 }); // the user's value wins
         if self.max_size == 0 {
             return Err(Error::invalid("--max-size", 0, "must be >= 1"));
         }

@@ -17,22 +17,26 @@
 //! # }
 //! ```
 
+mod batches;
 mod cifar;
+#[cfg(feature = "csv")]
+mod csv_tables;
 mod idx;
 mod tabular;
 
+pub use batches::{Minibatches, gather_rows, uniform_inputs};
 pub use cifar::cifar10;
+#[cfg(feature = "csv")]
+pub use csv_tables::{CsvOptions, diabetes, diabetes_raw, parse_csv, read_csv};
 pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes};
-pub use tabular::{
-    CsvOptions, RegressionData, diabetes, diabetes_raw, parse_csv, read_csv, student_teacher,
-};
+pub use tabular::{RegressionData, student_teacher};
 
 use faer::Mat;
 use rand::RngExt;
 
+use crate::backend::Float;
 use crate::error::{Error, Result};
 use crate::random;
-use crate::scalar::Float;
 
 /// Which part of a public dataset to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

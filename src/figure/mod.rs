@@ -10,7 +10,9 @@ mod draw;
 mod output;
 
 pub use colormap::Colormap;
-pub use output::{FigureArgs, Table, output_dir, progress_bar, run_example, write_csv};
+pub use output::{
+    FigureArgs, Table, fmt_opt, output_dir, progress_bar, run_example, write_csv, write_labeled_csv,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::backend::{Device, DeviceRequest};
 use crate::error::{Error, Result};
 
 /// Arguments every figure example accepts.
@@ -13,15 +14,33 @@ pub struct FigureArgs {
     /// Output folder for PNG, SVG and CSV files (default: `figures/<example>`)
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// A few-second run with fewer seeds and points (used by the tests)
+    /// A few-second run with fewer seeds and points (used by the tests); flags given explicitly
+    /// keep their values
     #[arg(long)]
     pub quick: bool,
+    /// Where heavy kernels run: cpu, cuda or auto (auto: DOUBLEDESCENT_DEVICE, else CUDA when
+    /// present, else the CPU)
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceRequest,
 }
 
 impl FigureArgs {
     /// The output folder for `example`, created if missing.
     pub fn dir(&self, example: &str) -> Result<PathBuf> {
         output_dir(self.out.clone(), example)
+    }
+
+    /// The device the user asked for, announced on one line.
+    pub fn device(&self) -> Result<Device> {
+        let device = Device::select(self.device)?;
+        println!("device: {device}");
+        Ok(device)
+    }
+
+    /// A setting: the value the user gave, else `quick` under `--quick`, else `full` (the paper's
+    /// setting).
+    pub fn pick<T>(&self, given: Option<T>, full: T, quick: T) -> T {
+        given.unwrap_or(if self.quick { quick } else { full })
     }
 }
 
@@ -68,6 +87,59 @@ pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()>
             .map_err(fmt_err)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Writes a text column of row labels followed by numeric columns, as CSV with a header row (for
+/// tables whose rows are named things, such as kernels).
+pub fn write_labeled_csv(
+    path: &Path,
+    label_header: &str,
+    labels: &[&str],
+    header: &[&str],
+    columns: &[&[f64]],
+) -> Result<()> {
+    if header.len() != columns.len() {
+        return Err(Error::ShapeMismatch {
+            what: "CSV header vs columns".into(),
+            expected: header.len().to_string(),
+            got: columns.len().to_string(),
+        });
+    }
+    if let Some((i, c)) = columns
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.len() != labels.len())
+    {
+        return Err(Error::ShapeMismatch {
+            what: format!(
+                "length of CSV column `{}` against the row labels",
+                header[i]
+            ),
+            expected: labels.len().to_string(),
+            got: c.len().to_string(),
+        });
+    }
+    let mut w = csv::Writer::from_path(path)
+        .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
+    let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
+    w.write_record(std::iter::once(label_header).chain(header.iter().copied()))
+        .map_err(fmt_err)?;
+    for (r, label) in labels.iter().enumerate() {
+        w.write_record(
+            std::iter::once(label.to_string()).chain(columns.iter().map(|c| cell(c[r]))),
+        )
+        .map_err(fmt_err)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// `{value:.prec$}`, or `-` when there is no value or it is not finite (summary tables never show
+/// NaN).
+pub fn fmt_opt(value: Option<f64>, prec: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.prec$}"),
+        _ => "-".into(),
+    }
 }
 
 /// A plain-text table for the summary an example prints.

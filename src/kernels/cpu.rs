@@ -11,7 +11,7 @@ use super::{
     KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, arccos, dispersal, distance2,
     gaussian, laplace,
 };
-use crate::scalar::Float;
+use crate::backend::Float;
 
 /// Rows of an output tile (the GEMM's m). A 256×256 tile of f64 is 512 KiB: it stays in L2
 /// between the GEMM and the transform, and the GEMM is large enough to run near faer's full

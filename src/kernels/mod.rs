@@ -23,7 +23,7 @@
 //! slice), in `f32` or `f64`; results are faer matrices.
 //!
 //! ```
-//! use doubledescent::device::Device;
+//! use doubledescent::backend::Device;
 //! use doubledescent::kernels::{Kernel, rows};
 //!
 //! # fn main() -> doubledescent::Result<()> {
@@ -37,20 +37,31 @@
 //! ```
 
 mod cpu;
-#[cfg(feature = "cuda")]
-mod gpu;
+pub mod nystrom;
 
 use std::fmt;
 
 use faer::{Mat, MatRef};
 
-use crate::device::{Backend, Device};
-use crate::error::{Error, Result, check_finite_mat};
-use crate::scalar::Float;
+pub use nystrom::{EigenMethod, NystromEigen, nystrom_eigen};
 
-/// A positive-definite kernel k(x, z) of the kinds used in the double-descent papers.
+pub(crate) use crate::backend::abi::{
+    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, KIND_NTK, KernelParams as Params,
+};
+use crate::backend::{Compute, Device, Float, cuda};
+use crate::error::{Error, Result, check_finite_mat};
+
+/// A positive-definite kernel k(x, z) with validated constants. Built by [`Kernel::laplace`],
+/// [`Kernel::gaussian`], [`Kernel::dispersal`], [`Kernel::relu_nngp`], [`Kernel::relu_ntk`] or
+/// from a [`KernelKind`] with `Kernel::try_from`; the constants are checked once, there, and
+/// [`Kernel::kind`] reads them back.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kernel {
+pub struct Kernel(KernelKind);
+
+/// The kinds of kernel used in the double-descent papers, with their constants (unchecked: turn
+/// one into a [`Kernel`] to use it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KernelKind {
     /// exp(−‖x−z‖/σ).
     Laplace {
         /// σ > 0.
@@ -83,37 +94,40 @@ pub enum Kernel {
 
 impl fmt::Display for Kernel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Kernel::Laplace { bandwidth } => write!(f, "Laplace(σ={bandwidth})"),
-            Kernel::Gaussian { bandwidth } => write!(f, "Gaussian(σ={bandwidth})"),
-            Kernel::Dispersal { bandwidth, gamma } => {
+        match self.0 {
+            KernelKind::Laplace { bandwidth } => write!(f, "Laplace(σ={bandwidth})"),
+            KernelKind::Gaussian { bandwidth } => write!(f, "Gaussian(σ={bandwidth})"),
+            KernelKind::Dispersal { bandwidth, gamma } => {
                 write!(f, "dispersal(σ={bandwidth}, γ={gamma})")
             }
-            Kernel::ReluNngp { bias } => write!(f, "ReLU NNGP(bias={bias})"),
-            Kernel::ReluNtk { bias } => write!(f, "ReLU NTK(bias={bias})"),
+            KernelKind::ReluNngp { bias } => write!(f, "ReLU NNGP(bias={bias})"),
+            KernelKind::ReluNtk { bias } => write!(f, "ReLU NTK(bias={bias})"),
         }
     }
 }
 
-/// The kernel's kind and constants in the working precision: what both backends evaluate.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Params<T> {
-    /// 0 Laplace, 1 Gaussian, 2 dispersal, 3 NNGP, 4 NTK (the `KIND_*` of `cuda/kernels.cu`).
-    pub kind: i32,
-    /// 1/σ, 1/(2σ²) or 1/σ.
-    pub p1: T,
-    /// γ/2 for dispersal.
-    pub p2: T,
-    /// 1 with bias, 0 without.
-    pub bias: T,
+impl TryFrom<KernelKind> for Kernel {
+    type Error = Error;
+
+    /// Checks the constants: bandwidths finite and > 0, γ ∈ (0, 2].
+    fn try_from(kind: KernelKind) -> Result<Kernel> {
+        match kind {
+            KernelKind::Laplace { bandwidth } | KernelKind::Gaussian { bandwidth } => {
+                positive("bandwidth", bandwidth)?
+            }
+            KernelKind::Dispersal { bandwidth, gamma } => {
+                positive("bandwidth", bandwidth)?;
+                if !(gamma.is_finite() && gamma > 0.0 && gamma <= 2.0) {
+                    return Err(Error::invalid("gamma", gamma, "must lie in (0, 2]"));
+                }
+            }
+            KernelKind::ReluNngp { .. } | KernelKind::ReluNtk { .. } => {}
+        }
+        Ok(Kernel(kind))
+    }
 }
 
-pub(crate) const KIND_LAPLACE: i32 = 0;
-pub(crate) const KIND_GAUSSIAN: i32 = 1;
-pub(crate) const KIND_DISPERSAL: i32 = 2;
-pub(crate) const KIND_NNGP: i32 = 3;
-pub(crate) const KIND_NTK: i32 = 4;
-
+/// The formulas both backends evaluate (`dd_transform` in `cuda/kernels.cu`).
 impl<T: Float> Params<T> {
     /// k from nx = ‖x‖², nz = ‖z‖², g = xᵀz (the formula of `dd_transform` in `cuda/kernels.cu`).
     #[inline(always)]
@@ -192,68 +206,49 @@ fn positive(name: &'static str, v: f64) -> Result<()> {
 impl Kernel {
     /// exp(−‖x−z‖/σ); errors unless σ is finite and positive.
     pub fn laplace(bandwidth: f64) -> Result<Kernel> {
-        let k = Kernel::Laplace { bandwidth };
-        k.validate()?;
-        Ok(k)
+        Kernel::try_from(KernelKind::Laplace { bandwidth })
     }
 
     /// exp(−‖x−z‖²/(2σ²)); errors unless σ is finite and positive.
     pub fn gaussian(bandwidth: f64) -> Result<Kernel> {
-        let k = Kernel::Gaussian { bandwidth };
-        k.validate()?;
-        Ok(k)
+        Kernel::try_from(KernelKind::Gaussian { bandwidth })
     }
 
     /// exp(−‖x−z‖^γ/σ); errors unless σ > 0 and γ ∈ (0, 2] (the range where it is positive
     /// definite).
     pub fn dispersal(bandwidth: f64, gamma: f64) -> Result<Kernel> {
-        let k = Kernel::Dispersal { bandwidth, gamma };
-        k.validate()?;
-        Ok(k)
+        Kernel::try_from(KernelKind::Dispersal { bandwidth, gamma })
     }
 
     /// The ReLU NNGP (arc-cosine order 1), with or without the first-layer bias.
     pub fn relu_nngp(bias: bool) -> Kernel {
-        Kernel::ReluNngp { bias }
+        Kernel(KernelKind::ReluNngp { bias })
     }
 
     /// The 1-hidden-layer ReLU NTK, with or without the first-layer bias.
     pub fn relu_ntk(bias: bool) -> Kernel {
-        Kernel::ReluNtk { bias }
+        Kernel(KernelKind::ReluNtk { bias })
     }
 
-    /// Checks the constants (the variants' fields are public, so every operation re-checks).
-    pub fn validate(&self) -> Result<()> {
-        match *self {
-            Kernel::Laplace { bandwidth } | Kernel::Gaussian { bandwidth } => {
-                positive("bandwidth", bandwidth)
-            }
-            Kernel::Dispersal { bandwidth, gamma } => {
-                positive("bandwidth", bandwidth)?;
-                if gamma.is_finite() && gamma > 0.0 && gamma <= 2.0 {
-                    Ok(())
-                } else {
-                    Err(Error::invalid("gamma", gamma, "must lie in (0, 2]"))
-                }
-            }
-            Kernel::ReluNngp { .. } | Kernel::ReluNtk { .. } => Ok(()),
-        }
+    /// The kind and its (validated) constants.
+    pub fn kind(&self) -> KernelKind {
+        self.0
     }
 
     pub(crate) fn params<T: Float>(&self) -> Params<T> {
-        let (kind, p1, p2, bias) = match *self {
-            Kernel::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false),
-            Kernel::Gaussian { bandwidth } => (
+        let (kind, p1, p2, bias) = match self.0 {
+            KernelKind::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false),
+            KernelKind::Gaussian { bandwidth } => (
                 KIND_GAUSSIAN,
                 1.0 / (2.0 * bandwidth * bandwidth),
                 0.0,
                 false,
             ),
-            Kernel::Dispersal { bandwidth, gamma } => {
+            KernelKind::Dispersal { bandwidth, gamma } => {
                 (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false)
             }
-            Kernel::ReluNngp { bias } => (KIND_NNGP, 0.0, 0.0, bias),
-            Kernel::ReluNtk { bias } => (KIND_NTK, 0.0, 0.0, bias),
+            KernelKind::ReluNngp { bias } => (KIND_NNGP, 0.0, 0.0, bias),
+            KernelKind::ReluNtk { bias } => (KIND_NTK, 0.0, 0.0, bias),
         };
         Params {
             kind,
@@ -265,7 +260,6 @@ impl Kernel {
 
     /// k(x, z) for one pair, in f64.
     pub fn eval(&self, x: &[f64], z: &[f64]) -> Result<f64> {
-        self.validate()?;
         if x.len() != z.len() {
             return Err(Error::ShapeMismatch {
                 what: "kernel arguments x and z".into(),
@@ -286,21 +280,20 @@ impl Kernel {
         z: MatRef<'_, T>,
         device: &Device,
     ) -> Result<Mat<T>> {
-        self.check_pair(x, z)?;
-        match device.backend() {
-            Backend::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
-            Backend::Cuda => self.cuda_matrix(x, Some(z), device),
+        check_pair(x, z)?;
+        match device.compute() {
+            Compute::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
+            Compute::Cuda(rt) => cuda::kernels::matrix(rt, &self.params(), x, Some(z)),
         }
     }
 
     /// The n×n matrix K(X, X): each pair computed once, exactly symmetric, with the exact
     /// diagonal k(x, x).
     pub fn self_matrix<T: Float>(&self, x: MatRef<'_, T>, device: &Device) -> Result<Mat<T>> {
-        self.validate()?;
         check_data("x", x)?;
-        match device.backend() {
-            Backend::Cpu => Ok(cpu::self_matrix(&self.params(), x)),
-            Backend::Cuda => self.cuda_matrix(x, None, device),
+        match device.compute() {
+            Compute::Cpu => Ok(cpu::self_matrix(&self.params(), x)),
+            Compute::Cuda(rt) => cuda::kernels::matrix(rt, &self.params(), x, None),
         }
     }
 
@@ -313,7 +306,7 @@ impl Kernel {
         w: MatRef<'_, T>,
         device: &Device,
     ) -> Result<Mat<T>> {
-        self.check_pair(x, z)?;
+        check_pair(x, z)?;
         if w.nrows() != z.nrows() {
             return Err(Error::ShapeMismatch {
                 what: "rows of w against rows of z".into(),
@@ -329,19 +322,9 @@ impl Kernel {
             ));
         }
         check_finite_mat("w", w)?;
-        match device.backend() {
-            Backend::Cpu => Ok(cpu::apply(&self.params(), x, z, w)),
-            Backend::Cuda => {
-                #[cfg(feature = "cuda")]
-                {
-                    let rt = device
-                        .cuda_runtime()
-                        .expect("a CUDA device holds a runtime");
-                    gpu::apply(rt, &self.params(), x, z, w)
-                }
-                #[cfg(not(feature = "cuda"))]
-                unreachable!("no CUDA device exists in a build without the cuda feature")
-            }
+        match device.compute() {
+            Compute::Cpu => Ok(cpu::apply(&self.params(), x, z, w)),
+            Compute::Cuda(rt) => cuda::kernels::apply(rt, &self.params(), x, z, w),
         }
     }
 
@@ -355,34 +338,13 @@ impl Kernel {
     ) -> Mat<T> {
         cpu::apply(&self.params(), x, z, w)
     }
+}
 
-    /// The checks shared by the two-argument operations: constants, non-empty finite data, same d.
-    fn check_pair<T: Float>(&self, x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
-        self.validate()?;
-        check_data("x", x)?;
-        check_data("z", z)?;
-        check_same_features(x, z)
-    }
-
-    fn cuda_matrix<T: Float>(
-        &self,
-        x: MatRef<'_, T>,
-        z: Option<MatRef<'_, T>>,
-        device: &Device,
-    ) -> Result<Mat<T>> {
-        #[cfg(feature = "cuda")]
-        {
-            let rt = device
-                .cuda_runtime()
-                .expect("a CUDA device holds a runtime");
-            gpu::matrix(rt, &self.params(), x, z)
-        }
-        #[cfg(not(feature = "cuda"))]
-        {
-            let _ = (x, z, device);
-            unreachable!("no CUDA device exists in a build without the cuda feature")
-        }
-    }
+/// The checks shared by the two-argument operations: non-empty finite data, same d.
+fn check_pair<T: Float>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
+    check_data("x", x)?;
+    check_data("z", z)?;
+    check_same_features(x, z)
 }
 
 /// A row-major view of `data` as an n×d matrix (n points in R^d), checking the length.

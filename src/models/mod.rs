@@ -12,10 +12,9 @@ pub use dln::{DeepLinearNetwork, TrueParam};
 pub use mlp::{Loss, Mlp};
 
 use faer::{Mat, MatRef};
-use rand::seq::SliceRandom;
 
+use crate::data::gather_rows;
 use crate::error::{Error, Result};
-use crate::random::Rng;
 
 /// What a sampler needs of a model.
 ///
@@ -116,55 +115,6 @@ pub fn full_loss<M: Model + ?Sized>(
         start += len;
     }
     total / n as f64
-}
-
-/// Minibatches of size b over n samples as the original code draws them (`create_minibatches`,
-/// llc spec §1.2): a fresh permutation at the start of every epoch (or the samples in order when
-/// not shuffling), consecutive slices of b, the last partial batch dropped.
-#[derive(Clone, Debug)]
-pub struct Minibatches {
-    order: Vec<usize>,
-    batch: usize,
-    slot: usize,
-    shuffle: bool,
-}
-
-impl Minibatches {
-    /// Batches of `batch` (1 ≤ batch ≤ n) over `n` samples.
-    pub fn new(n: usize, batch: usize, shuffle: bool) -> Result<Self> {
-        if batch == 0 || batch > n {
-            return Err(Error::invalid(
-                "batch_size",
-                batch,
-                format!("must lie in 1..={n} (the number of samples)"),
-            ));
-        }
-        Ok(Minibatches {
-            order: (0..n).collect(),
-            batch,
-            slot: 0,
-            shuffle,
-        })
-    }
-
-    /// The indices of the next batch, reshuffling with `rng` at each epoch start.
-    pub fn next_batch(&mut self, rng: &mut Rng) -> &[usize] {
-        let per_epoch = self.order.len() / self.batch;
-        if self.slot == per_epoch {
-            self.slot = 0;
-        }
-        if self.slot == 0 && self.shuffle {
-            self.order.shuffle(rng);
-        }
-        let s = self.slot * self.batch;
-        self.slot += 1;
-        &self.order[s..s + self.batch]
-    }
-}
-
-/// Rows `idx` of `a`.
-pub fn gather_rows(a: MatRef<'_, f64>, idx: &[usize]) -> Mat<f64> {
-    Mat::from_fn(idx.len(), a.ncols(), |i, j| a[(idx[i], j)])
 }
 
 /// One plain SGD step w ← w − lr·∇L_B(w) on the batch `idx` of (x, y); returns L_B(w) before the

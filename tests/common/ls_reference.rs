@@ -6,10 +6,10 @@
 #![allow(dead_code)]
 
 use doubledescent::data::RegressionData;
+use doubledescent::data::gather_rows;
 use doubledescent::linalg::{self, ThinSvd};
-use doubledescent::ls_double_descent::{SweepConfig, split};
-use doubledescent::lstsq::{Cutoff, pinv};
-use doubledescent::models::gather_rows;
+use doubledescent::linalg::{Cutoff, pinv};
+use doubledescent::science::least_squares::{SweepConfig, split};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef, Par};
 
@@ -190,7 +190,7 @@ pub fn reference_fit(
     }
 }
 
-/// Every fit of the sweep, size-major like [`doubledescent::ls_double_descent::Sweep::fits`].
+/// Every fit of the sweep, size-major like [`doubledescent::science::least_squares::Sweep::fits`].
 pub fn reference_sweep(data: &RegressionData, cfg: &SweepConfig) -> Vec<RefFit> {
     let y = col(data.y.iter().copied());
     let ideal = normal_equations(data.x.as_ref(), y.as_ref());

@@ -10,7 +10,7 @@
 //! not on the conditioning of the formula the issue prescribes.
 #![allow(dead_code)]
 
-use doubledescent::kernels::Kernel;
+use doubledescent::kernels::{Kernel, KernelKind};
 use faer::{Mat, MatRef};
 use std::f64::consts::PI;
 
@@ -35,19 +35,21 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
     let nz: f64 = z.iter().map(|v| v * v).sum();
     // Bound on |computed ‖x−z‖² − true ‖x−z‖²| for the norm expansion.
     let delta2 = 4.0 * (d + 2.0) * eps * (nx + nz);
-    match *kernel {
-        Kernel::Laplace { bandwidth: s }
-        | Kernel::Gaussian { bandwidth: s }
-        | Kernel::Dispersal { bandwidth: s, .. } => {
+    match kernel.kind() {
+        KernelKind::Laplace { bandwidth: s }
+        | KernelKind::Gaussian { bandwidth: s }
+        | KernelKind::Dispersal { bandwidth: s, .. } => {
             let d2: f64 = x.iter().zip(z).map(|(a, b)| (a - b) * (a - b)).sum();
-            let (value, propagated) = match *kernel {
-                Kernel::Laplace { .. } => {
+            let (value, propagated) = match kernel.kind() {
+                KernelKind::Laplace { .. } => {
                     let dd = (d2.sqrt() - (d2 - delta2).max(0.0).sqrt())
                         .max((d2 + delta2).sqrt() - d2.sqrt());
                     ((-d2.sqrt() / s).exp(), dd / s)
                 }
-                Kernel::Gaussian { .. } => ((-d2 / (2.0 * s * s)).exp(), delta2 / (2.0 * s * s)),
-                Kernel::Dispersal { gamma, .. } => {
+                KernelKind::Gaussian { .. } => {
+                    ((-d2 / (2.0 * s * s)).exp(), delta2 / (2.0 * s * s))
+                }
+                KernelKind::Dispersal { gamma, .. } => {
                     let h = gamma / 2.0;
                     let dd = (d2.powf(h) - (d2 - delta2).max(0.0).powf(h))
                         .max((d2 + delta2).powf(h) - d2.powf(h));
@@ -61,7 +63,7 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
                 propagated,
             }
         }
-        Kernel::ReluNngp { bias } | Kernel::ReluNtk { bias } => {
+        KernelKind::ReluNngp { bias } | KernelKind::ReluNtk { bias } => {
             let mut xt = x.to_vec();
             let mut zt = z.to_vec();
             if bias {
@@ -92,8 +94,8 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
                 3.0 * dxi.sqrt()
             };
             let nngp_err = r * dxi * 2.0;
-            match *kernel {
-                Kernel::ReluNngp { .. } => Reference {
+            match kernel.kind() {
+                KernelKind::ReluNngp { .. } => Reference {
                     value: nngp,
                     scale: r,
                     propagated: nngp_err,
@@ -160,13 +162,16 @@ pub fn data(n: usize, d: usize, seed: u64, scale: f64) -> Vec<f64> {
 
 /// Every kind of kernel with the given constants.
 pub fn all_kernels(bandwidth: f64, gamma: f64) -> Vec<Kernel> {
-    vec![
-        Kernel::Laplace { bandwidth },
-        Kernel::Gaussian { bandwidth },
-        Kernel::Dispersal { bandwidth, gamma },
-        Kernel::ReluNngp { bias: false },
-        Kernel::ReluNngp { bias: true },
-        Kernel::ReluNtk { bias: false },
-        Kernel::ReluNtk { bias: true },
+    [
+        KernelKind::Laplace { bandwidth },
+        KernelKind::Gaussian { bandwidth },
+        KernelKind::Dispersal { bandwidth, gamma },
+        KernelKind::ReluNngp { bias: false },
+        KernelKind::ReluNngp { bias: true },
+        KernelKind::ReluNtk { bias: false },
+        KernelKind::ReluNtk { bias: true },
     ]
+    .into_iter()
+    .map(|k| Kernel::try_from(k).expect("valid kernel constants"))
+    .collect()
 }

@@ -1,0 +1,73 @@
+//! The CUDA path of [`crate::sampling::sgld_update_chains`]: uploads the chains' parameters and
+//! gradients, launches `dd_sgld_update` once for all chains and copies the parameters back.
+
+use cudarc::driver::LaunchConfig;
+
+use super::launch::dd_sgld_update;
+use super::{CudaRuntime, derr};
+use crate::backend::Float;
+use crate::backend::abi::SgldStep;
+use crate::error::{Error, Result};
+
+pub(crate) fn sgld_update<T: Float>(
+    rt: &CudaRuntime,
+    w: &mut [T],
+    grads: &[T],
+    w_star: &[T],
+    precond: Option<&[T]>,
+    s: &SgldStep,
+) -> Result<()> {
+    let d = w_star.len();
+    let chains = w.len() / d;
+    let di =
+        i32::try_from(d).map_err(|_| Error::invalid("w_star", d, "exceeds 32-bit indexing"))?;
+    if chains > 65_535 {
+        return Err(Error::invalid(
+            "chains",
+            chains,
+            "the CUDA path takes at most 65535 chains",
+        ));
+    }
+    let mut wd = rt
+        .stream
+        .clone_htod(w)
+        .map_err(derr("copying parameters"))?;
+    let gd = rt
+        .stream
+        .clone_htod(grads)
+        .map_err(derr("copying gradients"))?;
+    let sd = rt.stream.clone_htod(w_star).map_err(derr("copying w*"))?;
+    let pd = rt
+        .stream
+        .clone_htod(precond.unwrap_or(w_star))
+        .map_err(derr("copying the preconditioner"))?;
+    let use_precond: i32 = precond.is_some().into();
+    let cfg = LaunchConfig {
+        grid_dim: (d.div_ceil(2).div_ceil(256) as u32, chains as u32, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: w and g hold chains·d values, w_star and the preconditioner d values; the grid
+    // covers ⌈d/2⌉ pairs × chains.
+    unsafe {
+        dd_sgld_update::<T>(
+            rt,
+            cfg,
+            &mut wd,
+            &sd.as_view(),
+            &gd.as_view(),
+            &pd.as_view(),
+            di,
+            s.epsilon,
+            s.nbeta,
+            s.gamma,
+            s.seed,
+            s.step,
+            use_precond,
+        )
+    }?;
+    rt.stream
+        .memcpy_dtoh(&wd, w)
+        .map_err(derr("copying parameters back"))?;
+    Ok(())
+}

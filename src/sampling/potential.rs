@@ -1,0 +1,68 @@
+//! The localised tempered potential U(w) = nβ·L(w) + (γ/2)‖w − w*‖² and the Metropolis–Hastings
+//! acceptance of a Langevin move under it (Lau et al., arXiv 2308.12108, appendix on MALA;
+//! `validating_lambdahat/sgld_utils.py`, function `mala_acceptance_probability`).
+
+use faer::MatRef;
+
+use crate::models::Model;
+
+/// The localised tempered potential U(w) = nβ·L_B(w) + (γ/2)‖w − w*‖².
+pub(crate) struct Local<'a> {
+    pub(crate) w_star: &'a [f64],
+    pub(crate) nbeta: f64,
+    pub(crate) gamma: f64,
+}
+
+impl Local<'_> {
+    /// U(w) and ∇U (into `grad`) on the batch (x, y); also returns L_B(w).
+    pub(crate) fn potential<M: Model + ?Sized>(
+        &self,
+        model: &M,
+        w: &[f64],
+        x: MatRef<'_, f64>,
+        y: MatRef<'_, f64>,
+        grad: &mut [f64],
+    ) -> (f64, f64) {
+        let loss = model.loss_grad(w, x, y, grad);
+        (self.with_data_gradient(w, loss, grad), loss)
+    }
+
+    /// Turns the data gradient in `grad` into ∇U = nβ∇L_B + γ(w − w*) and returns U for the
+    /// batch loss `loss`.
+    pub(crate) fn with_data_gradient(&self, w: &[f64], loss: f64, grad: &mut [f64]) -> f64 {
+        let mut local = 0.0;
+        for ((g, wi), ws) in grad.iter_mut().zip(w).zip(self.w_star) {
+            let dw = wi - ws;
+            *g = self.nbeta * *g + self.gamma * dw;
+            local += dw * dw;
+        }
+        self.nbeta * loss + 0.5 * self.gamma * local
+    }
+}
+
+/// The MALA acceptance probability of the move w → w′ under potential U with step ε:
+/// min(1, exp(log q(w | w′) − log q(w′ | w) + U(w) − U(w′))), q(b | a) = N(b; a − (ε/2)∇U(a), εI).
+pub fn mala_acceptance(
+    w: &[f64],
+    w_new: &[f64],
+    u: f64,
+    u_new: f64,
+    grad: &[f64],
+    grad_new: &[f64],
+    epsilon: f64,
+) -> f64 {
+    let mut back = 0.0; // ‖w − w′ + (ε/2)∇U(w′)‖²
+    let mut fwd = 0.0; // ‖w′ − w + (ε/2)∇U(w)‖²
+    for i in 0..w.len() {
+        let b = w[i] - w_new[i] + 0.5 * epsilon * grad_new[i];
+        let f = w_new[i] - w[i] + 0.5 * epsilon * grad[i];
+        back += b * b;
+        fwd += f * f;
+    }
+    let log_ratio = (fwd - back) / (2.0 * epsilon) + u - u_new;
+    if log_ratio.is_nan() {
+        0.0
+    } else {
+        log_ratio.min(0.0).exp()
+    }
+}

@@ -1,0 +1,77 @@
+//! The fused SGLD update of many chains: one pass on the CPU (rayon over chains), one launch of
+//! `cuda/sgld.cu` on a GPU, the same Philox noise on both.
+
+use rayon::prelude::*;
+
+use crate::backend::{Compute, Device, Float, cuda};
+use crate::error::{Error, Result};
+use crate::random::philox;
+
+/// The constants of one SGLD step shared by all chains (ε, nβ, γ, seed, step index).
+pub use crate::backend::abi::SgldStep as Step;
+
+/// w ← w − (εp/2)(nβ g + γ(w − w*)) + √(εp)·ξ for one chain, ξ from Philox (seed, chain, step):
+/// the arithmetic of `cuda/sgld.cu`.
+pub(crate) fn update_chain<T: Float>(
+    w: &mut [T],
+    g: &[T],
+    w_star: &[T],
+    precond: Option<&[T]>,
+    s: &Step,
+    chain: u32,
+) {
+    let d = w.len();
+    for p in 0..d.div_ceil(2) {
+        let (z0, z1) = philox::normal_pair(s.seed, chain, s.step, p as u32);
+        for (k, z) in [(2 * p, z0), (2 * p + 1, z1)] {
+            if k < d {
+                let pk = precond.map_or(1.0, |pc| pc[k].to_f64());
+                let wk = w[k].to_f64();
+                let drift = s.nbeta * g[k].to_f64() + s.gamma * (wk - w_star[k].to_f64());
+                w[k] = T::of(wk - 0.5 * s.epsilon * pk * drift + (s.epsilon * pk).sqrt() * z);
+            }
+        }
+    }
+}
+
+/// One SGLD step for C chains at once (the fused update of `cuda/sgld.cu`, one launch on CUDA;
+/// rayon over chains on the CPU). `w` and `grads` are C × d row-major (chain c at c·d): the
+/// parameters and the gradients of the minibatch mean losses; chain c draws its noise from
+/// Philox (seed, c, step), so both backends draw the same numbers.
+pub fn sgld_update_chains<T: Float>(
+    w: &mut [T],
+    grads: &[T],
+    w_star: &[T],
+    precond: Option<&[T]>,
+    step: &Step,
+    device: &Device,
+) -> Result<()> {
+    let d = w_star.len();
+    if d == 0 || w.len() % d != 0 || grads.len() != w.len() {
+        return Err(Error::ShapeMismatch {
+            what: "chains' parameters and gradients against w*".into(),
+            expected: format!("C·{d} values each"),
+            got: format!("{} and {}", w.len(), grads.len()),
+        });
+    }
+    if let Some(p) = precond {
+        if p.len() != d {
+            return Err(Error::ShapeMismatch {
+                what: "preconditioner against w*".into(),
+                expected: format!("{d}"),
+                got: format!("{}", p.len()),
+            });
+        }
+    }
+    crate::error::check_finite("grads", grads.iter().map(|v| v.to_f64()))?;
+    match device.compute() {
+        Compute::Cpu => {
+            w.par_chunks_mut(d)
+                .zip(grads.par_chunks(d))
+                .enumerate()
+                .for_each(|(c, (wc, gc))| update_chain(wc, gc, w_star, precond, step, c as u32));
+            Ok(())
+        }
+        Compute::Cuda(rt) => cuda::sgld::sgld_update(rt, w, grads, w_star, precond, step),
+    }
+}

@@ -1,0 +1,65 @@
+//! Minimum-norm least squares as a solver: [`MinNormLeastSquares`] (with its SVD cutoff) fits a
+//! [`LinearFit`] X ↦ X·β through the SVD of the design matrix ([`crate::linalg::min_norm_lstsq`]),
+//! the estimator of *Double Descent Demystified* (Schaeffer et al., arXiv 2303.14151; repository
+//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial`, `src/plot_ablations.py`).
+
+use faer::{Mat, MatRef, Par};
+
+use super::{Fit, Predict};
+use crate::backend::Float;
+use crate::error::{Error, Result, check_finite_mat};
+use crate::linalg::{self, Cutoff, min_norm_lstsq};
+
+/// An unfitted minimum-norm least-squares regressor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MinNormLeastSquares {
+    cutoff: Cutoff,
+}
+
+impl MinNormLeastSquares {
+    /// A regressor that drops singular values at or below `cutoff`'s threshold (checked here).
+    pub fn new(cutoff: Cutoff) -> Result<Self> {
+        cutoff.validate()?;
+        Ok(MinNormLeastSquares { cutoff })
+    }
+}
+
+/// A fitted linear model f(x) = xᵀβ with β the minimum-norm least-squares solution.
+#[derive(Clone, Debug)]
+pub struct LinearFit<T> {
+    /// β (d × c).
+    pub coef: Mat<T>,
+    /// Singular values of the design matrix, descending.
+    pub singular_values: Vec<T>,
+    /// The numerical rank used.
+    pub rank: usize,
+}
+
+impl<T: Float> Fit<MatRef<'_, T>, MatRef<'_, T>> for MinNormLeastSquares {
+    type Fitted = LinearFit<T>;
+
+    fn fit(&self, x: MatRef<'_, T>, y: MatRef<'_, T>) -> Result<LinearFit<T>> {
+        let sol = min_norm_lstsq(x, y, self.cutoff)?;
+        Ok(LinearFit {
+            coef: sol.coef,
+            singular_values: sol.singular_values,
+            rank: sol.rank,
+        })
+    }
+}
+
+impl<T: Float> Predict<MatRef<'_, T>> for LinearFit<T> {
+    type Output = Mat<T>;
+
+    fn predict(&self, x: MatRef<'_, T>) -> Result<Mat<T>> {
+        if x.ncols() != self.coef.nrows() {
+            return Err(Error::ShapeMismatch {
+                what: "columns of x against the fitted coefficients".into(),
+                expected: format!("{} columns", self.coef.nrows()),
+                got: format!("{} columns", x.ncols()),
+            });
+        }
+        check_finite_mat("x", x)?;
+        Ok(linalg::mul(x, self.coef.as_ref(), Par::rayon(0)))
+    }
+}
