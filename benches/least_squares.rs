@@ -23,7 +23,7 @@ use doubledescent::science::least_squares::{SweepConfig, sweep};
 
 fn diabetes_sweep(c: &mut Criterion) {
     let table = data::diabetes().unwrap();
-    let cfg = SweepConfig::original(&table.name);
+    let cfg = SweepConfig::original(SweepConfig::DIABETES_LEADING_MODES.to_vec());
     let mut g = c.benchmark_group("diabetes_ablation_sweep");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     let cpu = Device::cpu();

@@ -27,7 +27,7 @@ use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Series, Style, Table, run_example,
     write_csv,
 };
-use doubledescent::science::least_squares::{Fit, Sweep};
+use doubledescent::science::least_squares::{FitRecord, Sweep};
 use tables::{
     GREEN, TEST, TRAIN, TableArgs, argmax, means, medians, mse_limits, run_sweeps, sci, shade,
     sig3, slug, threshold,
@@ -60,7 +60,7 @@ const DIABETES_AT_D: [(&str, f64); 14] = [
     ("k = 9", 6.15e5),
 ];
 
-type Extract = Box<dyn Fn(&Fit) -> f64>;
+type Extract = Box<dyn Fn(&FitRecord) -> f64>;
 
 /// Every recorded quantity, with its CSV column name.
 fn columns(s: &Sweep) -> Vec<(String, Extract)> {

@@ -82,7 +82,7 @@ fn numpy_multivariate_normal(
     }
     let z = rs.randn(size * d);
     let z = Mat::from_fn(size, d, |i, j| z[i * d + j]);
-    Ok(linalg::mul(z.as_ref(), vt.as_ref(), Par::Seq))
+    Ok((z.as_ref()) * (vt.as_ref()))
 }
 
 fn run(args: &Args) -> Result<()> {

@@ -399,7 +399,7 @@ fn gpu_mixed_shape_batch_and_least_squares_sweep_agree_with_cpu() {
     // the quantities that vanish in exact arithmetic).
     use doubledescent::science::least_squares::{SweepConfig, sweep};
     let table = doubledescent::data::diabetes().unwrap();
-    let cfg = SweepConfig::original(&table.name);
+    let cfg = SweepConfig::original(SweepConfig::DIABETES_LEADING_MODES.to_vec());
     let gs = sweep(&table, &cfg, &dev).unwrap();
     let cs = sweep(&table, &cfg, &Device::cpu()).unwrap();
     let floor = 1e-14 * 3e4;

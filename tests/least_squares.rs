@@ -25,8 +25,18 @@ fn cpu() -> Device {
     Device::cpu()
 }
 
+/// The original's leading-mode counts: its student–teacher list for the student–teacher tables,
+/// its diabetes list otherwise.
+fn original_modes(table: &RegressionData) -> Vec<usize> {
+    if table.name == "Student-Teacher" {
+        SweepConfig::STUDENT_TEACHER_LEADING_MODES.to_vec()
+    } else {
+        SweepConfig::DIABETES_LEADING_MODES.to_vec()
+    }
+}
+
 fn original(table: &RegressionData) -> Sweep {
-    sweep(table, &SweepConfig::original(&table.name), &cpu()).unwrap()
+    sweep(table, &SweepConfig::original(original_modes(table)), &cpu()).unwrap()
 }
 
 /// Index of `n` in the sweep's sizes.
@@ -34,7 +44,10 @@ fn at(s: &Sweep, n: usize) -> usize {
     s.config.sizes.iter().position(|&m| m == n).unwrap()
 }
 
-fn mean_of(s: &Sweep, f: impl Fn(&doubledescent::science::least_squares::Fit) -> f64) -> Vec<f64> {
+fn mean_of(
+    s: &Sweep,
+    f: impl Fn(&doubledescent::science::least_squares::FitRecord) -> f64,
+) -> Vec<f64> {
     s.summary(f).unwrap().iter().map(|r| r.mean).collect()
 }
 
@@ -97,7 +110,7 @@ fn fused_sweep_matches_per_fit_reference() {
         data::diabetes().unwrap(),
         data::student_teacher(200, 12, 8, 3).unwrap(),
     ] {
-        let mut cfg = SweepConfig::original(&table.name);
+        let mut cfg = SweepConfig::original(original_modes(&table));
         let dim = table.dim();
         cfg.sizes = vec![1, dim / 2, dim - 1, dim, dim + 1, 2 * dim, 39];
         cfg.repeats = 4;
@@ -166,16 +179,12 @@ fn min_norm_fit_is_pinv_and_interpolates() {
         let x = random::gaussian_matrix(&mut rng, n, d, 1.0);
         let y = random::gaussian_matrix(&mut rng, n, 1, 1.0);
         let fit = min_norm_lstsq(x.as_ref(), y.as_ref(), Cutoff::default()).unwrap();
-        let via_pinv = linalg::mul(
-            pinv(x.as_ref(), Cutoff::numpy_pinv()).unwrap().as_ref(),
-            y.as_ref(),
-            Par::Seq,
-        );
+        let via_pinv = pinv(x.as_ref(), Cutoff::numpy_pinv()).unwrap() * y.as_ref();
         // Closed forms: Xᵀ(XXᵀ)⁻¹y when over-parameterised, (XᵀX)⁻¹Xᵀy otherwise.
         let closed = if n <= d {
-            let xxt = linalg::mul(x.as_ref(), x.as_ref().transpose(), Par::Seq);
+            let xxt = (x.as_ref()) * (x.as_ref().transpose());
             let a = xxt.partial_piv_lu().solve(&y);
-            linalg::mul(x.as_ref().transpose(), a.as_ref(), Par::Seq)
+            (x.as_ref().transpose()) * (a.as_ref())
         } else {
             ls_reference::normal_equations(x.as_ref(), y.as_ref())
         };
@@ -184,7 +193,7 @@ fn min_norm_fit_is_pinv_and_interpolates() {
             assert_relative_eq!(fit.coef[(j, 0)], closed[(j, 0)], epsilon = 1e-9);
         }
         if n <= d {
-            let pred = linalg::mul(x.as_ref(), fit.coef.as_ref(), Par::Seq);
+            let pred = (x.as_ref()) * (fit.coef.as_ref());
             for i in 0..n {
                 assert_relative_eq!(pred[(i, 0)], y[(i, 0)], epsilon = 1e-10);
             }
@@ -499,20 +508,20 @@ fn csv_loader_reads_and_rejects_clearly() {
 #[test]
 fn sweep_rejects_bad_settings() {
     let table = data::diabetes().unwrap();
-    let mut cfg = SweepConfig::original(&table.name);
+    let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.sizes = vec![442];
     let err = sweep(&table, &cfg, &cpu()).unwrap_err();
     assert!(
         err.to_string().contains("sizes") && err.to_string().contains("442"),
         "{err}"
     );
-    let mut cfg = SweepConfig::original(&table.name);
+    let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.repeats = 0;
     assert!(sweep(&table, &cfg, &cpu()).is_err());
-    let mut cfg = SweepConfig::original(&table.name);
+    let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.cutoffs = vec![-1.0];
     assert!(sweep(&table, &cfg, &cpu()).is_err());
-    let mut cfg = SweepConfig::original(&table.name);
+    let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.adversarial_test = vec![f64::NAN];
     assert!(sweep(&table, &cfg, &cpu()).is_err());
     let mut x = table.x.clone();
@@ -524,7 +533,7 @@ fn sweep_rejects_bad_settings() {
 #[test]
 fn sweep_is_reproducible_and_batched_svd_takes_mixed_shapes() {
     let table = data::student_teacher(300, 10, 6, 2).unwrap();
-    let mut cfg = SweepConfig::original(&table.name);
+    let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.sizes = vec![2, 6, 12];
     cfg.repeats = 3;
     let a = sweep(&table, &cfg, &cpu()).unwrap();

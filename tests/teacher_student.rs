@@ -388,7 +388,7 @@ fn underparameterised_limit_is_the_minimum_norm_interpolant() {
         assert_relative_eq!(pred, inst.y[i], epsilon = 1e-9);
     }
     // Row-space check: w = Xᵀc for the c solving XXᵀc = y, i.e. no component orthogonal to rows.
-    let xxt = doubledescent::linalg::mul(inst.x.as_ref(), inst.x.transpose(), faer::Par::Seq);
+    let xxt = (inst.x.as_ref()) * (inst.x.transpose());
     let mut c = faer::Mat::from_fn(cfg.n, 1, |i, _| inst.y[i]);
     let llt = faer::linalg::solvers::Llt::new(xxt.as_ref(), faer::Side::Lower).unwrap();
     faer::linalg::solvers::Solve::solve_in_place(&llt, c.as_mut());
@@ -445,8 +445,8 @@ fn haar_matrices_are_orthogonal_with_unbiased_signs() {
     let n = 3000;
     let mut diag_sum = 0.0;
     for _ in 0..n {
-        let q = doubledescent::random::haar_orthogonal(&mut rng, d);
-        let qtq = doubledescent::linalg::mul(q.transpose(), q.as_ref(), faer::Par::Seq);
+        let q = doubledescent::random::haar_orthogonal(&mut rng, d).unwrap();
+        let qtq = (q.transpose()) * (q.as_ref());
         for i in 0..d {
             for j in 0..d {
                 let want = if i == j { 1.0 } else { 0.0 };

@@ -35,8 +35,9 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    /// The tables to study.
-    pub fn tables(&self) -> Result<Vec<RegressionData>> {
+    /// The tables to study, each with the leading-mode counts k of its ablation (b): the
+    /// original's for the bundled tables, 1..=D for a CSV table.
+    pub fn tables(&self) -> Result<Vec<(RegressionData, Vec<usize>)>> {
         match &self.csv {
             Some(path) => {
                 let target = self.target.clone().ok_or_else(|| {
@@ -47,19 +48,32 @@ impl TableArgs {
                     features: self.features.clone(),
                     drop_missing: self.drop_missing,
                 };
-                Ok(vec![data::read_csv(path, &opts)?])
+                let table = data::read_csv(path, &opts)?;
+                let modes = (1..=table.dim()).collect();
+                Ok(vec![(table, modes)])
             }
             None => Ok(vec![
-                data::diabetes()?,
-                data::student_teacher(1000, 30, 20, 0)?,
+                (
+                    data::diabetes()?,
+                    SweepConfig::DIABETES_LEADING_MODES.to_vec(),
+                ),
+                (
+                    data::student_teacher(1000, 30, 20, 0)?,
+                    SweepConfig::STUDENT_TEACHER_LEADING_MODES.to_vec(),
+                ),
             ]),
         }
     }
 
     /// The original's settings for `table`, with this run's repeats and sizes (capped so that
     /// every size leaves a test row).
-    pub fn config(&self, table: &RegressionData, quick: bool) -> Result<SweepConfig> {
-        let mut cfg = SweepConfig::original(&table.name);
+    pub fn config(
+        &self,
+        table: &RegressionData,
+        leading_modes: Vec<usize>,
+        quick: bool,
+    ) -> Result<SweepConfig> {
+        let mut cfg = SweepConfig::original(leading_modes);
         cfg.repeats = self.repeats.unwrap_or(if quick { 10 } else { 50 }); // the user's value wins
         if self.max_size == 0 {
             return Err(Error::invalid("--max-size", 0, "must be >= 1"));
@@ -79,8 +93,8 @@ pub fn run_sweeps(
     tweak: impl Fn(&mut SweepConfig),
 ) -> Result<Vec<Sweep>> {
     let mut out = Vec::new();
-    for table in args.tables()? {
-        let mut cfg = args.config(&table, quick)?;
+    for (table, modes) in args.tables()? {
+        let mut cfg = args.config(&table, modes, quick)?;
         tweak(&mut cfg);
         let start = std::time::Instant::now();
         let s = sweep(&table, &cfg, device)?;

@@ -69,11 +69,20 @@ pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
     Ok(ThinSvd { u, s, v })
 }
 
-/// Householder QR of a square or tall matrix, sequential: returns (thin Q, upper-triangular R).
-pub fn qr_seq(a: MatRef<'_, f64>) -> (Mat<f64>, Mat<f64>) {
+/// Householder QR, sequential: A = QR with Q (m × k) orthonormal columns and R (k × n) upper
+/// triangular, k = min(m, n). Errors on an empty matrix or a NaN/∞ entry.
+pub fn qr_seq(a: MatRef<'_, f64>) -> Result<(Mat<f64>, Mat<f64>)> {
     use faer::linalg::{householder, qr::no_pivoting::factor};
     let (m, n) = a.shape();
     let k = m.min(n);
+    if k == 0 {
+        return Err(Error::invalid(
+            "a",
+            format!("{m}×{n} matrix"),
+            "QR needs a non-empty matrix",
+        ));
+    }
+    crate::error::check_finite_mat("a", a)?;
     let par = Par::Seq;
     let mut qr = a.to_owned();
     let bs = factor::recommended_block_size::<f64>(m, n);
@@ -107,11 +116,11 @@ pub fn qr_seq(a: MatRef<'_, f64>) -> (Mat<f64>, Mat<f64>) {
         par,
         MemStack::new(&mut buf),
     );
-    (q, r)
+    Ok((q, r))
 }
 
-/// C = A·B with the given parallelism.
-pub fn mul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
+/// C = A·B with the given parallelism (shapes are the caller's contract).
+pub(crate) fn mul<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
     let mut c = Mat::zeros(a.nrows(), b.ncols());
     matmul(c.as_mut(), Accum::Replace, a, b, T::ONE, par);
     c

@@ -53,9 +53,10 @@ pub fn gaussian_vec(rng: &mut Rng, len: usize, std: f64) -> Vec<f64> {
 /// QR factorisation of a standard Gaussian matrix G = QR, then column j of Q is multiplied by
 /// sign(R_jj), which makes the factorisation unique and the law of Q exactly Haar
 /// (Mezzadri, "How to generate random matrices from the classical compact groups", 2007).
-pub fn haar_orthogonal(rng: &mut Rng, d: usize) -> Mat<f64> {
+/// Errors when d = 0.
+pub fn haar_orthogonal(rng: &mut Rng, d: usize) -> crate::Result<Mat<f64>> {
     let g = gaussian_matrix(rng, d, d, 1.0);
-    let (mut q, r) = linalg::qr_seq(g.as_ref());
+    let (mut q, r) = linalg::qr_seq(g.as_ref())?;
     for j in 0..d {
         if r[(j, j)] < 0.0 {
             for i in 0..d {
@@ -63,5 +64,5 @@ pub fn haar_orthogonal(rng: &mut Rng, d: usize) -> Mat<f64> {
             }
         }
     }
-    q
+    Ok(q)
 }

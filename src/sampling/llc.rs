@@ -1,14 +1,14 @@
 //! The local learning coefficient estimator (Lau, Furman, Wang, Murfet, Wei, arXiv 2308.12108;
-//! llc spec §1): λ̂(w*) = nβ·(mean of the draws' losses − L_n(w*)), with the draws from C SGLD
-//! chains started at w* ([`crate::sampling`]), the baseline L_n(w*) on the full data, and a
+//! `validating_lambdahat/sgld_utils.py`, and devinterp's `estimate_learning_coeff`): λ̂(w*) = nβ·(mean of the draws' losses − L_n(w*)), with the draws from C SGLD
+//! chains started at w* ([`super::sgld`]), the baseline L_n(w*) on the full data, and a
 //! burn-in dropped from the front of every chain. Shaped like devinterp's
 //! `estimate_learning_coeff_with_summary`: per-chain values, their mean and standard deviation,
 //! the loss traces and the MALA acceptance diagnostic.
 //!
 //! ```
-//! use doubledescent::sampling::{BurnIn, LlcConfig, estimate_llc};
-//! use doubledescent::sampling::SgldConfig;
+//! use doubledescent::Device;
 //! use doubledescent::models::DeepLinearNetwork;
+//! use doubledescent::sampling::{BurnIn, LlcConfig, SgldConfig, estimate_llc};
 //! use faer::Mat;
 //!
 //! # fn main() -> doubledescent::Result<()> {
@@ -22,7 +22,7 @@
 //!     chains: 4,
 //!     burn_in: BurnIn::Fraction(0.5),
 //! };
-//! let s = estimate_llc(&model, &w_star, x.as_ref(), y.as_ref(), &cfg)?;
+//! let s = estimate_llc(&model, &w_star, x.as_ref(), y.as_ref(), &cfg, &Device::cpu())?;
 //! assert!((s.llc_mean - 3.0).abs() < 0.6, "{}", s.llc_mean);
 //! # Ok(())
 //! # }

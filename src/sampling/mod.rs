@@ -34,7 +34,7 @@ pub use llc::{BurnIn, LlcConfig, LlcSummary, estimate_llc, llc_from_losses};
 pub use mala::{MalaChain, MalaConfig, MalaLlc, mala_chain, mala_llc};
 pub use potential::mala_acceptance;
 pub use preconditioner::{Rescaled, rescale_hidden_layer};
-pub use sgld::{Chain, SgldConfig, sgld_chain, sgld_chains};
+pub use sgld::{Chain, SgldConfig, sgld_chain, sgld_chains, sgld_chains_lockstep};
 pub use trajectory::{
     Checkpoint, CheckpointSeed, LlcCheckpoints, LlcTarget, SgdConfig, llc_over_training,
 };

@@ -309,6 +309,26 @@ pub fn sgld_chains<M: Model + ?Sized>(
             .map(|c| sgld_chain(model, w_star, x, y, cfg, c))
             .collect();
     }
+    sgld_chains_lockstep(model, w_star, x, y, cfg, chains as usize, device)
+}
+
+/// The lockstep driver behind [`sgld_chains`] on CUDA, on any device: all chains advance one
+/// step at a time and share one fused update per step. On the CPU it gives the same chains as
+/// [`sgld_chain`] run one by one (the tests check this), so the CUDA path differs from the CPU
+/// path only in the update's arithmetic.
+pub fn sgld_chains_lockstep<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &SgldConfig,
+    chains: usize,
+    device: &Device,
+) -> Result<Vec<Chain>> {
+    crate::models::check_inputs(model, w_star, x, y)?;
+    cfg.validate(x.nrows(), w_star.len())?;
+    let chains = u32::try_from(chains)
+        .map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))?;
     let d = w_star.len();
     let mut states: Vec<ChainState<'_, M>> = (0..chains)
         .map(|c| ChainState::new(model, w_star, x, y, cfg, c))

@@ -8,7 +8,8 @@
 //! seed 0 regenerates the original's data; all fits go through one batched SVD.
 //!
 //! ```
-//! use doubledescent::{Device, polynomial_regression::{PolynomialConfig, polynomial_sweep}};
+//! use doubledescent::Device;
+//! use doubledescent::science::polynomial_regression::{PolynomialConfig, polynomial_sweep};
 //!
 //! # fn main() -> doubledescent::Result<()> {
 //! let mut cfg = PolynomialConfig::original();

@@ -10,7 +10,7 @@
 //! use faer::Mat;
 //!
 //! # fn main() -> doubledescent::Result<()> {
-//! let x = Mat::from_fn(20, 2, |i, j| ((i * 3 + j * 5) % 7) as f64 / 7.0);
+//! let x = Mat::from_fn(20, 2, |i, j| if j == 0 { i as f64 / 20.0 } else { ((i * 7) % 20) as f64 / 20.0 });
 //! let y = Mat::from_fn(20, 1, |i, _| x[(i, 0)] - x[(i, 1)]);
 //! let model = KernelRidge::new(Kernel::laplace(1.0)?, 0.0, Solver::Lu, &Device::cpu())?
 //!     .fit(x.as_ref(), y.as_ref())?;

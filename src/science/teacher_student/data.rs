@@ -137,8 +137,8 @@ impl Instance {
         let z_test = random::gaussian_matrix(&mut rng, cfg.n_test, d, scale);
         let w = random::gaussian_vec(&mut rng, d, 1.0);
         let eps = random::gaussian_vec(&mut rng, n, 1.0);
-        let f_u = random::haar_orthogonal(&mut rng, d);
-        let f_vt = random::haar_orthogonal(&mut rng, d);
+        let f_u = random::haar_orthogonal(&mut rng, d)?;
+        let f_vt = random::haar_orthogonal(&mut rng, d)?;
         let f_s: Vec<f64> = (0..d)
             .map(|i| if i < cfg.p { 1.0 } else { 1.0 / cfg.kappa })
             .collect();
