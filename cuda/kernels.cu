@@ -10,7 +10,8 @@
 //   W   m x c, row-major         KW  n x c, row-major
 //
 // Every kernel is a function of (||x||^2, ||z||^2, x.z); the transform below is the same formula as
-// the CPU path (src/kernels/mod.rs, `Kernel::transform`), so that the two agree to rounding.
+// the CPU path (src/kernels/mod.rs, `Params::value` on `KernelParams` of src/backend/abi.rs), so
+// that the two agree to rounding. The KIND_* numbers are those of src/backend/abi.rs.
 
 #define KIND_LAPLACE 0
 #define KIND_GAUSSIAN 1

@@ -1,4 +1,4 @@
-// Fused SGLD update for many chains in one launch (Lau et al., arXiv 2308.12108; llc spec §1.2):
+// Fused SGLD update for many chains in one launch (Lau et al., arXiv 2308.12108; `optim_sgld` of `validating_lambdahat/sgld_utils.py`):
 //   w <- w - (eps p / 2) (nbeta g + gamma (w - w*)) + sqrt(eps p) N(0, 1)
 // with g the gradient of the minibatch mean loss and p an optional diagonal preconditioner.
 //

@@ -1,4 +1,4 @@
-//! DoubleDescentTutorial part 1 (dd_tutorial spec §1): double descent when only the last layer is
+//! DoubleDescentTutorial part 1: double descent when only the last layer is
 //! trained, on 10 one-dimensional points y = w·x + N(0, 0.5²).
 //!
 //! * Random Fourier features φ(x) = k^{-1/2}e^{i v x}, v ~ N(0, 1), minimum-norm fit ŵ = y·pinv(Φ),

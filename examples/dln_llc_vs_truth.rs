@@ -1,5 +1,5 @@
 //! λ̂ against the true learning coefficient for deep linear networks (Lau, Furman, Wang, Murfet,
-//! Wei, arXiv 2308.12108, the DLN sweeps; llc spec §2): architectures drawn as the paper's
+//! Wei, arXiv 2308.12108, the DLN sweeps): architectures drawn as the paper's
 //! launcher does (number of layers, widths and input dimension uniform in ranges), true
 //! parameters with randomly reduced ranks (`rand_rank`, 0.5), noiseless data x ~ U(−10, 10)^N,
 //! several SGLD chains at w*, 90% burn-in, against Aoyagi's closed form for the product's rank.

@@ -1,5 +1,5 @@
 //! Saddle-to-saddle dynamics of a deep linear network (Jacot et al. 2021 set-up, as
-//! `validating_lambdahat/expt_dln_saddle_dynamics.py`; llc spec §3) with the LLC tracked during
+//! `validating_lambdahat/expt_dln_saddle_dynamics.py`) with the LLC tracked during
 //! training: teacher diag(10, 20, 30, 40, 50), x ~ N(0, I₅), n = 10⁴, a student with 4 hidden
 //! layers of width 10 and small initialisation (entries N(0, width^−1.5)), SGD (lr 1e-4, batch
 //! 128, 20 000 steps). Every 50 steps the data are re-targeted to the current network (so w_t is

@@ -1,5 +1,5 @@
-//! InterpolationWithNoise (the double-descent tutorial, dd_tutorial spec §3): Laplace-kernel
-//! (σ = 10) interpolation of MNIST digits by EigenPro, 150 epochs, with a fraction p of the
+//! `InterpolationWithNoise.ipynb` of the double-descent tutorial
+//! (`aradha5772/deep_learning_theory_tutorial@f2750a9`): Laplace-kernel (σ = 10) interpolation of MNIST digits by EigenPro, 150 epochs, with a fraction p of the
 //! training labels replaced by random classes, p = 0, 0.1, …, 0.9. The interpolant always reaches
 //! zero training error; the test error grows smoothly with p (4.58% → 73.56% in the notebook).
 //!

@@ -6,7 +6,7 @@
 //! the train and test losses and errors.
 //!
 //! Early checkpoints are not local minima: there the chains keep training (the sampled loss falls
-//! below L(w_t)) and λ̂ is negative, the failure mode the LLC papers warn about (llc spec §7.7).
+//! below L(w_t)) and λ̂ is negative, the failure mode the LLC papers warn about.
 //! Once training settles into a basin, λ̂ is positive and grows as the network fits more of the
 //! data.
 //!

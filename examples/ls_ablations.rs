@@ -1,5 +1,5 @@
-//! "Double Descent Demystified" (Schaeffer et al.), `linear_regression_ablations.py`
-//! (dd_demystified spec §2, §6.1–6.4): minimum-norm least squares on N = 1..39 training rows, 50
+//! "Double Descent Demystified" (Schaeffer et al.), `linear_regression_ablations.py`:
+//! minimum-norm least squares on N = 1..39 training rows, 50
 //! splits per N, tested on every other row. The test MSE spikes at N = D (P/N = 1), and each of the
 //! three ablations removes the spike:
 //!
@@ -42,7 +42,7 @@ struct Args {
     tables: TableArgs,
 }
 
-/// The spec's diabetes values at N = D = 10 (§4, §6.1–6.3).
+/// The original code's diabetes values at N = D = 10 (means over its 50 splits).
 const DIABETES_AT_D: [(&str, f64); 14] = [
     ("unablated", 5.98e7),
     ("unablated (median)", 5.1e5),
@@ -288,7 +288,7 @@ fn study(s: &Sweep, dir: &std::path::Path) -> Result<Table> {
         "N=D",
         "largest N",
         "max (min) at N",
-        "spec N=D",
+        "original N=D",
     ]);
     let mut row = |label: String, v: &[f64], lowest: bool| {
         let spec = if s.dataset == "Diabetes" {

@@ -1,5 +1,5 @@
-//! "Double Descent Demystified", `linear_regression_adversarial.py` (dd_demystified spec §3,
-//! §6.5): the smallest singular direction of the training matrix as an attack.
+//! "Double Descent Demystified", `linear_regression_adversarial.py`:
+//! the smallest singular direction of the training matrix as an attack.
 //!
 //! * Adversarial test datum: every test row moved by α·v_min (v_min the right singular vector of
 //!   the smallest singular value); the prediction moves by α(u_min·y)/σ_min, most at N = D.
@@ -186,7 +186,7 @@ fn run(args: &Args) -> Result<()> {
         );
         if s.dataset == "Diabetes" {
             println!(
-                "spec (LAPACK's sign): x+αv at N=10 1.9e9 (α=0.1) … 1.9e14 (α=31.6), at N=39 \
+                "original (LAPACK's sign): x+αv at N=10 1.9e9 (α=0.1) … 1.9e14 (α=31.6), at N=39 \
                  1.2e6 … 1.2e11; training data α=31.6 at N=10: 5.98e7 → 4.1e7"
             );
         }

@@ -1,5 +1,5 @@
-//! MALA against SGLD for the LLC of a ReLU network (`validating_lambdahat/MALA_vs_SGLD.ipynb`;
-//! llc spec §4): input 10, layers [20, 20, 10] with biases (d = 850), true parameter from the
+//! MALA against SGLD for the LLC of a ReLU network (`validating_lambdahat/MALA_vs_SGLD.ipynb`):
+//! input 10, layers [20, 20, 10] with biases (d = 850), true parameter from the
 //! default initialisation with N(0, 1) hidden biases, noiseless data x ~ U(−10, 10)¹⁰, over dataset
 //! sizes n = 10², 10^2.5, …; SGLD with ε = 1e-5, γ = 1, batch 32, 10 000 steps against full-batch
 //! MALA with the same ε (whose cost grows with n), with the SGLD chains' own MALA acceptance.

@@ -1,4 +1,4 @@
-//! The infinite-width baseline of DoubleDescentTutorialPart2 (dd_tutorial spec §2.4): the
+//! The infinite-width baseline of DoubleDescentTutorialPart2: the
 //! closed-form NTK of a 1-hidden-layer ReLU network with first-layer bias (N(0, 1) weights,
 //! √(2/k) scaling), K(x, x') = NNGP + x̃ᵀx̃'·(π − arccos ξ)/π, solved directly with no ridge:
 //! A = K(X, X)⁻¹Y, predictions K(x, X)A. The notebook printed `Train MSE: 0.00000 Train Error:

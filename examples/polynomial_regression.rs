@@ -1,4 +1,4 @@
-//! "Double Descent Demystified", `polynomial_regression.py` (dd_demystified spec §5): minimum-norm
+//! "Double Descent Demystified", `polynomial_regression.py`: minimum-norm
 //! regression of 2x + cos(25x) on Legendre polynomials P_1 … P_p at N = 15 uniform points of
 //! [−1, 1], p = 1 … 25, 30, 40, 50, 100, 200, 30 repeats. The test error (1000 grid points)
 //! spikes by ~10 orders of magnitude at p = N = 15 and then falls below its best
@@ -199,9 +199,9 @@ fn run(args: &Args) -> Result<()> {
         "train mean",
         "test mean",
         "test median",
-        "spec train",
-        "spec test mean",
-        "spec median",
+        "original train",
+        "original test mean",
+        "original median",
     ]);
     for (j, &q) in cfg.num_features.iter().enumerate() {
         let spec = SPEC.iter().find(|s| s.0 == q && cfg.num_data == 15);

@@ -1,5 +1,5 @@
-//! Rescaling invariance of the LLC (`validating_lambdahat/rescaling_invariance.ipynb`; llc spec
-//! §5): a 2-layer ReLU network 10 → 20 → 10 with biases (d = 430) whose hidden units 1, 2, 3, 4,
+//! Rescaling invariance of the LLC (`validating_lambdahat/rescaling_invariance.ipynb`): a 2-layer
+//! ReLU network 10 → 20 → 10 with biases (d = 430) whose hidden units 1, 2, 3, 4,
 //! 5 and 8 copy unit 0 (a degenerate true parameter), rescaled by W₁ ← sW₁, b₁ ← sb₁, W₂ ← W₂/s
 //! (the same function), for s = 10⁻⁴ … 10⁴. SGLD with γ = 0, ε = 1e-5, batch 500, fixed batch
 //! order and the full-data loss at every step, once with the notebook's preconditioner

@@ -1,4 +1,4 @@
-//! "Double Descent Demystified", factor 1 (dd_demystified spec §4): the smallest non-zero singular
+//! "Double Descent Demystified", `smallest_nonzero_singular_value.py` (factor 1): the smallest non-zero singular
 //! value of the training matrix is smallest at N = D, which is where 1/σ_min blows up the fit.
 //!
 //! * Monte Carlo: the median (and mean) σ_min of n × d matrices with i.i.d. N(0, Σ) rows against
@@ -61,7 +61,7 @@ const SPEC_MEDIANS: [(usize, f64); 9] = [
 
 /// `np.random.multivariate_normal(0, cov, size)` on NumPy's legacy stream: z = randn(size, d),
 /// x = z · diag(√s) Vᵀ with (u, s, Vᵀ) = svd(cov). Singular vectors are signed as LAPACK returns
-/// them for the spec's Σ (largest-magnitude entry negative), which regenerates its draws.
+/// them for the original's Σ (largest-magnitude entry negative), which regenerates its draws.
 fn numpy_multivariate_normal(
     rs: &mut RandomState,
     cov: &Mat<f64>,
@@ -133,7 +133,7 @@ fn run(args: &Args) -> Result<()> {
     )
     .with(
         Series::line(
-            "spec medians (d = 3)",
+            "original medians (d = 3)",
             SPEC_MEDIANS.iter().map(|(n, _)| *n as f64 / 3.0).collect(),
             SPEC_MEDIANS.iter().map(|(_, v)| *v).collect(),
             Rgb(0, 0, 0),
@@ -247,7 +247,13 @@ fn run(args: &Args) -> Result<()> {
         println!("wrote {}", f.display());
     }
 
-    let mut mc_table = Table::new(["n", "median σ_min (d=3)", "spec", "mean", "95% CI of mean"]);
+    let mut mc_table = Table::new([
+        "n",
+        "median σ_min (d=3)",
+        "original",
+        "mean",
+        "95% CI of mean",
+    ]);
     for (i, &n) in n3.iter().enumerate() {
         let spec = SPEC_MEDIANS
             .iter()
@@ -271,9 +277,9 @@ fn run(args: &Args) -> Result<()> {
         sci(mc10[lo10].median),
         n10[lo10]
     );
-    println!("\nRegression tables (spec: Diabetes 0.00264 at N = 10)\n{data_table}");
+    println!("\nRegression tables (original: Diabetes 0.00264 at N = 10)\n{data_table}");
     println!(
-        "\nThe original's seed-0 prefixes (spec: n=3 → 87.2, 2.52, 0.354; n=100 → 29.5, 4.04, 2.00)\n{prefix_table}"
+        "\nThe original's seed-0 prefixes (printed: n=3 → 87.2, 2.52, 0.354; n=100 → 29.5, 4.04, 2.00)\n{prefix_table}"
     );
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::random::Rng;
 
 /// Minibatches of size b over n samples as the original code draws them (`create_minibatches`,
-/// llc spec §1.2): a fresh permutation at the start of every epoch (or the samples in order when
+/// `validating_lambdahat/sgld_utils.py`): a fresh permutation at the start of every epoch (or the samples in order when
 /// not shuffling), consecutive slices of b, the last partial batch dropped.
 #[derive(Clone, Debug)]
 pub struct Minibatches {

@@ -1,8 +1,11 @@
 //! Image classification data: the IDX (MNIST) and CIFAR-10 binary formats, the 10,000-digit MNIST
 //! subset embedded in the crate, and the preprocessing of the double-descent tutorial
-//! (dd_tutorial spec §2.1, §3): first `k` images of each class, unit-norm rows, one-hot labels and
-//! seeded label corruption. Regression tables for the least-squares studies (dd_demystified spec
-//! §1): the embedded diabetes table, the student–teacher set with missing features, and CSV files.
+//! (`dataloader.py`, `DoubleDescentTutorialPart2.ipynb` and `InterpolationWithNoise.ipynb` of
+//! `aradha5772/deep_learning_theory_tutorial@f2750a9`): first `k` images of each class, unit-norm
+//! rows, one-hot labels and seeded label corruption. Regression tables for the least-squares
+//! studies of *Double Descent Demystified* (`src/utils.py` of its repository): the embedded
+//! diabetes table, the student–teacher set with missing features, and CSV files. Minibatches, row
+//! gathering and seeded uniform inputs for the training loops and samplers.
 //!
 //! ```
 //! use doubledescent::data::{self, Split};
@@ -172,7 +175,7 @@ impl Dataset {
         })
     }
 
-    /// The tutorial's training subset (spec §2.1): walk the images in order and keep the first
+    /// The tutorial's training subset (`DoubleDescentTutorialPart2.ipynb`): walk the images in order and keep the first
     /// `per_class` of every class, stacked class by class in order of first appearance; `rest`
     /// holds every other image in order. Errors when a class has fewer than `per_class` images.
     pub fn first_per_class(&self, per_class: usize) -> Result<TrainRest> {
@@ -250,7 +253,7 @@ pub fn one_hot<T: Float>(labels: &[u8], classes: usize) -> Mat<T> {
     })
 }
 
-/// Label noise as in the tutorial's InterpolationWithNoise (spec §3): each label is replaced, with
+/// Label noise as in the tutorial's `InterpolationWithNoise.ipynb`: each label is replaced, with
 /// probability `p`, by a uniformly random class (which may equal the true one, so about
 /// p·(1 − 1/classes) of the labels end up wrong). The uniform draws and the random classes depend
 /// only on `seed`, so for one seed the corrupted sets are nested in `p`, exactly the behaviour of

@@ -140,8 +140,35 @@ fn superscript(k: i64) -> String {
     s
 }
 
-fn tick_label(axis: &Axis, v: f64) -> String {
-    if axis.log {
+/// A log axis that spans fewer than three powers of ten: its ticks are labelled with their values
+/// (two significant digits) instead of 10ᵏ alone, so that it still shows at least three labels.
+fn dense_log(axis: &Axis, (lo, hi): (f64, f64)) -> bool {
+    axis.log && hi.floor() - lo.ceil() < 2.0
+}
+
+/// `x` briefly: two significant digits below 10 (0.25, 4), whole numbers up to 9999, then 1.6e4.
+fn two_digits(x: f64) -> String {
+    if !(x.is_finite() && x > 0.0) {
+        return String::new();
+    }
+    let e = x.log10().floor();
+    if (-2.0..4.0).contains(&e) {
+        let decimals = (1.0 - e).max(0.0) as usize;
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
+fn tick_label(axis: &Axis, v: f64, dense: bool) -> String {
+    if dense {
+        two_digits(10f64.powf(v))
+    } else if axis.log {
         let k = v.round();
         if (v - k).abs() < 1e-6 {
             superscript(k as i64)
@@ -157,7 +184,9 @@ fn tick_label(axis: &Axis, v: f64) -> String {
 }
 
 fn n_labels(axis: &Axis, (lo, hi): (f64, f64)) -> usize {
-    if axis.log {
+    if dense_log(axis, (lo, hi)) {
+        5
+    } else if axis.log {
         ((hi.floor() - lo.ceil()) as usize + 1).clamp(2, 12)
     } else {
         6
@@ -362,8 +391,9 @@ fn configure<DB: DrawingBackend>(
     xr: (f64, f64),
     yr: (f64, f64),
 ) -> Result<()> {
-    let fx = |v: &f64| tick_label(xa, *v);
-    let fy = |v: &f64| tick_label(ya, *v);
+    let (dx, dy) = (dense_log(xa, xr), dense_log(ya, yr));
+    let fx = |v: &f64| tick_label(xa, *v, dx);
+    let fy = |v: &f64| tick_label(ya, *v, dy);
     chart
         .configure_mesh()
         .x_desc(xa.label.as_str())
@@ -566,10 +596,41 @@ mod tests {
     }
 
     #[test]
+    fn short_log_axes_still_show_three_labels() {
+        use plotters::coord::ranged1d::{KeyPointHint, Ranged};
+        use plotters::coord::types::RangedCoordf64;
+        let a = Axis::log("loss");
+        // Within one decade (the cross-entropy of llc_over_training), two, and exactly three.
+        for (lo, hi) in [
+            (0.09, 2.4),
+            (0.3, 0.9),
+            (1.0, 60.0),
+            (2.0, 3.0),
+            (0.01, 1.0),
+        ] {
+            let r = (f64::log10(lo), f64::log10(hi));
+            let dense = dense_log(&a, r);
+            let ticks = RangedCoordf64::from(r.0..r.1).key_points(n_labels(&a, r).max_num_points());
+            let labels: Vec<String> = ticks
+                .iter()
+                .map(|v| tick_label(&a, *v, dense))
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert!(labels.len() >= 3, "[{lo}, {hi}]: {labels:?}");
+        }
+        assert_eq!(two_digits(10f64.powf(-0.5)), "0.32");
+        assert_eq!(two_digits(2.0), "2");
+        assert_eq!(two_digits(25.1), "25");
+        assert_eq!(two_digits(1585.0), "1585");
+        assert_eq!(two_digits(15849.0), "1.6e4");
+        assert!(!dense_log(&a, (-3.0, 1.0)));
+    }
+
+    #[test]
     fn log_tick_labels_are_powers_of_ten() {
         let a = Axis::log("t");
-        assert_eq!(tick_label(&a, 3.0), "10³");
-        assert_eq!(tick_label(&a, -2.0), "10⁻²");
-        assert_eq!(tick_label(&a, 0.5), "");
+        assert_eq!(tick_label(&a, 3.0, false), "10³");
+        assert_eq!(tick_label(&a, -2.0, false), "10⁻²");
+        assert_eq!(tick_label(&a, 0.5, false), "");
     }
 }

@@ -6,16 +6,16 @@
 //!
 //! | kernel | k(x, z) | source |
 //! |---|---|---|
-//! | [`Kernel::Laplace`] | exp(−‖x−z‖/σ) | EigenPro-pytorch `kernel.py` (dd_tutorial spec §5.1) |
+//! | [`Kernel::Laplace`] | exp(−‖x−z‖/σ) | EigenPro-pytorch@2613356 `kernel.py` |
 //! | [`Kernel::Gaussian`] | exp(−‖x−z‖²/(2σ²)) | idem |
 //! | [`Kernel::Dispersal`] | exp(−‖x−z‖^γ/σ), γ ∈ (0, 2] | idem |
-//! | [`Kernel::ReluNngp`] | ‖x̃‖‖z̃‖·(ξ(π − arccos ξ) + √(1−ξ²))/π | arc-cosine kernel of order 1 (Cho & Saul 2009; dd_tutorial §1.6) |
-//! | [`Kernel::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; dd_tutorial §2.4) |
+//! | [`Kernel::ReluNngp`] | ‖x̃‖‖z̃‖·(ξ(π − arccos ξ) + √(1−ξ²))/π | arc-cosine kernel of order 1 (Cho & Saul 2009; `DoubleDescentTutorial.ipynb`) |
+//! | [`Kernel::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; `NTKAnalysis.ipynb`) |
 //!
 //! with ξ = x̃ᵀz̃/(‖x̃‖‖z̃‖) clamped to [−1, 1], and x̃ = [x; 1] when `bias` is set (the first-layer
 //! bias of the tutorial's networks), x̃ = x otherwise. Squared distances are computed as
 //! ‖x‖² + ‖z‖² − 2xᵀz and clamped at 0 before the square root or power, so rounding never gives a
-//! NaN (the original `dispersal` did not clamp; spec §6 item 5). Self matrices have exactly
+//! NaN (the original `dispersal` did not clamp, and gave NaN for nearly equal points). Self matrices have exactly
 //! k(x, x) on the diagonal (1 for the distance kernels, ‖x̃‖² and 2‖x̃‖² for NNGP and NTK), and
 //! are exactly symmetric.
 //!

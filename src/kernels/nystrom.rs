@@ -1,6 +1,6 @@
 //! Top-q eigensystem of a kernel on a subsample (the Nyström approximation EigenPro
 //! preconditions with): the eigenpairs (λ_i, u_i) of K_S/s, K_S = K(S, S) on s points, with unit
-//! u_i, λ descending (EigenPro-pytorch `svd.py`, `nystrom_kernel_svd`; dd_tutorial spec §5.2).
+//! u_i, λ descending (EigenPro-pytorch@2613356 `svd.py`, `nystrom_kernel_svd`).
 //! EigenPro's scaled eigenvectors are E = [u_1 … u_q]/√s ([`NystromEigen::scaled_vectors`]).
 //!
 //! Three methods, chosen by [`EigenMethod::Auto`]:

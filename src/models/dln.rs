@@ -1,4 +1,4 @@
-//! The deep linear network of `validating_lambdahat` (`dln.py`; llc spec §2): f(x) = x W₁ W₂ ⋯ W_L
+//! The deep linear network of `validating_lambdahat` (`edmundlth/validating_lambdahat@375e6fa`, `dln.py`): f(x) = x W₁ W₂ ⋯ W_L
 //! with W_k of shape H_k × H_{k+1}, H = [N, hidden widths…, M], no biases, MSE averaged over batch
 //! and outputs. Flat parameters: W₁, …, W_L one after another, each column-major.
 
@@ -18,7 +18,7 @@ pub struct DeepLinearNetwork {
     offsets: Vec<usize>,
 }
 
-/// How to build the true parameter w* (`true_param_config["method"]`, llc spec §2.3).
+/// How to build the true parameter w* (`true_param_config["method"]` of `expt_dln.py`, `initialise_expt`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TrueParam {
     /// The random initialisation (full rank generically).
@@ -112,7 +112,7 @@ impl DeepLinearNetwork {
         w
     }
 
-    /// A true parameter w* built from a random initialisation (llc spec §2.3).
+    /// A true parameter w* built from a random initialisation (`initialise_expt` of `expt_dln.py`).
     pub fn true_param(&self, rng: &mut Rng, method: TrueParam) -> Result<Vec<f64>> {
         let mut w = self.init(rng, None);
         match method {

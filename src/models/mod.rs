@@ -1,7 +1,7 @@
 //! Small dense models with hand-written gradients, seen by the samplers as one flat parameter
 //! vector: [`DeepLinearNetwork`] (f(x) = x W₁ ⋯ W_L) and [`Mlp`] (ReLU hidden layers with
 //! biases). Losses are means over the batch (and, for squared error, over output coordinates),
-//! as in `validating_lambdahat` (`dln.py`: `jnp.mean((pred − y)²)`; llc spec §1.1).
+//! as in `edmundlth/validating_lambdahat@375e6fa` (`dln.py`: `jnp.mean((pred − y)²)`).
 //!
 //! Data are row-major batches: X is b × N, Y is b × M (faer matrices).
 

@@ -1,7 +1,7 @@
 //! The learning coefficient of a deep linear network in closed form (M. Aoyagi, "Consideration on
 //! the learning efficiency of multiple-layered neural networks with linear units", Neural Networks
 //! 2024), exactly as `true_dln_learning_coefficient` of `validating_lambdahat/dln.py` computes it
-//! (llc spec §2.6). For one hidden layer it reduces to Aoyagi & Watanabe's (2005) reduced-rank
+//! (`true_dln_learning_coefficient` of `validating_lambdahat/dln.py`). For one hidden layer it reduces to Aoyagi & Watanabe's (2005) reduced-rank
 //! regression formula; for N = M and hidden widths ≥ 2N it is N²/2 whatever the rank.
 
 use crate::error::{Error, Result};

@@ -1,6 +1,7 @@
 //! Double descent in the number of features: minimum-norm regression on Legendre polynomials
 //! P_1 … P_p (no constant term) of 15 points on [−1, 1], target 2x + cos(25x)
-//! (`polynomial_regression.py` of "Double Descent Demystified"; dd_demystified spec §5).
+//! (`polynomial_regression.py` of "Double Descent Demystified",
+//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial@23c73b2`).
 //!
 //! The test error spikes by about ten orders of magnitude at p = N = 15 and falls below its best
 //! under-parameterised value for p ≈ 30. The training points are drawn from NumPy's legacy

@@ -1,7 +1,8 @@
 //! Direct kernel interpolation and kernel ridge regression: solve (K(X, X) + λI) A = Y once, then
 //! predict f(z) = K(z, X) A. The reference that iterative solvers ([`crate::solvers::eigenpro`])
 //! must converge to, and the tutorial's infinite-width baselines (Radhakrishnan, arXiv 2105.14368;
-//! `y @ pinv(K)` and `numpy.linalg.solve(K, y)` in the tutorial notebooks).
+//! `y @ pinv(K)` and `numpy.linalg.solve(K, y)` in `DoubleDescentTutorial.ipynb` and
+//! `NTKAnalysis.ipynb` of `aradha5772/deep_learning_theory_tutorial@f2750a9`).
 //!
 //! ```
 //! use doubledescent::Device;

@@ -1,7 +1,8 @@
 //! Minimum-norm least squares as a solver: [`MinNormLeastSquares`] (with its SVD cutoff) fits a
 //! [`LinearFit`] X ↦ X·β through the SVD of the design matrix ([`crate::linalg::min_norm_lstsq`]),
 //! the estimator of *Double Descent Demystified* (Schaeffer et al., arXiv 2303.14151; repository
-//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial`, `src/plot_ablations.py`).
+//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial@23c73b2`,
+//! `linear_regression_ablations.py`).
 
 use faer::{Mat, MatRef, Par};
 

@@ -1,6 +1,7 @@
 //! Random-feature models fitted by minimum-norm least squares: the finite-width side of the
 //! double-descent tutorial (Radhakrishnan, arXiv 2105.14368, sections on random Fourier and random
-//! ReLU features; notebook `double_descent_tutorial.ipynb` of the tutorial's repository).
+//! ReLU features; `DoubleDescentTutorial.ipynb` of
+//! `aradha5772/deep_learning_theory_tutorial@f2750a9`).
 //!
 //! A feature map ([`RandomFourier`], [`RandomRelu`]) goes into [`MinNormFeatures`] with an SVD
 //! cutoff; [`Fit::fit`] solves for the coefficients and returns a [`FeatureFit`] that owns the map
@@ -14,7 +15,7 @@
 //!   is the complex pinv solution (2n real constraints: the interpolation threshold is k = n, as
 //!   in the notebook). Predictions are complex; [`complex_mse`] is the notebook's
 //!   mean |ŷ − y|².
-//! * [`RandomRelu`]: φ(x) = √(2/k)·relu(Vx + b), V, b ~ N(0, 1) (the NNGP of §1.4–1.6 with the
+//! * [`RandomRelu`]: φ(x) = √(2/k)·relu(Vx + b), V, b ~ N(0, 1) (the notebook's NNGP model with the
 //!   first-layer bias): ⟨φ(x), φ(x')⟩ → the arc-cosine kernel [`Kernel::ReluNngp`] with bias.
 //!
 //! [`Kernel::ReluNngp`]: crate::kernels::Kernel::ReluNngp

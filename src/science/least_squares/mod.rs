@@ -1,7 +1,7 @@
 //! Double descent of minimum-norm least squares and its three ablations ("Double Descent
 //! Demystified", Schaeffer et al., arXiv 2303.14151; repository
-//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial` at `23c73b2`,
-//! `src/plot_ablations.py` and `src/plot_adversarial.py`).
+//! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial@23c73b2`,
+//! `linear_regression_ablations.py` and `linear_regression_adversarial.py`).
 //!
 //! For each training-set size N and each repeat r, [`split`] draws N training rows the way
 //! `train_test_split(random_state=r)` does and every other row is a test row. The fit is
@@ -16,7 +16,7 @@
 //! * (c) no residuals: targets replaced by Xβ_ideal, β_ideal the least-squares fit on the whole
 //!   table ([`ideal_coefficients`]);
 //!
-//! and two adversarial constructions make it worse (`src/plot_adversarial.py`): a test datum moved by α·v_min and
+//! and two adversarial constructions make it worse (`linear_regression_adversarial.py`): a test datum moved by α·v_min and
 //! training targets moved by α·u_min, where (u_min, σ_min, v_min) is the last singular triple.
 //! A singular pair is defined only up to a joint sign, and the original takes whichever sign
 //! LAPACK returns; here both signs are scored and the one with the larger test error is kept,

@@ -11,7 +11,7 @@ use crate::linalg::{self, batched_svd};
 use crate::stats::{RepeatStats, group_stats};
 
 /// Monte-Carlo law of the smallest non-zero singular value of an n × d matrix with i.i.d.
-/// N(0, Σ) rows, for each n in `sizes` (the paper's supplementary check, `src/plot_smallest_singular_value.py`): `draws` matrices per n,
+/// N(0, Σ) rows, for each n in `sizes` (`smallest_nonzero_singular_value.py` of the paper's repository): `draws` matrices per n,
 /// every SVD in one batched call. Draw k of size index s uses the stream `substream(seed, ·)`, so
 /// results do not depend on the thread count. The minimum over n sits at n = d: each new row
 /// shares directions with the earlier ones until the d-th, which gets the least variance.
