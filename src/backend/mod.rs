@@ -231,6 +231,21 @@ mod tests {
         );
     }
 
+    /// A build without the `cuda` feature still compiles every call site, and asking it for CUDA
+    /// is a one-line `DeviceUnavailable`, never a panic.
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn a_lean_build_reports_that_it_has_no_cuda() {
+        match Device::cuda() {
+            Err(Error::DeviceUnavailable(reason)) => {
+                assert!(reason.contains("no CUDA backend"), "{reason}")
+            }
+            other => panic!("expected DeviceUnavailable, got {other:?}"),
+        }
+        let auto = Device::select(DeviceRequest::Auto).unwrap();
+        assert_eq!(auto.backend(), Backend::Cpu);
+    }
+
     #[test]
     fn explicit_cpu_wins() {
         let dev = Device::select(DeviceRequest::Cpu).unwrap();
