@@ -36,29 +36,13 @@ pub struct MalaConfig {
 
 impl MalaConfig {
     fn validate(&self) -> Result<()> {
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid(
-                "epsilon",
-                self.epsilon,
-                "must be finite and > 0",
-            ));
-        }
-        if !(self.gamma.is_finite() && self.gamma >= 0.0) {
-            return Err(Error::invalid(
-                "gamma",
-                self.gamma,
-                "must be finite and >= 0",
-            ));
-        }
+        super::check_step(self.epsilon, self.gamma, self.steps)?;
         if !(self.nbeta.is_finite() && self.nbeta > 0.0) {
             return Err(Error::invalid(
                 "nbeta",
                 self.nbeta,
                 "must be finite and > 0",
             ));
-        }
-        if self.steps == 0 {
-            return Err(Error::invalid("steps", 0, "need at least one step"));
         }
         Ok(())
     }

@@ -77,3 +77,19 @@ pub enum LossTrace {
     /// The full-data loss L_n(w_t) (the rescaling notebook; n forward passes per step).
     FullData,
 }
+
+/// The checks every Langevin sampler makes of its step: ε finite and > 0, γ finite and ≥ 0, at
+/// least one step.
+pub(crate) fn check_step(epsilon: f64, gamma: f64, steps: usize) -> crate::Result<()> {
+    use crate::Error;
+    if !(epsilon.is_finite() && epsilon > 0.0) {
+        return Err(Error::invalid("epsilon", epsilon, "must be finite and > 0"));
+    }
+    if !(gamma.is_finite() && gamma >= 0.0) {
+        return Err(Error::invalid("gamma", gamma, "must be finite and >= 0"));
+    }
+    if steps == 0 {
+        return Err(Error::invalid("steps", 0, "need at least one step"));
+    }
+    Ok(())
+}

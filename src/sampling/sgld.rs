@@ -58,29 +58,13 @@ impl Default for SgldConfig {
 
 impl SgldConfig {
     pub(crate) fn validate(&self, n: usize, d: usize) -> Result<()> {
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::invalid(
-                "epsilon",
-                self.epsilon,
-                "must be finite and > 0",
-            ));
-        }
-        if !(self.gamma.is_finite() && self.gamma >= 0.0) {
-            return Err(Error::invalid(
-                "gamma",
-                self.gamma,
-                "must be finite and >= 0",
-            ));
-        }
+        super::check_step(self.epsilon, self.gamma, self.steps)?;
         if self.batch_size == 0 || self.batch_size > n {
             return Err(Error::invalid(
                 "batch_size",
                 self.batch_size,
                 format!("must lie in 1..={n} (the number of samples)"),
             ));
-        }
-        if self.steps == 0 {
-            return Err(Error::invalid("steps", 0, "need at least one step"));
         }
         if let NBeta::Value(v) = self.nbeta {
             if !(v.is_finite() && v > 0.0) {
@@ -299,17 +283,28 @@ pub fn sgld_chains<M: Model + ?Sized>(
     chains: usize,
     device: &Device,
 ) -> Result<Vec<Chain>> {
-    crate::models::check_inputs(model, w_star, x, y)?;
-    cfg.validate(x.nrows(), w_star.len())?;
-    let chains = u32::try_from(chains)
-        .map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))?;
+    let chains = check_chains(model, w_star, x, y, cfg, chains)?;
     if device.backend() == Backend::Cpu {
         return (0..chains)
             .into_par_iter()
             .map(|c| sgld_chain(model, w_star, x, y, cfg, c))
             .collect();
     }
-    sgld_chains_lockstep(model, w_star, x, y, cfg, chains as usize, device)
+    lockstep(model, w_star, x, y, cfg, chains, device)
+}
+
+/// The checks shared by the multi-chain drivers; the chain count as the noise counter's type.
+fn check_chains<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &SgldConfig,
+    chains: usize,
+) -> Result<u32> {
+    crate::models::check_inputs(model, w_star, x, y)?;
+    cfg.validate(x.nrows(), w_star.len())?;
+    u32::try_from(chains).map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))
 }
 
 /// The lockstep driver behind [`sgld_chains`] on CUDA, on any device: all chains advance one
@@ -325,10 +320,19 @@ pub fn sgld_chains_lockstep<M: Model + ?Sized>(
     chains: usize,
     device: &Device,
 ) -> Result<Vec<Chain>> {
-    crate::models::check_inputs(model, w_star, x, y)?;
-    cfg.validate(x.nrows(), w_star.len())?;
-    let chains = u32::try_from(chains)
-        .map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))?;
+    let chains = check_chains(model, w_star, x, y, cfg, chains)?;
+    lockstep(model, w_star, x, y, cfg, chains, device)
+}
+
+fn lockstep<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &SgldConfig,
+    chains: u32,
+    device: &Device,
+) -> Result<Vec<Chain>> {
     let d = w_star.len();
     let mut states: Vec<ChainState<'_, M>> = (0..chains)
         .map(|c| ChainState::new(model, w_star, x, y, cfg, c))
