@@ -46,7 +46,7 @@ fn every_cuda_source_compiles_with_nvrtc_and_exports_its_kernels() {
                 "{}: no .target sm_{arch}",
                 src.file
             );
-            for entry in src.entries {
+            for entry in src.entries() {
                 assert!(
                     ptx.contains(&format!(".entry {entry}(")),
                     "{} compiled for compute_{arch} lacks the kernel {entry}",
@@ -62,6 +62,166 @@ fn every_cuda_source_compiles_with_nvrtc_and_exports_its_kernels() {
             .unwrap_err()
             .to_string()
             .contains("sm_10")
+    );
+}
+
+/// The `.cu` source with comments removed, line continuations joined and the function-like
+/// `#define NAME(T, SUF)` macros expanded at their instantiations (`DD_INSTANTIATE(float, f32)`).
+fn preprocess(text: &str) -> String {
+    let joined = text.replace("\\\n", " ");
+    let code: String = joined
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The definitions themselves are templates, not kernels: keep every other line.
+    let mut out: String = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("#define "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in code.lines() {
+        let Some(def) = line.trim().strip_prefix("#define ") else {
+            continue;
+        };
+        let Some((head, body)) = def.split_once(')') else {
+            continue;
+        };
+        let Some((name, params)) = head.split_once('(') else {
+            continue;
+        };
+        let params: Vec<&str> = params.split(',').map(str::trim).collect();
+        for call in code
+            .lines()
+            .filter(|l| l.trim_start().starts_with(&format!("{name}(")))
+        {
+            let inner = call
+                .trim()
+                .trim_start_matches(name)
+                .trim_matches(|c| c == '(' || c == ')');
+            let values: Vec<&str> = inner.split(',').map(str::trim).collect();
+            let mut expansion = body.to_string();
+            for (p, v) in params.iter().zip(&values) {
+                expansion = replace_word(&expansion, p, v);
+            }
+            out.push('\n');
+            out.push_str(&expansion.replace("##", ""));
+        }
+    }
+    out
+}
+
+/// Replaces whole identifiers `word` in `text` (SUF in dd_kmat_##SUF counts as whole).
+fn replace_word(text: &str, word: &str, by: &str) -> String {
+    let is_id = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().last();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_id) && !rest[..i].ends_with("##") || after.is_some_and(is_id) {
+            out.push_str(word);
+        } else {
+            out.push_str(by);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out + rest
+}
+
+/// Every `extern "C" __global__` kernel of a preprocessed source: its name and its parameters as
+/// (name, C type with single spaces).
+fn kernel_signatures(code: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for (start, _) in code.match_indices("extern \"C\" __global__ void") {
+        let rest = &code[start + "extern \"C\" __global__ void".len()..];
+        let rest = match rest.trim_start().strip_prefix("__launch_bounds__(") {
+            Some(r) => &r[r.find(')').unwrap() + 1..],
+            None => rest,
+        };
+        let open = rest.find('(').unwrap();
+        let name = rest[..open].trim().to_string();
+        let close = rest[open..].find(')').unwrap() + open;
+        let params = rest[open + 1..close]
+            .split(',')
+            .map(|p| {
+                let words: Vec<&str> = p
+                    .split_whitespace()
+                    .filter(|w| *w != "__restrict__")
+                    .collect();
+                let (ty, id) = words.split_at(words.len() - 1);
+                let mut ty = ty.join(" ");
+                let mut id = id[0].to_string();
+                while let Some(stripped) = id.strip_prefix('*') {
+                    ty.push('*');
+                    id = stripped.to_string();
+                }
+                (id, ty.replace(" *", "*"))
+            })
+            .collect();
+        out.push((name, params));
+    }
+    out
+}
+
+/// Every launcher's declared parameters (names and C types, both precisions) against the
+/// kernel signature parsed from the `.cu` source: count, order, names and types. Needs neither a
+/// GPU nor NVRTC. (Swapping two declared parameters, `w_star` and `g` of `dd_sgld_update` for
+/// example, makes this test fail.)
+#[test]
+fn every_launcher_matches_its_kernel_signature() {
+    use doubledescent::backend::cuda::launch::signatures;
+    let mut parsed = Vec::new();
+    for src in SOURCES {
+        for (name, params) in kernel_signatures(&preprocess(src.text)) {
+            parsed.push((src.file, name, params));
+        }
+    }
+    let declared: Vec<_> = signatures::<f32>()
+        .into_iter()
+        .chain(signatures::<f64>())
+        .collect();
+    assert_eq!(
+        declared.len(),
+        parsed.len(),
+        "every kernel of cuda/*.cu has exactly one launcher: {:?}",
+        parsed.iter().map(|p| &p.1).collect::<Vec<_>>()
+    );
+    for sig in &declared {
+        let (file, _, params) = parsed
+            .iter()
+            .find(|p| p.1 == sig.name)
+            .unwrap_or_else(|| panic!("{} is not defined in cuda/{}", sig.name, sig.file));
+        assert_eq!(*file, sig.file, "{}", sig.name);
+        let want: Vec<(String, String)> = params
+            .iter()
+            .map(|(n, t)| (n.to_ascii_lowercase(), t.clone()))
+            .collect();
+        let got: Vec<(String, String)> = sig
+            .params
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect();
+        assert_eq!(got, want, "{}: launcher vs kernel", sig.name);
+    }
+}
+
+#[test]
+fn the_signature_parser_reads_macro_kernels() {
+    let code = preprocess(
+        "#define INST(T, SUF) \\\n extern \"C\" __global__ void k_##SUF(const T* X, T* out, long long ld) {}\nINST(float, f32)\n",
+    );
+    let sigs = kernel_signatures(&code);
+    assert_eq!(sigs.len(), 1, "{code}");
+    assert_eq!(sigs[0].0, "k_f32");
+    assert_eq!(
+        sigs[0].1,
+        [
+            ("X".to_string(), "const float*".to_string()),
+            ("out".to_string(), "float*".to_string()),
+            ("ld".to_string(), "long long".to_string())
+        ]
     );
 }
 

@@ -12,7 +12,10 @@
 use cudarc::driver::{CudaSlice, LaunchConfig};
 use faer::{Mat, MatRef};
 
-use super::launch::{dd_kmat, dd_kw, dd_kw_reduce, dd_mirror, dd_sqnorms};
+use super::launch::{
+    KmatArgs, KwArgs, KwReduceArgs, MirrorArgs, SqnormsArgs, dd_kmat, dd_kw, dd_kw_reduce,
+    dd_mirror, dd_sqnorms,
+};
 use super::{CudaRuntime, as_i32, derr};
 use crate::backend::Float;
 use crate::backend::abi::KernelParams;
@@ -63,7 +66,18 @@ fn sqnorms<T: Float>(
         shared_mem_bytes: 0,
     };
     // SAFETY: a holds n·d values and out n values.
-    unsafe { dd_sqnorms::<T>(rt, cfg, &a.as_view(), &mut out, ni, di) }?;
+    unsafe {
+        dd_sqnorms::<T>(
+            rt,
+            cfg,
+            SqnormsArgs {
+                x: &a.as_view(),
+                out: &mut out,
+                n: ni,
+                d: di,
+            },
+        )
+    }?;
     Ok(out)
 }
 
@@ -138,22 +152,24 @@ pub(crate) fn matrix<T: Float>(
             dd_kmat::<T>(
                 rt,
                 cfg,
-                &xv,
-                &zd.as_view(),
-                &xnv,
-                &zn.as_view(),
-                &mut dev,
-                rci,
-                mi,
-                di,
-                ld,
-                r0i,
-                self_diag,
-                upper_only,
-                kind,
-                p1,
-                p2,
-                bias,
+                KmatArgs {
+                    x: &xv,
+                    z: &zd.as_view(),
+                    xn: &xnv,
+                    zn: &zn.as_view(),
+                    out: &mut dev,
+                    n: rci,
+                    m: mi,
+                    d: di,
+                    ld,
+                    row0: r0i,
+                    self_diag,
+                    upper_only,
+                    kind,
+                    p1,
+                    p2,
+                    bias,
+                },
             )
         }?;
         if upper_only == 1 {
@@ -164,7 +180,17 @@ pub(crate) fn matrix<T: Float>(
                 shared_mem_bytes: 0,
             };
             // SAFETY: the n×n block written just before.
-            unsafe { dd_mirror::<T>(rt, cfg, &mut dev, rci, ld) }?;
+            unsafe {
+                dd_mirror::<T>(
+                    rt,
+                    cfg,
+                    MirrorArgs {
+                        a: &mut dev,
+                        n: rci,
+                        ld,
+                    },
+                )
+            }?;
         }
         rt.stream
             .memcpy_dtoh(&dev.slice(0..rc * m), &mut host[..rc * m])
@@ -239,23 +265,25 @@ pub(crate) fn apply<T: Float>(
             dd_kw::<T>(
                 rt,
                 cfg,
-                &xd.as_view(),
-                &zd.as_view(),
-                &xn.as_view(),
-                &zn.as_view(),
-                &wd.as_view(),
-                &mut partial,
-                ni,
-                mi,
-                di,
-                ci,
-                col0i,
-                cwi,
-                tps,
-                kind,
-                p1,
-                p2,
-                bias,
+                KwArgs {
+                    x: &xd.as_view(),
+                    z: &zd.as_view(),
+                    xn: &xn.as_view(),
+                    zn: &zn.as_view(),
+                    w: &wd.as_view(),
+                    partial: &mut partial,
+                    n: ni,
+                    m: mi,
+                    d: di,
+                    c_total: ci,
+                    col0: col0i,
+                    cw: cwi,
+                    tiles_per_split: tps,
+                    kind,
+                    p1,
+                    p2,
+                    bias,
+                },
             )
         }?;
         let cfg = LaunchConfig {
@@ -268,13 +296,15 @@ pub(crate) fn apply<T: Float>(
             dd_kw_reduce::<T>(
                 rt,
                 cfg,
-                &partial.as_view(),
-                &mut outd,
-                ni,
-                ci,
-                col0i,
-                cwi,
-                si,
+                KwReduceArgs {
+                    partial: &partial.as_view(),
+                    out: &mut outd,
+                    n: ni,
+                    c_total: ci,
+                    col0: col0i,
+                    cw: cwi,
+                    splits: si,
+                },
             )
         }?;
     }

@@ -43,15 +43,26 @@ pub(crate) fn as_i32(name: &'static str, v: usize) -> Result<i32> {
         .map_err(|_| Error::invalid(name, v, "exceeds the CUDA path's 32-bit index range"))
 }
 
-/// One CUDA source file, embedded in the crate, and the entry points it must export.
+/// One CUDA source file, embedded in the crate.
 #[derive(Debug)]
 pub struct CudaSource {
     /// File name under `cuda/`.
     pub file: &'static str,
     /// The source text.
     pub text: &'static str,
-    /// The `extern "C"` kernels it defines.
-    pub entries: &'static [&'static str],
+}
+
+impl CudaSource {
+    /// The `extern "C"` kernels the crate launches from this file, in both precisions (from the
+    /// declarations of [`launch`]).
+    pub fn entries(&self) -> Vec<String> {
+        launch::signatures::<f32>()
+            .into_iter()
+            .chain(launch::signatures::<f64>())
+            .filter(|s| s.file == self.file)
+            .map(|s| s.name)
+            .collect()
+    }
 }
 
 /// Every `.cu` file of the crate.
@@ -59,28 +70,14 @@ pub const SOURCES: &[CudaSource] = &[
     CudaSource {
         file: "kernels.cu",
         text: include_str!("../../../cuda/kernels.cu"),
-        entries: &[
-            "dd_sqnorms_f32",
-            "dd_kmat_f32",
-            "dd_mirror_f32",
-            "dd_kw_f32",
-            "dd_kw_reduce_f32",
-            "dd_sqnorms_f64",
-            "dd_kmat_f64",
-            "dd_mirror_f64",
-            "dd_kw_f64",
-            "dd_kw_reduce_f64",
-        ],
     },
     CudaSource {
         file: "svd.cu",
         text: include_str!("../../../cuda/svd.cu"),
-        entries: &["dd_jacobi_svd_f32", "dd_jacobi_svd_f64"],
     },
     CudaSource {
         file: "sgld.cu",
         text: include_str!("../../../cuda/sgld.cu"),
-        entries: &["dd_sgld_update_f32", "dd_sgld_update_f64"],
     },
 ];
 
@@ -279,7 +276,7 @@ pub struct CudaRuntime {
     arch: i32,
     nvrtc: (i32, i32),
     pub(crate) sm_count: usize,
-    functions: Vec<(&'static str, CudaFunction)>,
+    functions: Vec<(String, CudaFunction)>,
 }
 
 impl CudaRuntime {
@@ -341,9 +338,9 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
         let module = ctx
             .load_module(Ptx::from_src(ptx))
             .map_err(|e| format!("loading the PTX of {}: {e}", src.file))?;
-        for &entry in src.entries {
+        for entry in src.entries() {
             let f = module
-                .load_function(entry)
+                .load_function(&entry)
                 .map_err(|e| format!("{} has no kernel {entry}: {e}", src.file))?;
             functions.push((entry, f));
         }

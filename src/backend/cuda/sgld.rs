@@ -3,7 +3,7 @@
 
 use cudarc::driver::LaunchConfig;
 
-use super::launch::dd_sgld_update;
+use super::launch::{SgldUpdateArgs, dd_sgld_update};
 use super::{CudaRuntime, derr};
 use crate::backend::Float;
 use crate::backend::abi::SgldStep;
@@ -53,17 +53,19 @@ pub(crate) fn sgld_update<T: Float>(
         dd_sgld_update::<T>(
             rt,
             cfg,
-            &mut wd,
-            &sd.as_view(),
-            &gd.as_view(),
-            &pd.as_view(),
-            di,
-            s.epsilon,
-            s.nbeta,
-            s.gamma,
-            s.seed,
-            s.step,
-            use_precond,
+            SgldUpdateArgs {
+                w: &mut wd,
+                w_star: &sd.as_view(),
+                g: &gd.as_view(),
+                precond: &pd.as_view(),
+                d: di,
+                eps: s.epsilon,
+                nbeta: s.nbeta,
+                gamma: s.gamma,
+                seed: s.seed,
+                step: s.step,
+                use_precond,
+            },
         )
     }?;
     rt.stream

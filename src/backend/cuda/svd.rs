@@ -8,7 +8,7 @@ use cudarc::driver::LaunchConfig;
 use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
 use faer::{Mat, MatRef};
 
-use super::launch::dd_jacobi_svd;
+use super::launch::{JacobiSvdArgs, dd_jacobi_svd};
 use super::{CudaRuntime, derr};
 use crate::backend::Float;
 use crate::error::Result;
@@ -92,17 +92,19 @@ pub(crate) fn batched_svd<T: Float>(
             dd_jacobi_svd::<T>(
                 rt,
                 cfg,
-                &ad.as_view(),
-                &mut ud,
-                &mut sd,
-                &mut vd,
-                &mut sweeps,
-                &mut work,
-                mwi,
-                nwi,
-                tol,
-                MAX_SWEEPS,
-                shared_flag,
+                JacobiSvdArgs {
+                    a: &ad.as_view(),
+                    u: &mut ud,
+                    s: &mut sd,
+                    v: &mut vd,
+                    sweeps: &mut sweeps,
+                    work: &mut work,
+                    mw: mwi,
+                    nw: nwi,
+                    tol,
+                    max_sweeps: MAX_SWEEPS,
+                    use_shared: shared_flag,
+                },
             )
         }?;
         let u = rt.stream.clone_dtoh(&ud).map_err(derr("copying U back"))?;
