@@ -10,6 +10,9 @@
 //! The CUDA rows run when a device is present (`Device::cuda()`); they include the host↔device
 //! copies and the copy into a faer matrix, and `cuda_kw` is the matrix-free K·W with 8 columns.
 
+#[path = "common/gpu.rs"]
+mod gpu;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -112,16 +115,7 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
 }
 
 fn kernels(c: &mut Criterion) {
-    let cuda = match Device::cuda() {
-        Ok(dev) => {
-            eprintln!("CUDA rows on {dev}");
-            Some(dev)
-        }
-        Err(e) => {
-            eprintln!("no CUDA rows: {e}");
-            None
-        }
-    };
+    let cuda = gpu::cuda("CUDA kernel-matrix rows");
     bench_type::<f32>(c, cuda.as_ref());
     bench_type::<f64>(c, cuda.as_ref());
 }

@@ -10,6 +10,9 @@
 //!
 //! A CUDA row runs when a device is present.
 
+#[path = "common/gpu.rs"]
+mod gpu;
+
 #[path = "../tests/common/ls_reference.rs"]
 mod ls_reference;
 
@@ -37,7 +40,7 @@ fn diabetes_sweep(c: &mut Criterion) {
     g.bench_function("batched_fused_1_thread", |b| {
         b.iter(|| one.install(|| black_box(sweep(&table, &cfg, &cpu).unwrap())))
     });
-    if let Ok(cuda) = Device::cuda() {
+    if let Some(cuda) = gpu::cuda("CUDA sweep row") {
         g.bench_function("batched_fused_cuda_svd", |b| {
             b.iter(|| black_box(sweep(&table, &cfg, &cuda).unwrap()))
         });

@@ -4,6 +4,9 @@
 //! iteration runs 10 SGLD steps per chain. The CUDA row times the fused update kernel alone
 //! (8 chains × 95 000 parameters per launch) when a device is present.
 
+#[path = "common/gpu.rs"]
+mod gpu;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -69,12 +72,10 @@ fn sgld(c: &mut Criterion) {
     g.bench_function("cpu", |b| {
         b.iter(|| sgld_update_chains(&mut wc, &grads, &w, None, &step, &Device::cpu()).unwrap())
     });
-    if let Ok(dev) = Device::cuda() {
+    if let Some(dev) = gpu::cuda("CUDA SGLD update row") {
         g.bench_function("cuda_with_copies", |b| {
             b.iter(|| sgld_update_chains(&mut wc, &grads, &w, None, &step, &dev).unwrap())
         });
-    } else {
-        eprintln!("SKIPPED: CUDA SGLD update row: no device");
     }
     g.finish();
 }

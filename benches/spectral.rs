@@ -9,6 +9,9 @@
 //!
 //! CUDA rows run when a device is present (`Device::cuda()`).
 
+#[path = "common/gpu.rs"]
+mod gpu;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -34,7 +37,7 @@ fn eigenpro(c: &mut Criterion) {
     let y64: Mat<f64> = split.train.one_hot();
     let kernel = Kernel::laplace(10.0).unwrap();
     let mut devices = vec![("cpu", Device::cpu())];
-    if let Ok(d) = Device::cuda() {
+    if let Some(d) = gpu::cuda("CUDA EigenPro rows") {
         devices.push(("cuda", d));
     }
     let mut g = c.benchmark_group("eigenpro_4000x784");
@@ -103,15 +106,13 @@ fn svd(c: &mut Criterion) {
     g.bench_function("cpu_batched_f64", |b| {
         b.iter(|| black_box(batched_svd(&views, &Device::cpu()).unwrap()))
     });
-    if let Ok(dev) = Device::cuda() {
+    if let Some(dev) = gpu::cuda("CUDA batched SVD rows") {
         g.bench_function("cuda_batched_f64", |b| {
             b.iter(|| black_box(batched_svd(&views, &dev).unwrap()))
         });
         g.bench_function("cuda_batched_f32", |b| {
             b.iter(|| black_box(batched_svd(&views32, &dev).unwrap()))
         });
-    } else {
-        eprintln!("SKIPPED: CUDA batched SVD rows: no device");
     }
     g.finish();
 }

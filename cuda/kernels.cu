@@ -1,9 +1,9 @@
 // Kernel matrices K(X, Z) and matrix-free products K(X, Z) W, fused in one pass.
 //
-// Compiled at run time by NVRTC (src/cuda.rs), for the compute capability of the device in use.
+// Compiled at run time by NVRTC (src/backend/cuda/mod.rs), for the compute capability of the device in use.
 // No host headers are available under NVRTC: only builtins and the CUDA math API are used.
 //
-// Layout conventions (shared with src/kernels/gpu.rs):
+// Layout conventions (shared with src/backend/cuda/kernels.rs):
 //   X   n x d, row-major        Z   m x d, row-major
 //   xn  n squared row norms      zn  m squared row norms
 //   K   n x m, column-major with leading dimension ld (the layout of a faer::Mat column block)

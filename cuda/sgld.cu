@@ -1,18 +1,20 @@
-// Fused SGLD update for many chains in one launch (Lau et al., arXiv 2308.12108; `optim_sgld` of `validating_lambdahat/sgld_utils.py`):
+// Fused SGLD update for many chains in one launch (Lau et al., arXiv 2308.12108; `optim_sgld` of
+// `validating_lambdahat/sgld_utils.py`):
 //   w <- w - (eps p / 2) (nbeta g + gamma (w - w*)) + sqrt(eps p) N(0, 1)
 // with g the gradient of the minibatch mean loss and p an optional diagonal preconditioner.
 //
-// Compiled at run time by NVRTC (src/cuda.rs). No host headers: builtins and the math API only.
+// Compiled at run time by NVRTC (src/backend/cuda/mod.rs). No host headers: builtins and the math
+// API only.
 //
-// Layout (shared with src/langevin/gpu.rs): w and g are chains x d, row-major (chain c's
+// Layout (shared with src/backend/cuda/sgld.rs): w and g are chains x d, row-major (chain c's
 // parameters at c*d); w_star and precond have length d. One thread per pair of parameters of one
 // chain: grid (ceil(d/2/256), chains), 256 threads.
 //
 // Noise: Philox4x32-10 (Salmon et al., SC 2011) with key (seed lo, seed hi) and counter
 // (pair, chain, step lo, step hi); the four words make two 53-bit uniforms u1 in (0, 1] and u2 in
 // [0, 1), and Box-Muller gives the normals of parameters 2*pair and 2*pair+1. This is the stream
-// of src/random/philox.rs, so the CPU and the GPU draw the same numbers (to the rounding of log
-// and sincos).
+// of src/random/philox.rs: the CPU and the GPU draw the same uniforms bit for bit, and normals that
+// agree to about 1e-16 relative (log, sincos and FMA contraction round differently here).
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -53,14 +55,15 @@ __device__ void sgld_update(T* w, const T* w_star, const T* g, const T* precond,
                             unsigned long long step, int use_precond) {
     const unsigned int chain = blockIdx.y;
     const int pair = blockIdx.x * blockDim.x + threadIdx.x;
-    const int k0 = 2 * pair;
+    // In 64 bits: 2 * pair passes INT_MAX when d is close to it.
+    const long long k0 = 2LL * pair;
     if (k0 >= d) return;
     double z[2];
     dd_normal_pair(seed, chain, step, (unsigned int)pair, &z[0], &z[1]);
     T* wc = w + (long long)chain * d;
     const T* gc = g + (long long)chain * d;
     for (int e = 0; e < 2; ++e) {
-        int k = k0 + e;
+        long long k = k0 + e;
         if (k >= d) break;
         double p = use_precond ? (double)precond[k] : 1.0;
         double wk = (double)wc[k];

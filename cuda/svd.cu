@@ -1,17 +1,21 @@
 // Batched thin SVD of many small matrices of one shape: one-sided Jacobi (Hestenes 1958;
 // Demmel & Veselic 1992), one thread block per matrix.
 //
-// Compiled at run time by NVRTC (src/cuda.rs). No host headers: builtins and the math API only.
+// Compiled at run time by NVRTC (src/backend/cuda/mod.rs). No host headers: builtins and the math
+// API only.
 //
-// Layout (shared with src/svd/gpu.rs): matrix b of the batch is W_b, mw x nw with mw >= nw,
+// Layout (shared with src/backend/cuda/svd.rs): matrix b of the batch is W_b, mw x nw with mw >= nw,
 // column-major, at a + b*mw*nw. The host passes A or A^T so that mw >= nw always holds.
 // Outputs, per matrix: U (mw x nw, column-major), S (nw, descending), V (nw x nw, column-major),
 // with W = U diag(S) V^T; sweeps[b] = number of sweeps, or -1 when max_sweeps were not enough.
 //
 // Algorithm. Columns p < q are orthogonalised in pairs by plane rotations applied on the right:
-//   alpha = |w_p|^2, beta = |w_q|^2, gamma = w_p . w_q; if |gamma| > tol * sqrt(alpha * beta):
-//   zeta = (beta - alpha) / (2 gamma), t = sign(zeta) / (|zeta| + sqrt(1 + zeta^2)),
-//   c = 1 / sqrt(1 + t^2), s = c t,   [w_p, w_q] <- [c w_p - s w_q, s w_p + c w_q]
+//   alpha = |w_p|^2, beta = |w_q|^2, gamma = w_p . w_q; if |gamma| > tol * sqrt(alpha) * sqrt(beta)
+//   (two square roots: alpha * beta overflows float for column norms above about 1.3e9):
+//   zeta = (beta - alpha) / (2 gamma), t = sign(zeta) / (|zeta| + sqrt(1 + zeta^2)), or
+//   t = sign(zeta) / (2 |zeta|) once |zeta| > 1/eps (where sqrt(1 + zeta^2) = |zeta| in T, and
+//   zeta^2 could overflow), c = 1 / sqrt(1 + t^2), s = c t,
+//   [w_p, w_q] <- [c w_p - s w_q, s w_p + c w_q]
 // and the same rotation accumulates into V (starting from I). A sweep visits every pair once in
 // the round-robin (circle) order: nw_even - 1 rounds of nw_even / 2 disjoint pairs, so the pairs of
 // a round are independent and are spread over the block's warps (one warp per pair, the dot
@@ -27,6 +31,9 @@ __device__ __forceinline__ float dd_sqrt_s(float x) { return sqrtf(x); }
 __device__ __forceinline__ double dd_sqrt_s(double x) { return sqrt(x); }
 __device__ __forceinline__ float dd_abs_s(float x) { return fabsf(x); }
 __device__ __forceinline__ double dd_abs_s(double x) { return fabs(x); }
+// 1/eps: beyond it sqrt(1 + zeta^2) rounds to |zeta|.
+__device__ __forceinline__ float dd_inv_eps(float) { return 8388608.0f; }
+__device__ __forceinline__ double dd_inv_eps(double) { return 4503599627370496.0; }
 
 template <typename T>
 __device__ __forceinline__ T warp_sum(T v) {
@@ -104,9 +111,11 @@ __device__ void jacobi_svd(const T* __restrict__ a, T* __restrict__ u, T* __rest
                 be = warp_sum(be);
                 ga = warp_sum(ga);
                 // Every lane holds the same sums, so the whole warp takes the same branch.
-                if (ga != T(0) && dd_abs_s(ga) > tol * dd_sqrt_s(al * be)) {
+                if (ga != T(0) && dd_abs_s(ga) > tol * dd_sqrt_s(al) * dd_sqrt_s(be)) {
                     T zeta = (be - al) / (T(2) * ga);
-                    T t = T(1) / (dd_abs_s(zeta) + dd_sqrt_s(T(1) + zeta * zeta));
+                    T az = dd_abs_s(zeta);
+                    T t = az > dd_inv_eps(az) ? T(1) / (T(2) * az)
+                                              : T(1) / (az + dd_sqrt_s(T(1) + zeta * zeta));
                     if (zeta < T(0)) t = -t;
                     T c = T(1) / dd_sqrt_s(T(1) + t * t);
                     T sn = c * t;

@@ -6,7 +6,6 @@
 mod common;
 
 use approx::assert_relative_eq;
-use doubledescent::Device;
 use doubledescent::data;
 use doubledescent::kernels::Kernel;
 use doubledescent::kernels::{EigenMethod, nystrom_eigen};
@@ -16,6 +15,7 @@ use doubledescent::linalg::{ThinSvd, thin_svd};
 use doubledescent::random::{gaussian_matrix, seeded};
 use doubledescent::solvers::{EigenPro, EigenProOptions};
 use doubledescent::solvers::{Fit, KernelRidge, Predict, Solver};
+use doubledescent::{Device, Float};
 use faer::{Mat, MatRef, Par, Side};
 use proptest::prelude::*;
 
@@ -342,16 +342,20 @@ fn eigenpro_setup_follows_the_original_rules_and_rejects_bad_input() {
 }
 
 /// The algorithm of `cuda/svd.cu`, step for step on the CPU (the circle-method pair order, the
-/// rotation, the stopping rule, the sort), so that its logic is checked on machines without a
-/// GPU; `tests/cuda.rs` checks the kernel itself against the CPU where a device exists.
-fn jacobi_like_the_kernel(
-    a: &Mat<f64>,
-    tol: f64,
+/// rotation with its two-root convergence test and its large-ζ branch, the stopping rule, the
+/// sort), in the kernel's precision, so that its logic is checked on machines without a GPU;
+/// `tests/cuda.rs` checks the kernel itself against the CPU where a device exists.
+fn jacobi_like_the_kernel<T: Float>(
+    a: &Mat<T>,
+    tol: T,
     max_sweeps: usize,
-) -> (Vec<f64>, Mat<f64>, Mat<f64>, usize) {
+) -> (Vec<T>, Mat<T>, Mat<T>, usize) {
+    let abs = |x: T| if x < T::ZERO { -x } else { x };
+    let inv_eps = T::of(1.0 / T::EPS);
+    let two = T::of(2.0);
     let (mw, nw) = a.shape();
     let mut w = a.clone();
-    let mut v = Mat::<f64>::identity(nw, nw);
+    let mut v = Mat::<T>::identity(nw, nw);
     let n_players = nw + (nw & 1);
     let player = |r: usize, k: usize, side: usize| {
         let pos = if side == 0 { k } else { n_players - 1 - k };
@@ -379,19 +383,24 @@ fn jacobi_like_the_kernel(
                 if p > q {
                     std::mem::swap(&mut p, &mut q);
                 }
-                let (mut al, mut be, mut ga) = (0.0, 0.0, 0.0);
+                let (mut al, mut be, mut ga) = (T::ZERO, T::ZERO, T::ZERO);
                 for i in 0..mw {
                     al += w[(i, p)] * w[(i, p)];
                     be += w[(i, q)] * w[(i, q)];
                     ga += w[(i, p)] * w[(i, q)];
                 }
-                if ga != 0.0 && ga.abs() > tol * (al * be).sqrt() {
-                    let zeta = (be - al) / (2.0 * ga);
-                    let mut t = 1.0 / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
-                    if zeta < 0.0 {
+                if ga != T::ZERO && abs(ga) > tol * al.sqrt() * be.sqrt() {
+                    let zeta = (be - al) / (two * ga);
+                    let az = abs(zeta);
+                    let mut t = if az > inv_eps {
+                        T::ONE / (two * az)
+                    } else {
+                        T::ONE / (az + (T::ONE + zeta * zeta).sqrt())
+                    };
+                    if zeta < T::ZERO {
                         t = -t;
                     }
-                    let c = 1.0 / (1.0 + t * t).sqrt();
+                    let c = T::ONE / (T::ONE + t * t).sqrt();
                     let s = c * t;
                     for i in 0..mw {
                         let (x, y) = (w[(i, p)], w[(i, q)]);
@@ -410,12 +419,73 @@ fn jacobi_like_the_kernel(
         sweeps += 1;
         converged = !rotated;
     }
-    let norms: Vec<f64> = (0..nw).map(|j| w.col(j).norm_l2()).collect();
+    let norms: Vec<T> = (0..nw)
+        .map(|j| {
+            let mut acc = T::ZERO;
+            for i in 0..mw {
+                acc += w[(i, j)] * w[(i, j)];
+            }
+            acc.sqrt()
+        })
+        .collect();
     let mut perm: Vec<usize> = (0..nw).collect();
     perm.sort_by(|&x, &y| norms[y].partial_cmp(&norms[x]).unwrap());
     let u = Mat::from_fn(mw, nw, |i, j| w[(i, perm[j])] / norms[perm[j]]);
     let vo = Mat::from_fn(nw, nw, |i, j| v[(i, perm[j])]);
     (perm.iter().map(|&j| norms[j]).collect(), u, vo, sweeps)
+}
+
+/// Columns of norm ~1e11 in f32: α·β (~1e44) overflows float, which made the old convergence
+/// test `|γ| > tol·√(αβ)` false for every pair, so the kernel stopped after one sweep with the
+/// column norms as singular values and a non-orthogonal U. With √α·√β it rotates and converges.
+#[test]
+fn the_jacobi_algorithm_converges_on_huge_f32_columns() {
+    let mut rng = seeded(5);
+    let (m, n) = (2000, 6);
+    let a64 = gaussian_matrix(&mut rng, m, n, 1e8);
+    // Correlated columns, so that the input is far from orthogonal.
+    let a64 = Mat::from_fn(m, n, |i, j| a64[(i, j)] + 0.5 * a64[(i, 0)]);
+    let a32 = Mat::from_fn(m, n, |i, j| a64[(i, j)] as f32);
+    let (s, u, v, sweeps) = jacobi_like_the_kernel(&a32, f32::EPSILON * m as f32, 60);
+    assert!(sweeps > 1 && sweeps < 20, "{sweeps} sweeps");
+    let reference = thin_svd(a64.as_ref(), Par::Seq).unwrap();
+    for (x, y) in s.iter().zip(&reference.s) {
+        assert!(
+            ((*x as f64) - y).abs() <= 1e-4 * reference.s[0],
+            "{x} vs {y}"
+        );
+    }
+    let utu = u.transpose() * &u;
+    let vtv = v.transpose() * &v;
+    for i in 0..n {
+        for j in 0..n {
+            let id = if i == j { 1.0 } else { 0.0 };
+            assert!(
+                (utu[(i, j)] - id).abs() < 1e-4,
+                "UᵀU[{i},{j}] = {}",
+                utu[(i, j)]
+            );
+            assert!(
+                (vtv[(i, j)] - id).abs() < 1e-5,
+                "VᵀV[{i},{j}] = {}",
+                vtv[(i, j)]
+            );
+        }
+    }
+    // A pair with |ζ| far beyond 1/ε (a tiny γ against very different norms) takes the 1/(2ζ)
+    // branch and still converges in a few sweeps.
+    let b = Mat::from_fn(50, 2, |i, j| {
+        if j == 0 {
+            1e6 * ((i % 7) as f32 - 3.0)
+        } else {
+            1e-3 * ((i % 5) as f32 - 2.0) + 1e-9 * ((i % 7) as f32 - 3.0)
+        }
+    });
+    let (s, _, _, sweeps) = jacobi_like_the_kernel(&b, f32::EPSILON * 50.0, 60);
+    assert!(
+        sweeps < 10 && s.iter().all(|x| x.is_finite()),
+        "{sweeps} sweeps, {s:?}"
+    );
 }
 
 #[test]

@@ -6,10 +6,10 @@
 //! machine without CUDA: every probe first asks whether the library can be opened, and the whole
 //! initialisation runs under `catch_unwind`, so a missing symbol becomes a one-line reason.
 //!
-//! NVRTC is found by its usual names (`libnvrtc.so.13`, `libnvrtc.so.12`, ...) on the loader path,
-//! then in `$CUDA_PATH`, `$CUDA_HOME` and `/usr/local/cuda`. `DOUBLEDESCENT_NVRTC` names a library
-//! file to use instead, for example the one inside the `nvidia-cuda-nvrtc` Python wheel.
-
+//! NVRTC is loaded by the crate itself ([`nvrtc_for`]): 13 when it supports the device, else 12,
+//! or the file `DOUBLEDESCENT_NVRTC` names (for example the one inside the `nvidia-cuda-nvrtc`
+//! Python wheel). Kernels are compiled to a CUBIN for the device's own architecture when NVRTC
+//! knows it, else to PTX for the newest older one.
 //!
 //! The launchers beside this file ([`kernels`], [`svd`], [`sgld`]) upload, launch through the typed
 //! wrappers of [`launch`] (each kernel's argument list declared once) and copy back; driver errors
@@ -18,16 +18,19 @@
 
 pub(crate) mod kernels;
 pub mod launch;
+mod nvrtc;
 pub(crate) mod sgld;
 pub(crate) mod svd;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use cudarc::driver::sys::CUdevice_attribute;
+use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
 use cudarc::driver::{CudaContext, CudaFunction, CudaStream, DriverError};
-use cudarc::nvrtc::{CompileError, CompileOptions, Ptx, compile_ptx_with_opts};
+use cudarc::nvrtc::Ptx;
+
+pub use nvrtc::{Code, Nvrtc, Target, nvrtc_for};
+pub use svd::{SharedPlan, shared_plan};
 
 use crate::error::{Error, Result};
 
@@ -84,15 +87,6 @@ pub const SOURCES: &[CudaSource] = &[
 /// Environment variable naming an NVRTC library file (`.../libnvrtc.so.13`) to load.
 pub const NVRTC_ENV: &str = "DOUBLEDESCENT_NVRTC";
 
-/// The NVRTC that was found.
-#[derive(Clone, Debug)]
-pub struct NvrtcInfo {
-    /// (major, minor) of NVRTC.
-    pub version: (i32, i32),
-    /// The virtual architectures it can compile for, as `10 * major + minor` (75, 80, 90, ...).
-    pub archs: Vec<i32>,
-}
-
 fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
@@ -100,171 +94,19 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Opens `path` with `RTLD_GLOBAL` and keeps it loaded for the life of the process, so that
-/// cudarc's later `dlopen` by soname finds it.
-fn preload(path: &Path) -> std::result::Result<(), String> {
-    use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
-    // SAFETY: loading NVRTC (or its builtins) runs only their initialisers, which have no
-    // preconditions.
-    let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_GLOBAL) }
-        .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
-    std::mem::forget(lib);
-    Ok(())
+/// The first NVRTC found (13, else 12, or `DOUBLEDESCENT_NVRTC`), for compiling without a
+/// device; [`Error::DeviceUnavailable`] with a one-line reason when there is none.
+pub fn nvrtc() -> Result<&'static Nvrtc> {
+    nvrtc_for(None)
 }
 
-/// Preloads the NVRTC library at `path`, with its builtins library from the same folder first
-/// (NVRTC opens `libnvrtc-builtins.so.X.Y` by name, which the loader would not find otherwise).
-fn preload_nvrtc_file(path: &Path) -> std::result::Result<(), String> {
-    if !path.is_file() {
-        return Err(format!("{} is not a file", path.display()));
-    }
-    if let Some(dir) = path.parent()
-        && let Ok(entries) = std::fs::read_dir(dir)
-    {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("libnvrtc-builtins.so") && !name.contains(".alt") {
-                preload(&entry.path())?;
-            }
-        }
-    }
-    preload(path)
-}
-
-fn nvrtc_present() -> bool {
-    // SAFETY: only tries to open the library by its candidate names.
-    catch_unwind(|| unsafe { cudarc::nvrtc::sys::is_culib_present() }).unwrap_or(false)
-}
-
-fn toolkit_candidates() -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = ["CUDA_PATH", "CUDA_HOME"]
-        .iter()
-        .filter_map(|v| std::env::var_os(v).map(PathBuf::from))
-        .collect();
-    roots.push(PathBuf::from("/usr/local/cuda"));
-    let mut out = Vec::new();
-    for root in roots {
-        for sub in ["lib64", "targets/x86_64-linux/lib", "lib"] {
-            for name in ["libnvrtc.so.13", "libnvrtc.so.12"] {
-                out.push(root.join(sub).join(name));
-            }
-        }
-    }
-    out
-}
-
-fn find_nvrtc() -> std::result::Result<NvrtcInfo, String> {
-    if let Some(path) = std::env::var_os(NVRTC_ENV) {
-        let path = PathBuf::from(path);
-        preload_nvrtc_file(&path).map_err(|e| format!("{NVRTC_ENV}: {e}"))?;
-        if !nvrtc_present() {
-            return Err(format!(
-                "{NVRTC_ENV}={} was loaded but does not match a version this build looks for \
-                 (feature cuda-13 finds NVRTC 13 and 12, cuda-12 finds NVRTC 12)",
-                path.display()
-            ));
-        }
-    } else if !nvrtc_present() {
-        let found = toolkit_candidates()
-            .into_iter()
-            .find(|p| p.is_file() && preload_nvrtc_file(p).is_ok() && nvrtc_present());
-        if found.is_none() {
-            return Err(format!(
-                "NVRTC not found (no libnvrtc.so on the loader path or in the CUDA toolkit folders; \
-                 set {NVRTC_ENV} to the library file)"
-            ));
-        }
-    }
-    catch_unwind(|| {
-        use cudarc::nvrtc::sys;
-        let (mut major, mut minor, mut count) = (0, 0, 0);
-        // SAFETY: plain out-parameters; NVRTC is loaded (checked above).
-        unsafe {
-            if sys::nvrtcVersion(&mut major, &mut minor) != sys::nvrtcResult::NVRTC_SUCCESS {
-                return Err("nvrtcVersion failed".to_string());
-            }
-            if sys::nvrtcGetNumSupportedArchs(&mut count) != sys::nvrtcResult::NVRTC_SUCCESS {
-                return Err("nvrtcGetNumSupportedArchs failed".to_string());
-            }
-            let mut archs = vec![0i32; count.max(0) as usize];
-            if count > 0
-                && sys::nvrtcGetSupportedArchs(archs.as_mut_ptr())
-                    != sys::nvrtcResult::NVRTC_SUCCESS
-            {
-                return Err("nvrtcGetSupportedArchs failed".to_string());
-            }
-            archs.sort_unstable();
-            Ok(NvrtcInfo {
-                version: (major, minor),
-                archs,
-            })
-        }
-    })
-    .unwrap_or_else(|p| Err(format!("NVRTC probe panicked: {}", panic_text(p))))
-}
-
-/// Finds and loads NVRTC once per process (no GPU needed); [`Error::DeviceUnavailable`] with a
-/// one-line reason when it cannot.
-pub fn nvrtc() -> Result<NvrtcInfo> {
-    static NVRTC: OnceLock<std::result::Result<NvrtcInfo, String>> = OnceLock::new();
-    NVRTC
-        .get_or_init(find_nvrtc)
-        .clone()
-        .map_err(Error::DeviceUnavailable)
-}
-
-/// The newest architecture NVRTC supports that a device of compute capability `cc`
-/// (`10 * major + minor`) can run.
-pub fn pick_arch(info: &NvrtcInfo, cc: i32) -> Result<i32> {
-    info.archs
-        .iter()
-        .copied()
-        .filter(|&a| a <= cc)
-        .max()
-        .ok_or_else(|| {
-            format!(
-                "NVRTC {}.{} compiles for compute_{}..compute_{}, but the device is sm_{cc}",
-                info.version.0,
-                info.version.1,
-                info.archs.first().unwrap_or(&0),
-                info.archs.last().unwrap_or(&0)
-            )
-        })
-        .map_err(Error::DeviceUnavailable)
-}
-
-/// Compiles one source to PTX for `compute_{arch}`. Needs NVRTC but no GPU; the error
-/// ([`Error::Device`]) carries the compiler log.
-pub fn compile(source: &CudaSource, arch: i32) -> Result<String> {
-    nvrtc()?;
-    let opts = CompileOptions {
-        options: vec![
-            format!("--gpu-architecture=compute_{arch}"),
-            "--std=c++17".into(),
-        ],
-        name: Some(source.file.into()),
-        ..Default::default()
-    };
-    let ptx = catch_unwind(|| compile_ptx_with_opts(source.text, opts))
-        .map_err(|p| {
-            Error::Device(format!(
-                "NVRTC panicked on {}: {}",
-                source.file,
-                panic_text(p)
-            ))
-        })?
-        .map_err(|e| match e {
-            CompileError::CompileError { log, .. } => {
-                format!(
-                    "{} does not compile: {}",
-                    source.file,
-                    log.to_string_lossy()
-                )
-            }
-            other => format!("{}: {other:?}", source.file),
-        })
-        .map_err(Error::Device)?;
-    Ok(ptx.to_src())
+/// The CUDA driver's version as (major, minor), or `None` when it cannot be read.
+fn driver_version() -> Option<(i32, i32)> {
+    let mut v = 0;
+    // SAFETY: one out-parameter; the driver library is loaded (checked by the caller).
+    let ok = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) }
+        == cudarc::driver::sys::CUresult::CUDA_SUCCESS;
+    ok.then_some((v / 1000, (v % 1000) / 10))
 }
 
 /// A CUDA context on device 0 with the crate's kernels loaded.
@@ -273,18 +115,29 @@ pub struct CudaRuntime {
     pub(crate) stream: Arc<CudaStream>,
     name: String,
     cc: i32,
-    arch: i32,
+    target: Target,
     nvrtc: (i32, i32),
     pub(crate) sm_count: usize,
-    functions: Vec<(String, CudaFunction)>,
+    /// Every kernel, with the most dynamic shared memory a launch of it may ask for (the device's
+    /// opt-in limit less the kernel's static shared memory, already granted to the function).
+    functions: Vec<(String, CudaFunction, usize)>,
 }
 
 impl CudaRuntime {
     pub(crate) fn function(&self, name: &str) -> Result<&CudaFunction> {
         self.functions
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| f)
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, f, _)| f)
+            .ok_or_else(|| Error::Device(format!("kernel {name} is not loaded")))
+    }
+
+    /// The most dynamic shared memory a launch of kernel `name` may ask for.
+    pub(crate) fn max_dynamic_shared(&self, name: &str) -> Result<usize> {
+        self.functions
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, m)| *m)
             .ok_or_else(|| Error::Device(format!("kernel {name} is not loaded")))
     }
 
@@ -296,11 +149,15 @@ impl CudaRuntime {
             .map_err(derr("cuMemGetInfo"))
     }
 
-    /// `cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, PTX compute_90 by NVRTC 13.0)`.
+    /// `cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, CUBIN sm_90 by NVRTC 13.0)`.
     pub fn describe(&self) -> String {
+        let code = match self.target {
+            Target::Cubin(a) => format!("CUBIN sm_{a}"),
+            Target::Ptx(a) => format!("PTX compute_{a}"),
+        };
         format!(
-            "cuda: {} (sm_{}, {} SMs, PTX compute_{} by NVRTC {}.{})",
-            self.name, self.cc, self.sm_count, self.arch, self.nvrtc.0, self.nvrtc.1
+            "cuda: {} (sm_{}, {} SMs, {code} by NVRTC {}.{})",
+            self.name, self.cc, self.sm_count, self.nvrtc.0, self.nvrtc.1
         )
     }
 }
@@ -319,7 +176,6 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
     if count < 1 {
         return Err("CUDA_ERROR_NO_DEVICE: the driver sees no device".into());
     }
-    let info = nvrtc().map_err(|e| e.to_string())?;
     let ctx =
         CudaContext::new(0).map_err(|e| format!("cannot create a context on device 0: {e}"))?;
     let name = ctx.name().map_err(|e| format!("cuDeviceGetName: {e}"))?;
@@ -327,22 +183,56 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
         .compute_capability()
         .map_err(|e| format!("compute capability: {e}"))?;
     let cc = 10 * major + minor;
-    let sm_count = ctx
-        .attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
-        .map_err(|e| format!("multiprocessor count: {e}"))?
-        .max(1) as usize;
-    let arch = pick_arch(&info, cc).map_err(|e| e.to_string())?;
+    let attribute = |a, what: &str| {
+        ctx.attribute(a)
+            .map_err(|e| format!("{what}: {e}"))
+            .map(|v| v.max(0) as usize)
+    };
+    let sm_count = attribute(
+        CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+        "multiprocessor count",
+    )?
+    .max(1);
+    let optin = attribute(
+        CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+        "the opt-in shared-memory limit",
+    )?;
+    let nvrtc = nvrtc_for(Some(cc)).map_err(|e| e.to_string())?;
+    let target = nvrtc.target_for(cc).map_err(|e| e.to_string())?;
+    let versions = || {
+        let d = driver_version().map_or("unknown".into(), |(a, b)| format!("{a}.{b}"));
+        format!("driver CUDA {d}, {nvrtc:?}")
+    };
     let mut functions = Vec::new();
     for src in SOURCES {
-        let ptx = compile(src, arch).map_err(|e| e.to_string())?;
-        let module = ctx
-            .load_module(Ptx::from_src(ptx))
-            .map_err(|e| format!("loading the PTX of {}: {e}", src.file))?;
+        let module = match nvrtc.compile(src, target).map_err(|e| e.to_string())? {
+            Code::Cubin(image) => ctx.load_module(Ptx::from_binary(image)).or_else(|e| {
+                // A CUBIN the driver refuses: fall back to PTX for the same architecture.
+                match nvrtc.compile(src, Target::Ptx(cc)) {
+                    Ok(Code::Ptx(ptx)) => ctx.load_module(Ptx::from_src(ptx)),
+                    _ => Err(e),
+                }
+            }),
+            Code::Ptx(ptx) => ctx.load_module(Ptx::from_src(ptx)),
+        }
+        .map_err(|e| format!("loading {} for sm_{cc} ({}): {e}", src.file, versions()))?;
         for entry in src.entries() {
             let f = module
                 .load_function(&entry)
                 .map_err(|e| format!("{} has no kernel {entry}: {e}", src.file))?;
-            functions.push((entry, f));
+            let fixed = f
+                .shared_size_bytes()
+                .map_err(|e| format!("static shared memory of {entry}: {e}"))?
+                .max(0) as usize;
+            let max_dynamic = optin.saturating_sub(fixed);
+            // Granted once, to the maximum, so that launches of any size need no further change
+            // (and concurrent launches of different sizes cannot lower it under each other).
+            f.set_attribute(
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                max_dynamic as i32,
+            )
+            .map_err(|e| format!("raising the dynamic shared memory of {entry}: {e}"))?;
+            functions.push((entry, f, max_dynamic));
         }
     }
     let stream = ctx.default_stream();
@@ -351,8 +241,8 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
         stream,
         name,
         cc,
-        arch,
-        nvrtc: info.version,
+        target,
+        nvrtc: nvrtc.version,
         sm_count,
         functions,
     }))

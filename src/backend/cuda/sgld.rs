@@ -18,6 +18,10 @@ pub(crate) fn sgld_update<T: Float>(
     s: &SgldStep,
 ) -> Result<()> {
     let d = w_star.len();
+    if w.is_empty() {
+        // No chains: nothing to launch (a zero grid dimension is a launch error).
+        return Ok(());
+    }
     let chains = w.len() / d;
     let di =
         i32::try_from(d).map_err(|_| Error::invalid("w_star", d, "exceeds 32-bit indexing"))?;
