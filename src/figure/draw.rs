@@ -185,7 +185,7 @@ fn tick_label(axis: &Axis, v: f64, dense: bool) -> String {
 
 fn n_labels(axis: &Axis, (lo, hi): (f64, f64)) -> usize {
     if dense_log(axis, (lo, hi)) {
-        5
+        10
     } else if axis.log {
         ((hi.floor() - lo.ceil()) as usize + 1).clamp(2, 12)
     } else {
