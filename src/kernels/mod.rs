@@ -6,11 +6,11 @@
 //!
 //! | kernel | k(x, z) | source |
 //! |---|---|---|
-//! | [`Kernel::Laplace`] | exp(−‖x−z‖/σ) | EigenPro-pytorch@2613356 `kernel.py` |
-//! | [`Kernel::Gaussian`] | exp(−‖x−z‖²/(2σ²)) | idem |
-//! | [`Kernel::Dispersal`] | exp(−‖x−z‖^γ/σ), γ ∈ (0, 2] | idem |
-//! | [`Kernel::ReluNngp`] | ‖x̃‖‖z̃‖·(ξ(π − arccos ξ) + √(1−ξ²))/π | arc-cosine kernel of order 1 (Cho & Saul 2009; `DoubleDescentTutorial.ipynb`) |
-//! | [`Kernel::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; `NTKAnalysis.ipynb`) |
+//! | [`KernelKind::Laplace`] | exp(−‖x−z‖/σ) | EigenPro-pytorch@2613356 `kernel.py` |
+//! | [`KernelKind::Gaussian`] | exp(−‖x−z‖²/(2σ²)) | idem |
+//! | [`KernelKind::Dispersal`] | exp(−‖x−z‖^γ/σ), γ ∈ (0, 2] | idem |
+//! | [`KernelKind::ReluNngp`] | ‖x̃‖‖z̃‖·(ξ(π − arccos ξ) + √(1−ξ²))/π | arc-cosine kernel of order 1 (Cho & Saul 2009; `DoubleDescentTutorial.ipynb`) |
+//! | [`KernelKind::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; `NTKAnalysis.ipynb`) |
 //!
 //! with ξ = x̃ᵀz̃/(‖x̃‖‖z̃‖) clamped to [−1, 1], and x̃ = [x; 1] when `bias` is set (the first-layer
 //! bias of the tutorial's networks), x̃ = x otherwise. Squared distances are computed as

@@ -1,5 +1,5 @@
 //! Dense linear algebra: thin wrappers over faer's decompositions with an explicit parallelism
-//! argument, the batched SVD of many small matrices ([`batched_svd`], CPU and CUDA), and
+//! argument, the batched SVD of many small matrices ([`batched_svd()`], CPU and CUDA), and
 //! minimum-norm least squares and pinv ([`lstsq`]).
 //!
 //! faer's convenience methods (`Mat::thin_svd`, `Mat::qr`) use the global parallelism setting.

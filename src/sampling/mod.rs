@@ -11,7 +11,7 @@
 //! * [`potential`]: the localised potential and the Metropolis–Hastings acceptance of a Langevin
 //!   move, the per-step diagnostic recorded along SGLD chains.
 //! * [`mala`]: full-batch MALA (proposal N(w − (ε/2)∇U(w), εI), accepted with that probability).
-//! * [`llc`]: the estimator λ̂ = nβ(E[L] − L_n(w*)) over chains, from SGLD or MALA draws.
+//! * [`llc`]: the estimator λ̂ = nβ(E\[L\] − L_n(w*)) over chains, from SGLD or MALA draws.
 //! * [`trajectory`]: SGD training with λ̂ measured at checkpoints.
 //! * [`preconditioner`]: the rescaling-equivariant preconditioner of ReLU networks.
 //! * [`aoyagi`]: Aoyagi's closed-form learning coefficient of deep linear networks.

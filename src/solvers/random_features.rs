@@ -18,7 +18,7 @@
 //! * [`RandomRelu`]: φ(x) = √(2/k)·relu(Vx + b), V, b ~ N(0, 1) (the notebook's NNGP model with the
 //!   first-layer bias): ⟨φ(x), φ(x')⟩ → the arc-cosine kernel [`Kernel::ReluNngp`] with bias.
 //!
-//! [`Kernel::ReluNngp`]: crate::kernels::Kernel::ReluNngp
+//! [`Kernel::ReluNngp`]: crate::kernels::KernelKind::ReluNngp
 
 use faer::{Mat, MatRef};
 use rayon::prelude::*;

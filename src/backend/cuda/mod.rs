@@ -11,9 +11,9 @@
 //! Python wheel). Kernels are compiled to a CUBIN for the device's own architecture when NVRTC
 //! knows it, else to PTX for the newest older one.
 //!
-//! The launchers beside this file ([`kernels`], [`svd`], [`sgld`]) upload, launch through the typed
-//! wrappers of [`launch`] (each kernel's argument list declared once) and copy back; driver errors
-//! become [`Error::Device`] in [`derr`] alone, and a missing driver, NVRTC or device becomes
+//! The launchers beside this file (`kernels.rs`, `svd.rs`, `sgld.rs`) upload, launch through the
+//! typed wrappers of [`launch`] (each kernel's argument list declared once) and copy back; driver
+//! errors become [`Error::Device`] in one function (`derr`), and a missing driver, NVRTC or device becomes
 //! [`Error::DeviceUnavailable`] here.
 
 pub(crate) mod kernels;

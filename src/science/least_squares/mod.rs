@@ -22,7 +22,7 @@
 //! LAPACK returns; here both signs are scored and the one with the larger test error is kept,
 //! so the construction is adversarial by definition and the same on every backend.
 //!
-//! All fits of one dataset go through [`crate::linalg::batched_svd`] in one call. The scoring is
+//! All fits of one dataset go through [`crate::linalg::batched_svd()`] in one call. The scoring is
 //! fused: with Z = X V, every prediction above is a partial sum Σ_{i<k} Z_ti c_i of one row of Z
 //! against a coefficient vector, so one pass over the rows scores all ablations at once.
 //! Everything runs in f64: at N = D the training matrices are nearly singular. The scoring is in

@@ -1,7 +1,7 @@
 //! Many seeds at once: the exact general case ("Eq. 9") and the simulated test error.
 //!
 //! [`map_seeds`] runs rayon over seeds (each seed sequential inside); the per-seed SVDs of
-//! [`seed_average_on`] go through [`batched_svd`] on the chosen device.
+//! [`seed_average`] go through [`batched_svd()`] on the chosen device.
 
 use faer::{Mat, Par};
 use rayon::prelude::*;
@@ -184,7 +184,7 @@ const SEED_CHUNK: usize = 512;
 /// The exact general case and the simulated test error, averaged over `seeds`.
 ///
 /// For every seed: sample an [`Instance`], fit the [`Student`] through the thin SVD of X (one
-/// [`batched_svd`] per chunk of seeds on `device`), and evaluate every request. `on_seed` is
+/// [`batched_svd()`] per chunk of seeds on `device`), and evaluate every request. `on_seed` is
 /// called once per finished seed (for progress bars).
 pub fn seed_average(
     cfg: &Config,

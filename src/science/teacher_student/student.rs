@@ -65,7 +65,7 @@ impl Student {
     }
 
     /// The student from a precomputed thin SVD of X (n × d), for example one of a
-    /// [`batched_svd`](crate::linalg::batched_svd); `y` and `ridge` as in [`Student::fit`], which
+    /// [`batched_svd()`](crate::linalg::batched_svd()); `y` and `ridge` as in [`Student::fit`], which
     /// checks them (this constructor checks only the shapes).
     pub fn from_svd(svd: ThinSvd, y: &[f64], ridge: f64) -> Result<Self> {
         let ThinSvd { u, s, v } = svd;
