@@ -224,15 +224,17 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
                 .shared_size_bytes()
                 .map_err(|e| format!("static shared memory of {entry}: {e}"))?
                 .max(0) as usize;
-            let max_dynamic = optin.saturating_sub(fixed);
             // Granted once, to the maximum, so that launches of any size need no further change
-            // (and concurrent launches of different sizes cannot lower it under each other).
-            f.set_attribute(
-                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                max_dynamic as i32,
-            )
-            .map_err(|e| format!("raising the dynamic shared memory of {entry}: {e}"))?;
-            functions.push((entry, f, max_dynamic));
+            // (and concurrent launches of different sizes cannot lower it under each other). If
+            // the driver refuses, the function keeps the default 48 KB less its static memory.
+            let granted = f
+                .set_attribute(
+                    CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    optin.saturating_sub(fixed) as i32,
+                )
+                .is_ok();
+            let limit = if granted { optin } else { 48 * 1024 };
+            functions.push((entry, f, limit.saturating_sub(fixed)));
         }
     }
     let stream = ctx.default_stream();
