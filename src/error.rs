@@ -117,12 +117,16 @@ impl Error {
     }
 }
 
-/// Physical memory in bytes (`MemTotal` of `/proc/meminfo`), or `None` where it cannot be read.
+/// Physical memory in bytes (`MemTotal` of `/proc/meminfo`, read once per process), or `None`
+/// where it cannot be read.
 fn physical_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    static TOTAL: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    })
 }
 
 /// Checks that a `rows × cols` matrix of `T` can be allocated: its size must not overflow and must

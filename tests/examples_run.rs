@@ -415,11 +415,22 @@ fn quick_keeps_the_flags_the_user_gave() {
     let (dir, _) = run_quick("dln_saddle_dynamics", &["--steps", "500"]);
     let csv = read_csv(&dir.join("dln_saddle_dynamics.csv"));
     assert_eq!(column(&csv, "step").last(), Some(&450.0));
-    let (dir, _) = run_quick(
+    // --per-class 30 with --quick: 10 × 30 training digits (a count the example computes from
+    // its split), not the quick default of 10 × 40.
+    let (dir, stdout) = run_quick(
         "ntk_regression_mnist",
         &["--per-class", "30", "--device", "cpu"],
     );
-    let csv = read_csv(&dir.join("ntk_regression_mnist.csv"));
-    assert_eq!(csv.0, ["kernel", "test_error"]);
-    assert_eq!(csv.1.len(), 3);
+    let train: usize = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("train ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("the split's size");
+    assert_eq!(train, 300);
+    assert_eq!(read_csv(&dir.join("ntk_regression_mnist.csv")).1.len(), 3);
 }

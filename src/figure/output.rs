@@ -63,6 +63,19 @@ fn cell(v: f64) -> String {
 
 /// Writes columns of equal length as CSV with a header row.
 pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    write_rows(path, None, &vec![""; rows], header, columns)
+}
+
+/// The one CSV writer: an optional text column of row labels, then numeric columns, each of
+/// `labels.len()` rows.
+fn write_rows(
+    path: &Path,
+    label_header: Option<&str>,
+    labels: &[&str],
+    header: &[&str],
+    columns: &[&[f64]],
+) -> Result<()> {
     if header.len() != columns.len() {
         return Err(Error::ShapeMismatch {
             what: "CSV header vs columns".into(),
@@ -70,7 +83,7 @@ pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()>
             got: columns.len().to_string(),
         });
     }
-    let rows = columns.first().map_or(0, |c| c.len());
+    let rows = labels.len();
     if let Some((i, c)) = columns.iter().enumerate().find(|(_, c)| c.len() != rows) {
         return Err(Error::ShapeMismatch {
             what: format!("length of CSV column `{}`", header[i]),
@@ -81,10 +94,15 @@ pub fn write_csv(path: &Path, header: &[&str], columns: &[&[f64]]) -> Result<()>
     let mut w = csv::Writer::from_path(path)
         .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
     let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
-    w.write_record(header).map_err(fmt_err)?;
-    for r in 0..rows {
-        w.write_record(columns.iter().map(|c| cell(c[r])))
-            .map_err(fmt_err)?;
+    w.write_record(label_header.iter().chain(header))
+        .map_err(fmt_err)?;
+    for (r, label) in labels.iter().enumerate() {
+        let numbers = columns.iter().map(|c| cell(c[r]));
+        match label_header {
+            Some(_) => w.write_record(std::iter::once(label.to_string()).chain(numbers)),
+            None => w.write_record(numbers),
+        }
+        .map_err(fmt_err)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
@@ -98,39 +116,7 @@ pub fn write_labeled_csv(
     header: &[&str],
     columns: &[&[f64]],
 ) -> Result<()> {
-    if header.len() != columns.len() {
-        return Err(Error::ShapeMismatch {
-            what: "CSV header vs columns".into(),
-            expected: header.len().to_string(),
-            got: columns.len().to_string(),
-        });
-    }
-    if let Some((i, c)) = columns
-        .iter()
-        .enumerate()
-        .find(|(_, c)| c.len() != labels.len())
-    {
-        return Err(Error::ShapeMismatch {
-            what: format!(
-                "length of CSV column `{}` against the row labels",
-                header[i]
-            ),
-            expected: labels.len().to_string(),
-            got: c.len().to_string(),
-        });
-    }
-    let mut w = csv::Writer::from_path(path)
-        .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
-    let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
-    w.write_record(std::iter::once(label_header).chain(header.iter().copied()))
-        .map_err(fmt_err)?;
-    for (r, label) in labels.iter().enumerate() {
-        w.write_record(
-            std::iter::once(label.to_string()).chain(columns.iter().map(|c| cell(c[r]))),
-        )
-        .map_err(fmt_err)?;
-    }
-    w.flush().map_err(|e| Error::io(path, e))
+    write_rows(path, Some(label_header), labels, header, columns)
 }
 
 /// `{value:.prec$}`, or `-` when there is no value or it is not finite (summary tables never show

@@ -30,7 +30,7 @@
 
 use faer::MatRef;
 
-use super::sgld::{SgldConfig, sgld_chains};
+use super::sgld::{SgldConfig, chains_checked, check_chains};
 use crate::backend::Device;
 use crate::error::{Error, Result};
 use crate::models::{Model, full_loss};
@@ -87,9 +87,8 @@ pub fn estimate_llc<M: Model + ?Sized>(
     cfg: &LlcConfig,
     device: &Device,
 ) -> Result<LlcSummary> {
-    crate::models::check_inputs(model, w_star, x, y)?;
-    cfg.sgld.validate(x.nrows(), w_star.len())?;
-    if cfg.chains == 0 {
+    let chains = check_chains(model, w_star, x, y, &cfg.sgld, cfg.chains)?;
+    if chains == 0 {
         return Err(Error::invalid("chains", 0, "need at least one chain"));
     }
     let steps = cfg.sgld.steps;
@@ -110,7 +109,7 @@ pub fn estimate_llc<M: Model + ?Sized>(
     let n = x.nrows();
     let nbeta = cfg.sgld.nbeta.resolve(n, cfg.sgld.batch_size);
     let init_loss = baseline_loss(model, w_star, x, y)?;
-    let chains = sgld_chains(model, w_star, x, y, &cfg.sgld, cfg.chains, device)?;
+    let chains = chains_checked(model, w_star, x, y, &cfg.sgld, chains, device)?;
     let llc_per_chain: Vec<f64> = chains
         .iter()
         .map(|c| llc_from_losses(&c.losses[burn_in_steps..], init_loss, nbeta))

@@ -61,6 +61,18 @@ pub fn mala_chain<M: Model + ?Sized>(
 ) -> Result<MalaChain> {
     crate::models::check_inputs(model, w_star, x, y)?;
     cfg.validate()?;
+    run_chain(model, w_star, x, y, cfg, chain)
+}
+
+/// One MALA chain; the inputs were checked by the caller.
+fn run_chain<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &MalaConfig,
+    chain: u32,
+) -> Result<MalaChain> {
     let MalaConfig {
         epsilon,
         gamma,
@@ -149,7 +161,7 @@ pub fn mala_llc<M: Model + ?Sized>(
     let init_loss = super::llc::baseline_loss(model, w_star, x, y)?;
     let runs: Vec<MalaChain> = (0..chains as u32)
         .into_par_iter()
-        .map(|c| mala_chain(model, w_star, x, y, cfg, c))
+        .map(|c| run_chain(model, w_star, x, y, cfg, c))
         .collect::<Result<_>>()?;
     let llc_per_chain: Vec<f64> = runs
         .iter()

@@ -253,6 +253,18 @@ pub fn sgld_chain<M: Model + ?Sized>(
 ) -> Result<Chain> {
     crate::models::check_inputs(model, w_star, x, y)?;
     cfg.validate(x.nrows(), w_star.len())?;
+    run_chain(model, w_star, x, y, cfg, chain)
+}
+
+/// One chain on its own, with the update on the CPU; the inputs were checked by the caller.
+fn run_chain<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &SgldConfig,
+    chain: u32,
+) -> Result<Chain> {
     let mut state = ChainState::new(model, w_star, x, y, cfg, chain)?;
     for t in 0..cfg.steps {
         state.before_update();
@@ -284,17 +296,30 @@ pub fn sgld_chains<M: Model + ?Sized>(
     device: &Device,
 ) -> Result<Vec<Chain>> {
     let chains = check_chains(model, w_star, x, y, cfg, chains)?;
+    chains_checked(model, w_star, x, y, cfg, chains, device)
+}
+
+/// [`sgld_chains`] once the inputs have been checked (by it, or by the LLC estimator).
+pub(crate) fn chains_checked<M: Model + ?Sized>(
+    model: &M,
+    w_star: &[f64],
+    x: MatRef<'_, f64>,
+    y: MatRef<'_, f64>,
+    cfg: &SgldConfig,
+    chains: u32,
+    device: &Device,
+) -> Result<Vec<Chain>> {
     if device.backend() == Backend::Cpu {
         return (0..chains)
             .into_par_iter()
-            .map(|c| sgld_chain(model, w_star, x, y, cfg, c))
+            .map(|c| run_chain(model, w_star, x, y, cfg, c))
             .collect();
     }
     lockstep(model, w_star, x, y, cfg, chains, device)
 }
 
 /// The checks shared by the multi-chain drivers; the chain count as the noise counter's type.
-fn check_chains<M: Model + ?Sized>(
+pub(crate) fn check_chains<M: Model + ?Sized>(
     model: &M,
     w_star: &[f64],
     x: MatRef<'_, f64>,

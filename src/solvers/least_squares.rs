@@ -1,5 +1,5 @@
 //! Minimum-norm least squares as a solver: [`MinNormLeastSquares`] (with its SVD cutoff) fits a
-//! [`LinearFit`] X ↦ X·β through the SVD of the design matrix ([`crate::linalg::min_norm_lstsq`]),
+//! [`LeastSquares`] model X ↦ X·β through the SVD of the design matrix ([`crate::linalg::min_norm_lstsq`]),
 //! the estimator of *Double Descent Demystified* (Schaeffer et al., arXiv 2303.14151; repository
 //! `RylanSchaeffer/Stanford-AI-Alignment-Double-Descent-Tutorial@23c73b2`,
 //! `linear_regression_ablations.py`).
@@ -9,7 +9,7 @@ use faer::{Mat, MatRef, Par};
 use super::{Fit, Predict};
 use crate::backend::Float;
 use crate::error::{Error, Result, check_finite_mat};
-use crate::linalg::{self, Cutoff, min_norm_lstsq};
+use crate::linalg::{self, Cutoff, LeastSquares, min_norm_lstsq};
 
 /// An unfitted minimum-norm least-squares regressor.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,31 +25,16 @@ impl MinNormLeastSquares {
     }
 }
 
-/// A fitted linear model f(x) = xᵀβ with β the minimum-norm least-squares solution.
-#[derive(Clone, Debug)]
-pub struct LinearFit<T> {
-    /// β (d × c).
-    pub coef: Mat<T>,
-    /// Singular values of the design matrix, descending.
-    pub singular_values: Vec<T>,
-    /// The numerical rank used.
-    pub rank: usize,
-}
-
 impl<T: Float> Fit<MatRef<'_, T>, MatRef<'_, T>> for MinNormLeastSquares {
-    type Fitted = LinearFit<T>;
+    type Fitted = LeastSquares<T>;
 
-    fn fit(&self, x: MatRef<'_, T>, y: MatRef<'_, T>) -> Result<LinearFit<T>> {
-        let sol = min_norm_lstsq(x, y, self.cutoff)?;
-        Ok(LinearFit {
-            coef: sol.coef,
-            singular_values: sol.singular_values,
-            rank: sol.rank,
-        })
+    fn fit(&self, x: MatRef<'_, T>, y: MatRef<'_, T>) -> Result<LeastSquares<T>> {
+        min_norm_lstsq(x, y, self.cutoff)
     }
 }
 
-impl<T: Float> Predict<MatRef<'_, T>> for LinearFit<T> {
+/// The fitted linear model f(x) = xᵀβ, β = [`LeastSquares::coef`].
+impl<T: Float> Predict<MatRef<'_, T>> for LeastSquares<T> {
     type Output = Mat<T>;
 
     fn predict(&self, x: MatRef<'_, T>) -> Result<Mat<T>> {
