@@ -20,7 +20,10 @@
 //!   gathering, seeded inputs.
 //! * [`kernels`]: Laplace, Gaussian, dispersal, ReLU NNGP and NTK kernel matrices and matrix-free
 //!   products K·W on both backends, and top-q Nyström eigensystems of kernel subsamples.
-//! * [`models`]: deep linear networks and ReLU MLPs with hand-written gradients.
+//! * [`models`]: deep linear networks, ReLU MLPs and NTK-scaled fully connected networks with
+//!   hand-written gradients, per-sample gradients and empirical tangent kernels.
+//! * [`training`]: full-batch training of those networks: the adaptive gradient flow, gradient
+//!   descent, checkpoints, stop rules and JSON run records.
 //! * [`solvers`]: the [`solvers::Fit`] / [`solvers::Predict`] shape and the regressors built on
 //!   it: direct kernel regression, EigenPro, random Fourier and ReLU features, minimum-norm least
 //!   squares.
@@ -75,6 +78,8 @@ pub mod data;
 pub mod kernels;
 
 pub mod models;
+
+pub mod training;
 
 pub mod solvers;
 

@@ -83,6 +83,8 @@ pub trait Float:
     fn min(self, y: Self) -> Self;
     /// Finite (neither NaN nor ±∞).
     fn is_finite(self) -> bool;
+    /// ln(1 + x).
+    fn ln_1p(self) -> Self;
     /// eˣ for x ≤ 0 (the kernels' exponents), branch-free so that loops over it vectorise; see
     /// [`exp_f64`] and [`exp_f32`].
     fn exp_nonpositive(self) -> Self;
@@ -194,6 +196,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
             }
             #[inline(always)]
             fn exp_nonpositive(self) -> Self {

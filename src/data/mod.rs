@@ -25,6 +25,7 @@ mod cifar;
 #[cfg(feature = "csv")]
 mod csv_tables;
 mod idx;
+mod pca;
 mod tabular;
 
 pub use batches::{Minibatches, gather_rows, uniform_inputs};
@@ -32,6 +33,7 @@ pub use cifar::cifar10;
 #[cfg(feature = "csv")]
 pub use csv_tables::{CsvOptions, diabetes, diabetes_raw, parse_csv, read_csv};
 pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes};
+pub use pca::{BinarySet, PcaConfig, PcaSplits, binary_pca};
 pub use tabular::{RegressionData, student_teacher};
 
 use faer::Mat;
@@ -152,6 +154,28 @@ impl Dataset {
     /// True when there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// The images of `self` followed by those of `other` (the original's MNIST pool is the train
+    /// and test files concatenated). Errors when the image sizes or class counts differ.
+    pub fn concat(&self, other: &Dataset) -> Result<Dataset> {
+        if self.dim != other.dim || self.classes != other.classes {
+            return Err(Error::ShapeMismatch {
+                what: "datasets to concatenate".into(),
+                expected: format!("dim {}, {} classes", self.dim, self.classes),
+                got: format!("dim {}, {} classes", other.dim, other.classes),
+            });
+        }
+        let mut pixels = self.pixels.clone();
+        pixels.extend_from_slice(&other.pixels);
+        let mut labels = self.labels.clone();
+        labels.extend_from_slice(&other.labels);
+        Ok(Dataset {
+            pixels,
+            labels,
+            dim: self.dim,
+            classes: self.classes,
+        })
     }
 
     /// The images with the given indices, in that order.

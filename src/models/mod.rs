@@ -1,14 +1,21 @@
 //! Small dense models with hand-written gradients, seen by the samplers as one flat parameter
-//! vector: [`DeepLinearNetwork`] (f(x) = x W₁ ⋯ W_L) and [`Mlp`] (ReLU hidden layers with
-//! biases). Losses are means over the batch (and, for squared error, over output coordinates),
+//! vector: [`DeepLinearNetwork`] (f(x) = x W₁ ⋯ W_L), [`Mlp`] (ReLU hidden layers with
+//! biases) and [`FullyConnected`] (the NTK-scaled networks of the jamming / feature–lazy phase
+//! diagram, f32 or f64, with their [`Activation`]s, [`MarginLoss`]es and tangent kernels). Losses are means over the batch (and, for squared error, over output coordinates),
 //! as in `edmundlth/validating_lambdahat@375e6fa` (`dln.py`: `jnp.mean((pred − y)²)`).
 //!
 //! Data are row-major batches: X is b × N, Y is b × M (faer matrices).
 
+mod activation;
 mod dln;
+mod fully_connected;
+mod margin_loss;
 mod mlp;
 
+pub use activation::{Activation, SWISH_CONSTANT};
 pub use dln::{DeepLinearNetwork, TrueParam};
+pub use fully_connected::{FullyConnected, Workspace};
+pub use margin_loss::MarginLoss;
 pub use mlp::{Loss, Mlp};
 
 use faer::{Mat, MatRef};
