@@ -78,6 +78,7 @@ fn run(args: &Args) -> Result<()> {
         colorbar_label: "E_G".into(),
         overlays: vec![],
         legend: Legend::Hidden,
+        notes: vec![],
     };
     let last = ells.len() - 1;
     let slices = [

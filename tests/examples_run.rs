@@ -166,6 +166,18 @@ fn bad_arguments_exit_nonzero_with_a_message() {
             vec!["--num-data", "0"],
             "`num_data` = 0",
         ),
+        (
+            "jamming_scan",
+            vec!["--widths", "0,4"],
+            "`--widths` = [0, 4]",
+        ),
+        ("jamming_scan", vec!["--d", "900", "--quick"], "`d` = 900"),
+        ("phase_diagram", vec!["--alphas=-1"], "`--alphas` = [-1.0]"),
+        (
+            "phase_diagram",
+            vec!["--records", "/nonexistent"],
+            "/nonexistent",
+        ),
     ] {
         let out =
             std::env::temp_dir().join(format!("doubledescent-bad-{name}-{}", std::process::id()));
@@ -433,4 +445,176 @@ fn quick_keeps_the_flags_the_user_gave() {
         .expect("the split's size");
     assert_eq!(train, 300);
     assert_eq!(read_csv(&dir.join("ntk_regression_mnist.csv")).1.len(), 3);
+}
+
+/// jamming_scan --quick: narrow networks never fit, the widest always does; the jamming band
+/// and the ensemble error agree with an independent evaluation of the saved run records; and the
+/// records redraw the same curves (`--records`, a JSON round trip).
+#[test]
+fn jamming_scan_fits_wide_networks_and_keeps_its_records() {
+    let (dir, _) = run_quick("jamming_scan", &[]);
+    assert_files(&dir, "jamming_scan");
+    let runs = read_csv(&dir.join("jamming_scan_runs.csv"));
+    let (alpha, h, nd) = (
+        column(&runs, "alpha"),
+        column(&runs, "h"),
+        column(&runs, "train_nd"),
+    );
+    let widths = |a: f64| -> Vec<f64> {
+        let mut w: Vec<f64> = h
+            .iter()
+            .zip(&alpha)
+            .filter(|(_, x)| **x == a)
+            .map(|(h, _)| *h)
+            .collect();
+        w.sort_by(f64::total_cmp);
+        w.dedup();
+        w
+    };
+    let mut alphas = alpha.clone();
+    alphas.sort_by(f64::total_cmp);
+    alphas.dedup();
+    let bands = read_csv(&dir.join("jamming_scan_band.csv"));
+    for &a in &alphas {
+        let w = widths(a);
+        let nds = |hh: f64| -> Vec<f64> {
+            (0..h.len())
+                .filter(|&i| alpha[i] == a && h[i] == hh)
+                .map(|i| nd[i])
+                .collect()
+        };
+        assert!(
+            nds(w[0]).iter().all(|&v| v > 0.0),
+            "α̃ {a}: narrowest width fitted"
+        );
+        assert!(
+            nds(w[w.len() - 1]).iter().all(|&v| v == 0.0),
+            "α̃ {a}: widest width unfitted"
+        );
+        // Band: smallest width with ≥ 2 fitted runs, largest with ≥ 2 unfitted.
+        let h1 = w
+            .iter()
+            .copied()
+            .find(|&x| nds(x).iter().filter(|&&v| v == 0.0).count() >= 2);
+        let h2 = w
+            .iter()
+            .rev()
+            .copied()
+            .find(|&x| nds(x).iter().filter(|&&v| v > 0.0).count() >= 2);
+        let row = bands.1.iter().find(|r| r[0] == a).map(|r| (r[1], r[2]));
+        assert_eq!(row, h1.zip(h2), "α̃ {a}");
+    }
+    // Ensemble error from the records' final test outputs, recomputed here.
+    let ens = read_csv(&dir.join("jamming_scan_ensemble.csv"));
+    let records: Vec<serde_json::Value> = std::fs::read_dir(dir.join("records"))
+        .unwrap()
+        .map(|e| {
+            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(records.len(), runs.1.len());
+    for r in &ens.1 {
+        let (a, hh, n, err) = (r[0], r[1], r[2] as usize, r[3]);
+        let mut group: Vec<&serde_json::Value> = records
+            .iter()
+            .filter(|v| {
+                v["config"]["alpha"].as_f64() == Some(a) && v["config"]["h"].as_f64() == Some(hh)
+            })
+            .collect();
+        group.sort_by_key(|v| v["config"]["seed_init"].as_u64());
+        assert_eq!(group.len(), n);
+        let labels: Vec<f64> = group[0]["test_labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let mut mean = vec![0.0; labels.len()];
+        for v in &group {
+            let last = v["dynamics"].as_array().unwrap().last().unwrap();
+            for (m, o) in mean
+                .iter_mut()
+                .zip(last["test"]["outputs"].as_array().unwrap())
+            {
+                *m += o.as_f64().unwrap();
+            }
+        }
+        let wrong = mean
+            .iter()
+            .zip(&labels)
+            .filter(|(o, y)| *o * *y < 0.0)
+            .count();
+        assert_eq!(err, wrong as f64 / labels.len() as f64, "α̃ {a} h {hh}");
+    }
+    let again = std::env::temp_dir().join(format!(
+        "doubledescent-test-jamming-again-{}",
+        std::process::id()
+    ));
+    let res = Command::new(example("jamming_scan"))
+        .arg("--records")
+        .arg(dir.join("records"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    for f in [
+        "jamming_scan_mean.csv",
+        "jamming_scan_ensemble.csv",
+        "jamming_scan_band.csv",
+    ] {
+        assert_eq!(read_csv(&dir.join(f)), read_csv(&again.join(f)), "{f}");
+    }
+}
+
+/// phase_diagram --quick: at the widest network the tangent kernel's change falls with α̃,
+/// towards the lazy 1/α̃ law, and crosses ‖ΔΘ‖ = ‖Θ₀‖ at α̃* of order one.
+#[test]
+fn phase_diagram_kernel_change_falls_like_one_over_alpha() {
+    let (dir, _) = run_quick("phase_diagram", &[]);
+    assert_files(&dir, "phase_diagram");
+    let k = read_csv(&dir.join("phase_diagram_kernel_change.csv"));
+    let (h, alpha, ratio, nd) = (
+        column(&k, "h"),
+        column(&k, "alpha"),
+        column(&k, "ratio"),
+        column(&k, "train_nd"),
+    );
+    let hmax = h.iter().copied().fold(0.0, f64::max);
+    let mut alphas: Vec<f64> = alpha.clone();
+    alphas.sort_by(f64::total_cmp);
+    alphas.dedup();
+    let geo: Vec<f64> = alphas
+        .iter()
+        .map(|&a| {
+            let v: Vec<f64> = (0..h.len())
+                .filter(|&i| h[i] == hmax && alpha[i] == a && nd[i] == 0.0)
+                .map(|i| ratio[i].ln())
+                .collect();
+            assert!(!v.is_empty(), "no fitted run at h {hmax}, α̃ {a}");
+            (v.iter().sum::<f64>() / v.len() as f64).exp()
+        })
+        .collect();
+    assert!(geo.windows(2).all(|w| w[1] < w[0]), "{geo:?}");
+    let n = geo.len();
+    let last_fall = geo[n - 2] / geo[n - 1];
+    let step = alphas[n - 1] / alphas[n - 2];
+    assert!(
+        last_fall > step / 2.0 && last_fall < step * 2.0,
+        "fall {last_fall} over a factor {step} in α̃: {geo:?}"
+    );
+    let cross = read_csv(&dir.join("phase_diagram_crossover.csv"));
+    let star = cross
+        .1
+        .iter()
+        .find(|r| r[0] == 1.0 && r[1] == hmax)
+        .map(|r| r[4]);
+    assert!(
+        star.is_some_and(|s| s > 0.3 && s < 30.0),
+        "α̃* at h {hmax}: {star:?}"
+    );
 }

@@ -8,8 +8,8 @@ use doubledescent::Error;
 use doubledescent::data::{PcaConfig, binary_pca, mnist_embedded};
 use doubledescent::models::{Activation, FullyConnected, MarginLoss, Workspace};
 use doubledescent::training::{
-    Budget, Integrator, LogLinearSchedule, MarginObjective, Method, Objective,
-    RunConfig, RunData, StopReason, train,
+    Budget, Integrator, LogLinearSchedule, MarginObjective, Method, Objective, RunConfig, RunData,
+    StopReason, train,
 };
 use faer::Mat;
 
@@ -19,7 +19,9 @@ fn inputs(n: usize, d: usize, seed: u64) -> Mat<f64> {
 }
 
 fn labels(n: usize) -> Vec<f64> {
-    (0..n).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect()
+    (0..n)
+        .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+        .collect()
 }
 
 const ACTIVATIONS: [Activation; 3] = [
@@ -45,10 +47,16 @@ fn gradients_match_finite_differences() {
         for (il, loss) in LOSSES.into_iter().enumerate() {
             let depth = 1 + (ia + il) % 3;
             let bias = (ia + il) % 2 == 0;
-            let net = FullyConnected::new(d, 5, depth, act).unwrap().with_bias(bias);
+            let net = FullyConnected::new(d, 5, depth, act)
+                .unwrap()
+                .with_bias(bias);
             let w0: Vec<f64> = net.init(3);
             // Move away from w0 so that f̃ ≠ 0 and the margins spread over the loss's kinks.
-            let w: Vec<f64> = w0.iter().enumerate().map(|(i, v)| v + 0.3 * ((i as f64).sin())).collect();
+            let w: Vec<f64> = w0
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + 0.3 * ((i as f64).sin()))
+                .collect();
             let alpha = 2.0;
             let mut obj = MarginObjective::new(&net, &w0, x.as_ref(), &y, alpha, loss, 1).unwrap();
             let mut out = vec![0.0; n];
@@ -205,7 +213,12 @@ impl Objective<f64> for Linear {
     fn num_outputs(&self) -> usize {
         self.x.nrows()
     }
-    fn evaluate(&mut self, w: &[f64], out: &mut [f64], grad: &mut [f64]) -> doubledescent::Result<f64> {
+    fn evaluate(
+        &mut self,
+        w: &[f64],
+        out: &mut [f64],
+        grad: &mut [f64],
+    ) -> doubledescent::Result<f64> {
         let (p, d) = (self.x.nrows(), self.x.ncols());
         grad.iter_mut().for_each(|g| *g = 0.0);
         let mut loss = 0.0;
@@ -227,11 +240,23 @@ fn adaptive_flow_follows_the_exact_linear_flow() {
     let (p, d) = (30, 4);
     let x = inputs(p, d, 21);
     let y: Vec<f64> = (0..p).map(|i| (i as f64).sin()).collect();
-    let mut obj = Linear { x: x.clone(), y: y.clone() };
+    let mut obj = Linear {
+        x: x.clone(),
+        y: y.clone(),
+    };
     // Exact flow in the eigenbasis of K = XᵀX/P.
     let mut k = Mat::<f64>::zeros(d, d);
-    faer::linalg::matmul::matmul(k.as_mut(), faer::Accum::Replace, x.transpose(), x.as_ref(), 1.0 / p as f64, faer::Par::Seq);
-    let b: Vec<f64> = (0..d).map(|j| (0..p).map(|i| x[(i, j)] * y[i]).sum::<f64>() / p as f64).collect();
+    faer::linalg::matmul::matmul(
+        k.as_mut(),
+        faer::Accum::Replace,
+        x.transpose(),
+        x.as_ref(),
+        1.0 / p as f64,
+        faer::Par::Seq,
+    );
+    let b: Vec<f64> = (0..d)
+        .map(|j| (0..p).map(|i| x[(i, j)] * y[i]).sum::<f64>() / p as f64)
+        .collect();
     let evd = k.self_adjoint_eigen(faer::Side::Lower).unwrap();
     let (u, s) = (evd.U(), evd.S());
     let w0 = vec![0.0; d];
@@ -247,7 +272,15 @@ fn adaptive_flow_follows_the_exact_linear_flow() {
         }
         w
     };
-    let mut integ = Integrator::new(&mut obj, w0, Method::AdaptiveFlow { max_dgrad: 1e-4, max_dout: 1e-2 }).unwrap();
+    let mut integ = Integrator::new(
+        &mut obj,
+        w0,
+        Method::AdaptiveFlow {
+            max_dgrad: 1e-4,
+            max_dout: 1e-2,
+        },
+    )
+    .unwrap();
     let mut worst = 0.0f64;
     let scale = exact(1e6).iter().map(|v| v * v).sum::<f64>().sqrt();
     for _ in 0..3000 {
@@ -266,13 +299,21 @@ fn adaptive_flow_follows_the_exact_linear_flow() {
         let grown = (integ.next_dt() / info.dt - 1.1).abs() < 1e-12;
         assert_eq!(half, grown, "dgrad {} dout {}", info.dgrad, info.dout);
         let ex = exact(integ.time());
-        let err = ex.iter().zip(integ.weights()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+        let err = ex
+            .iter()
+            .zip(integ.weights())
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
         worst = worst.max(err / scale);
     }
     eprintln!("t = {}, worst {worst:.3e}", integ.time());
     assert!(integ.time() > 20.0, "t = {}", integ.time());
     // Forward Euler with steps held by the dgrad limit: measured 1.2e-3 relative over t ≈ 31.
-    assert!(worst < 5e-3, "relative deviation from e^(-tK) flow: {worst}");
+    assert!(
+        worst < 5e-3,
+        "relative deviation from e^(-tK) flow: {worst}"
+    );
 }
 
 /// Checkpoint steps of the original schedule (500, 10⁴): #100 at 1384, #150 at 10127, #200 at
@@ -285,7 +326,11 @@ fn checkpoint_schedule_matches_the_original() {
 }
 
 fn embedded_splits(test: usize, kernel: usize, train: usize) -> doubledescent::data::PcaSplits {
-    binary_pca(&mnist_embedded().unwrap(), &PcaConfig::new(10, test, kernel, train)).unwrap()
+    binary_pca(
+        &mnist_embedded().unwrap(),
+        &PcaConfig::new(10, test, kernel, train),
+    )
+    .unwrap()
 }
 
 /// The PCA pipeline: disjoint class-balanced sets, E‖u‖² = d over the pool, orthonormal
@@ -317,12 +362,19 @@ fn pca_pipeline() {
     // E‖u‖² = d: on the pool exactly; the 1000 drawn points are a sample of it.
     let sq: f64 = [&s.test, &s.kernel, &s.train]
         .iter()
-        .map(|set| (0..set.len()).map(|i| (0..10).map(|j| set.x[(i, j)].powi(2)).sum::<f64>()).sum::<f64>())
+        .map(|set| {
+            (0..set.len())
+                .map(|i| (0..10).map(|j| set.x[(i, j)].powi(2)).sum::<f64>())
+                .sum::<f64>()
+        })
         .sum::<f64>()
         / 1000.0;
     assert!((sq - 10.0).abs() < 0.6, "mean squared norm {sq}");
     // The first component's variance relative to the mean of the first ten.
-    let v0: f64 = (0..s.train.len()).map(|i| s.train.x[(i, 0)].powi(2)).sum::<f64>() / s.train.len() as f64;
+    let v0: f64 = (0..s.train.len())
+        .map(|i| s.train.x[(i, 0)].powi(2))
+        .sum::<f64>()
+        / s.train.len() as f64;
     let ratio = s.eigenvalues[0] / (s.eigenvalues.iter().sum::<f64>() / 10.0);
     assert!((v0 / ratio - 1.0).abs() < 0.25, "{v0} vs {ratio}");
 }
@@ -360,35 +412,72 @@ fn sets(p: usize) -> Sets {
 /// Bad input gets named errors.
 #[test]
 fn bad_input_is_refused() {
-    assert!(matches!(FullyConnected::original(10, 0), Err(Error::InvalidArgument { name: "h (width)", .. })));
+    assert!(matches!(
+        FullyConnected::original(10, 0),
+        Err(Error::InvalidArgument {
+            name: "h (width)",
+            ..
+        })
+    ));
     let pool = mnist_embedded().unwrap();
-    assert!(matches!(binary_pca(&pool, &PcaConfig::new(785, 10, 10, 10)), Err(Error::InvalidArgument { name: "d", .. })));
+    assert!(matches!(
+        binary_pca(&pool, &PcaConfig::new(785, 10, 10, 10)),
+        Err(Error::InvalidArgument { name: "d", .. })
+    ));
     assert!(matches!(
         binary_pca(&pool, &PcaConfig::new(10, 5000, 2500, 5000)),
-        Err(Error::InvalidArgument { name: "test + kernel + train sizes", .. })
+        Err(Error::InvalidArgument {
+            name: "test + kernel + train sizes",
+            ..
+        })
     ));
     let s = sets(50);
     let net = FullyConnected::original(10, 4).unwrap();
     let w0: Vec<f64> = net.init(0);
     assert!(matches!(
-        MarginObjective::new(&net, &w0, s.xtr.as_ref(), &s.ytr, 0.0, MarginLoss::ORIGINAL, 1),
+        MarginObjective::new(
+            &net,
+            &w0,
+            s.xtr.as_ref(),
+            &s.ytr,
+            0.0,
+            MarginLoss::ORIGINAL,
+            1
+        ),
         Err(Error::InvalidArgument { name: "alpha", .. })
     ));
     let mut bad = s.xtr.clone();
     bad[(3, 2)] = f64::NAN;
     assert!(matches!(
-        MarginObjective::new(&net, &w0, bad.as_ref(), &s.ytr, 1.0, MarginLoss::ORIGINAL, 1),
+        MarginObjective::new(
+            &net,
+            &w0,
+            bad.as_ref(),
+            &s.ytr,
+            1.0,
+            MarginLoss::ORIGINAL,
+            1
+        ),
         Err(Error::NonFinite { .. })
     ));
     let mut cfg = RunConfig::original(4, -1.0, 0, 10.0);
     cfg.budget.max_steps = Some(10);
-    assert!(matches!(train(&cfg, &run_data(&s), &|_| {}), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        train(&cfg, &run_data(&s), &|_| {}),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 fn quick_cfg(h: usize, alpha: f64, seed: u64, steps: u64) -> RunConfig {
     let mut cfg = RunConfig::original(h, alpha, seed, 1e9);
-    cfg.budget = Budget { max_wall: None, max_steps: Some(steps) };
-    cfg.method = Method::AdaptiveFlow { max_dgrad: 1e-3, max_dout: 0.1 / alpha };
+    cfg.budget = Budget {
+        max_wall: None,
+        max_steps: Some(steps),
+    };
+    cfg.method = Method::AdaptiveFlow {
+        max_dgrad: 1e-3,
+        max_dout: 0.1 / alpha,
+    };
     cfg
 }
 
@@ -434,7 +523,15 @@ fn lazy_limit() {
     cfg.loss = MarginLoss::Mse;
     let r = train(&cfg, &data, &|_| {}).unwrap();
     let t = r.last().t;
-    let big_f: Vec<f64> = r.last().train.outputs.as_ref().unwrap().iter().map(|o| alpha * o).collect();
+    let big_f: Vec<f64> = r
+        .last()
+        .train
+        .outputs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|o| alpha * o)
+        .collect();
     let net = cfg.network(10).unwrap();
     let w0: Vec<f64> = net.init(cfg.init_seed(100));
     let theta = net.tangent_kernel(&w0, s.xtr.as_ref(), 1).unwrap();
@@ -449,8 +546,17 @@ fn lazy_limit() {
             exact[i] += c * u[(i, k)];
         }
     }
-    let err = exact.iter().zip(&big_f).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let err = exact
+        .iter()
+        .zip(&big_f)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let norm = exact.iter().map(|a| a * a).sum::<f64>().sqrt();
     assert!(t > 1.0 && norm > 1.0, "t = {t}, ‖F‖ = {norm}");
-    assert!(err / norm < 2e-2, "‖F − F_kernel‖/‖F_kernel‖ = {} at t = {t}", err / norm);
+    assert!(
+        err / norm < 2e-2,
+        "‖F − F_kernel‖/‖F_kernel‖ = {} at t = {t}",
+        err / norm
+    );
 }

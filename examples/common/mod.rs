@@ -3,6 +3,7 @@
 //! and sweeps.
 #![allow(dead_code)]
 
+pub mod networks;
 pub mod tables;
 
 use doubledescent::figure::{Rgb, Table};
@@ -144,6 +145,7 @@ pub fn fig3_panels(
         colorbar_label: "1−2R+Q".into(),
         overlays: vec![],
         legend: Legend::LowerRight,
+        notes: vec![],
     };
     let mut eg = LinePanel::new(
         title,

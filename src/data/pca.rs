@@ -201,7 +201,10 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
     let mut comps = Mat::<f64>::from_fn(dim, cfg.d, |i, k| u[(i, dim - 1 - k)]);
     for k in 0..cfg.d {
         let c = comps.col_as_slice_mut(k);
-        let big = c.iter().copied().fold(0.0f64, |a, v| if v.abs() > a.abs() { v } else { a });
+        let big = c
+            .iter()
+            .copied()
+            .fold(0.0f64, |a, v| if v.abs() > a.abs() { v } else { a });
         if big < 0.0 {
             c.iter_mut().for_each(|v| *v = -*v);
         }

@@ -10,7 +10,22 @@ pub enum Colormap {
     Plasma,
     /// Dark purple → blue → green → yellow, close to matplotlib's "viridis".
     Viridis,
+    /// Pale yellow → orange → brown: ColorBrewer's "YlOrBr" (nine classes), the phase diagram's
+    /// map in the original.
+    YlOrBr,
 }
+
+const YLORBR: [(f64, [f64; 3]); 9] = [
+    (0.0, [255.0, 255.0, 229.0]),
+    (0.125, [255.0, 247.0, 188.0]),
+    (0.25, [254.0, 227.0, 145.0]),
+    (0.375, [254.0, 196.0, 79.0]),
+    (0.5, [254.0, 153.0, 41.0]),
+    (0.625, [236.0, 112.0, 20.0]),
+    (0.75, [204.0, 76.0, 2.0]),
+    (0.875, [153.0, 52.0, 4.0]),
+    (1.0, [102.0, 37.0, 6.0]),
+];
 
 const PLASMA: [(f64, [f64; 3]); 7] = [
     (0.0, [5.0, 0.0, 83.0]),
@@ -41,6 +56,7 @@ impl Colormap {
         let stops: &[(f64, [f64; 3])] = match self {
             Colormap::Plasma => &PLASMA,
             Colormap::Viridis => &VIRIDIS,
+            Colormap::YlOrBr => &YLORBR,
         };
         let k = stops
             .windows(2)

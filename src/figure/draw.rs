@@ -13,7 +13,7 @@ use plotters::element::ErrorBar;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::{Axis, Figure, Heatmap, Legend, LinePanel, Panel, Rgb, Series, Style};
+use super::{Axis, Figure, Heatmap, Legend, LinePanel, Note, Panel, Rgb, Series, Style};
 use crate::error::{Error, Result};
 
 const FONT: &str = "sans-serif";
@@ -300,6 +300,9 @@ fn draw_series<DB: DrawingBackend>(
             labelled = true;
             anno.label(l.clone()).legend(move |(x, y)| match style {
                 Style::Points => PathElement::new(vec![(x + 8, y), (x + 14, y)], c.stroke_width(6)),
+                Style::Filled => {
+                    PathElement::new(vec![(x, y), (x + 22, y)], c.mix(0.3).stroke_width(8))
+                }
                 _ => PathElement::new(vec![(x, y), (x + 22, y)], c.stroke_width(2)),
             });
         }
@@ -323,6 +326,20 @@ fn draw_series<DB: DrawingBackend>(
             }
         }
         Style::Points => {}
+        Style::Filled => {
+            let clamp = |v: f64, r: (f64, f64)| v.max(r.0).min(r.1);
+            let poly: Vec<(f64, f64)> =
+                s.x.iter()
+                    .zip(&s.y)
+                    .filter_map(|(x, y)| Some((clamp(tr(xa, *x)?, xr), clamp(tr(ya, *y)?, yr))))
+                    .collect();
+            if poly.len() >= 3 {
+                let a = chart
+                    .draw_series(std::iter::once(Polygon::new(poly, c.mix(0.3).filled())))
+                    .map_err(pe)?;
+                attach(a);
+            }
+        }
     }
     let pts: Vec<(f64, f64)> =
         s.x.iter()
@@ -410,6 +427,28 @@ fn configure<DB: DrawingBackend>(
         .map_err(pe)
 }
 
+fn draw_notes<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    notes: &[Note],
+    xa: &Axis,
+    ya: &Axis,
+) -> Result<()> {
+    for n in notes {
+        let (Some(x), Some(y)) = (tr(xa, n.x), tr(ya, n.y)) else {
+            continue;
+        };
+        let style = if n.vertical {
+            TextStyle::from((FONT, 18).into_font()).transform(FontTransform::Rotate270)
+        } else {
+            TextStyle::from((FONT, 18).into_font())
+        };
+        chart
+            .draw_series(std::iter::once(Text::new(n.text.clone(), (x, y), style)))
+            .map_err(pe)?;
+    }
+    Ok(())
+}
+
 fn draw_line_panel<DB: DrawingBackend>(p: &LinePanel, area: &DrawingArea<DB, Shift>) -> Result<()> {
     let xr = axis_range(&p.x, p.series.iter().flat_map(|s| s.x.iter().copied()));
     let mut yr = axis_range(&p.y, p.series.iter().flat_map(|s| s.y.iter().copied()));
@@ -445,6 +484,7 @@ fn draw_line_panel<DB: DrawingBackend>(p: &LinePanel, area: &DrawingArea<DB, Shi
     for s in &p.series {
         draw_series(&mut chart, s, &p.x, &p.y)?;
     }
+    draw_notes(&mut chart, &p.notes, &p.x, &p.y)?;
     let any_label = p.identity_line || p.series.iter().any(|s| s.label.is_some());
     draw_legend(&mut chart, p.legend, any_label, 14)
 }
@@ -523,7 +563,7 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
         for (ix, v) in row.iter().enumerate() {
             let (x0, x1) = (xe[ix].max(xr.0), xe[ix + 1].min(xr.1));
             let (y0, y1) = (ye[iy].max(yr.0), ye[iy + 1].min(yr.1));
-            if x1 <= x0 || y1 <= y0 {
+            if x1 <= x0 || y1 <= y0 || !v.is_finite() {
                 continue;
             }
             let c = color(h.colormap.map(*v, h.vmin, h.vmax));
@@ -535,6 +575,7 @@ fn draw_heatmap<DB: DrawingBackend>(h: &Heatmap, area: &DrawingArea<DB, Shift>) 
     for s in &h.overlays {
         draw_series(&mut chart, s, &h.x, &h.y)?;
     }
+    draw_notes(&mut chart, &h.notes, &h.x, &h.y)?;
     let any_label = h.overlays.iter().any(|s| s.label.is_some());
     draw_legend(&mut chart, h.legend, any_label, 13)?;
     // Colour bar.

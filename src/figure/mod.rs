@@ -40,6 +40,9 @@ pub enum Style {
     Points,
     /// Dashed line with markers.
     DashedPoints,
+    /// The polygon through the points, filled translucently (shaded bands and regions; points
+    /// outside the axes are clamped to them).
+    Filled,
 }
 
 /// One data series.
@@ -169,6 +172,39 @@ pub struct LinePanel {
     pub identity_line: bool,
     /// Legend position.
     pub legend: Legend,
+    /// Text annotations.
+    pub notes: Vec<Note>,
+}
+
+/// A text annotation at a point in data coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    /// x (data units).
+    pub x: f64,
+    /// y (data units).
+    pub y: f64,
+    /// The text.
+    pub text: String,
+    /// Written bottom-to-top instead of left-to-right.
+    pub vertical: bool,
+}
+
+impl Note {
+    /// A horizontal note.
+    pub fn new(x: f64, y: f64, text: impl Into<String>) -> Self {
+        Note {
+            x,
+            y,
+            text: text.into(),
+            vertical: false,
+        }
+    }
+
+    /// Turns the text to run bottom-to-top.
+    pub fn vertical(mut self) -> Self {
+        self.vertical = true;
+        self
+    }
 }
 
 impl LinePanel {
@@ -181,7 +217,14 @@ impl LinePanel {
             series: vec![],
             identity_line: false,
             legend: Legend::UpperRight,
+            notes: vec![],
         }
+    }
+
+    /// Adds a text annotation.
+    pub fn note(mut self, n: Note) -> Self {
+        self.notes.push(n);
+        self
     }
 
     /// Adds a series.
@@ -216,7 +259,7 @@ pub struct Heatmap {
     pub xs: Vec<f64>,
     /// Cell centres along y (increasing).
     pub ys: Vec<f64>,
-    /// Values, `values[iy][ix]`.
+    /// Values, `values[iy][ix]`; a non-finite value leaves its cell blank (no data).
     pub values: Vec<Vec<f64>>,
     /// Value mapped to the bottom of the colour map (values below are clipped).
     pub vmin: f64,
@@ -230,6 +273,8 @@ pub struct Heatmap {
     pub overlays: Vec<Series>,
     /// Legend position for the overlays.
     pub legend: Legend,
+    /// Text annotations.
+    pub notes: Vec<Note>,
 }
 
 /// One panel of a figure.

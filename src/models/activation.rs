@@ -158,7 +158,10 @@ mod tests {
                 let e = 1e-6;
                 let fd = (act.raw::<f64>(x + e).0 - act.raw::<f64>(x - e).0) / (2.0 * e);
                 let d = act.raw::<f64>(x).1;
-                assert!((fd - d).abs() < 1e-6 * (1.0 + d.abs()), "{act:?} at {x}: {fd} vs {d}");
+                assert!(
+                    (fd - d).abs() < 1e-6 * (1.0 + d.abs()),
+                    "{act:?} at {x}: {fd} vs {d}"
+                );
             }
         }
     }

@@ -128,11 +128,7 @@ impl FullyConnected {
             return Err(Error::invalid("h (width)", 0, "must be positive"));
         }
         if depth == 0 {
-            return Err(Error::invalid(
-                "depth",
-                0,
-                "need at least one hidden layer",
-            ));
+            return Err(Error::invalid("depth", 0, "need at least one hidden layer"));
         }
         let activation = activation.check()?;
         let n = (width as u128) * (input_dim as u128 + 1)
@@ -169,7 +165,11 @@ impl FullyConnected {
     /// [`Activation::monte_carlo_factor`]).
     pub fn with_factor(mut self, factor: f64) -> Result<Self> {
         if !(factor > 0.0 && factor.is_finite()) {
-            return Err(Error::invalid("factor", factor, "must be positive and finite"));
+            return Err(Error::invalid(
+                "factor",
+                factor,
+                "must be positive and finite",
+            ));
         }
         self.factor = factor;
         Ok(self)
@@ -520,7 +520,11 @@ impl FullyConnected {
         for (k, delta) in deltas.iter().enumerate() {
             let l = last - 1 - k;
             let (n_in, _) = self.dims(l);
-            let input = if l == 0 { x64.as_ref() } else { ws.acts[l - 1].as_ref() };
+            let input = if l == 0 {
+                x64.as_ref()
+            } else {
+                ws.acts[l - 1].as_ref()
+            };
             let gd = gram(delta.as_ref(), 1.0);
             let ga = gram(input, 1.0 / n_in as f64);
             for j in 0..n {

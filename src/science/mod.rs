@@ -5,8 +5,11 @@
 //! * [`least_squares`]: double descent of minimum-norm least squares over training-set sizes,
 //!   its three ablations and adversarial data (Schaeffer et al., *Double Descent Demystified*,
 //!   arXiv 2303.14151);
-//! * [`polynomial_regression`]: the same paper's degree sweep on Legendre features.
+//! * [`polynomial_regression`]: the same paper's degree sweep on Legendre features;
+//! * [`phase_diagram`]: jamming, feature and lazy training of fully connected networks, the
+//!   analyses of Geiger, Petrini & Wyart's phase diagram (arXiv 2012.15110).
 
 pub mod least_squares;
+pub mod phase_diagram;
 pub mod polynomial_regression;
 pub mod teacher_student;

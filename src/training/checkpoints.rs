@@ -26,7 +26,11 @@ impl LogLinearSchedule {
             return Err(Error::invalid("ckpt_step", step, "must be finite and ≥ 0"));
         }
         if !(tau > 0.0 && tau.is_finite()) {
-            return Err(Error::invalid("ckpt_tau", tau, "must be positive and finite"));
+            return Err(Error::invalid(
+                "ckpt_tau",
+                tau,
+                "must be positive and finite",
+            ));
         }
         Ok(LogLinearSchedule { next: 0, step, tau })
     }

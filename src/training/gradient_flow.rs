@@ -72,11 +72,9 @@ impl Method {
                 max_dout,
                 "must be positive and finite",
             )),
-            Method::GradientDescent { lr } if !ok(lr) => Err(Error::invalid(
-                "lr",
-                lr,
-                "must be positive and finite",
-            )),
+            Method::GradientDescent { lr } if !ok(lr) => {
+                Err(Error::invalid("lr", lr, "must be positive and finite"))
+            }
             _ => Ok(self),
         }
     }
@@ -116,7 +114,10 @@ pub struct Integrator<T: Float> {
 }
 
 fn norm<T: Float>(v: &[T]) -> f64 {
-    v.iter().map(|x| x.to_f64() * x.to_f64()).sum::<f64>().sqrt()
+    v.iter()
+        .map(|x| x.to_f64() * x.to_f64())
+        .sum::<f64>()
+        .sqrt()
 }
 
 impl<T: Float> Integrator<T> {
@@ -201,7 +202,8 @@ impl<T: Float> Integrator<T> {
             for ((tw, &w), &g) in self.trial_w.iter_mut().zip(&self.w).zip(&self.grad) {
                 *tw = w - dtt * g;
             }
-            let loss = objective.evaluate(&self.trial_w, &mut self.trial_out, &mut self.trial_grad)?;
+            let loss =
+                objective.evaluate(&self.trial_w, &mut self.trial_out, &mut self.trial_grad)?;
             let dout = self
                 .out
                 .iter()

@@ -41,7 +41,11 @@ impl<'a, T: Float> MarginObjective<'a, T> {
         threads: usize,
     ) -> Result<Self> {
         if !(alpha > 0.0 && alpha.is_finite()) {
-            return Err(Error::invalid("alpha", alpha, "must be positive and finite"));
+            return Err(Error::invalid(
+                "alpha",
+                alpha,
+                "must be positive and finite",
+            ));
         }
         let loss = loss.check()?;
         net.check(w0, x)?;

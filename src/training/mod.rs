@@ -23,6 +23,7 @@ mod checkpoints;
 mod gradient_flow;
 mod margin_objective;
 mod run;
+mod sweep;
 
 pub use checkpoints::LogLinearSchedule;
 pub use gradient_flow::{Integrator, Method, Objective, StepInfo};
@@ -31,3 +32,4 @@ pub use run::{
     Budget, Checkpoint, DataInfo, DeltaKernel, Precision, RunConfig, RunData, RunRecord, SetStats,
     StopReason, load_records, save_records, train, train_on_splits,
 };
+pub use sweep::train_all;

@@ -293,7 +293,9 @@ pub struct RunRecord {
 impl RunRecord {
     /// The final checkpoint.
     pub fn last(&self) -> &Checkpoint {
-        self.dynamics.last().expect("a record has at least one checkpoint")
+        self.dynamics
+            .last()
+            .expect("a record has at least one checkpoint")
     }
 
     /// The record as JSON.
@@ -323,7 +325,10 @@ impl RunRecord {
 }
 
 /// Writes records as JSON files into `dir` (created if needed); returns their paths.
-pub fn save_records(dir: &std::path::Path, records: &[RunRecord]) -> Result<Vec<std::path::PathBuf>> {
+pub fn save_records(
+    dir: &std::path::Path,
+    records: &[RunRecord],
+) -> Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     records
         .iter()
@@ -347,8 +352,7 @@ pub fn load_records(dir: &std::path::Path) -> Result<Vec<RunRecord>> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            RunRecord::from_json(&text)
-                .map_err(|e| Error::Format(format!("{}: {e}", p.display())))
+            RunRecord::from_json(&text).map_err(|e| Error::Format(format!("{}: {e}", p.display())))
         })
         .collect()
 }
@@ -370,13 +374,7 @@ pub struct RunData<'a, T: Float> {
     pub name: &'a str,
 }
 
-fn set_stats<T: Float>(
-    loss: MarginLoss,
-    fdiff: &[T],
-    f0: &[T],
-    y: &[T],
-    alpha: f64,
-) -> SetStats {
+fn set_stats<T: Float>(loss: MarginLoss, fdiff: &[T], f0: &[T], y: &[T], alpha: f64) -> SetStats {
     let n = fdiff.len().max(1) as f64;
     let a = T::of(alpha);
     let l = mean_loss(loss, fdiff, y, a);
@@ -437,7 +435,11 @@ pub fn train<T: Float>(
     let d = data.x_train.ncols();
     let net = cfg.network(d)?;
     if !(cfg.stop_margin.is_finite()) {
-        return Err(Error::invalid("stop_margin", cfg.stop_margin, "must be finite"));
+        return Err(Error::invalid(
+            "stop_margin",
+            cfg.stop_margin,
+            "must be finite",
+        ));
     }
     if let Some(wall) = cfg.budget.max_wall
         && !(wall >= 0.0)
@@ -654,7 +656,11 @@ pub fn train_on_splits(
         name: &str,
         cb: &(dyn Fn(u64) + Sync),
     ) -> Result<RunRecord> {
-        let (xtr, xte, xk) = (s.train.x_as::<T>(), s.test.x_as::<T>(), s.kernel.x_as::<T>());
+        let (xtr, xte, xk) = (
+            s.train.x_as::<T>(),
+            s.test.x_as::<T>(),
+            s.kernel.x_as::<T>(),
+        );
         let (ytr, yte) = (s.train.y_as::<T>(), s.test.y_as::<T>());
         let data = RunData {
             x_train: xtr.as_ref(),

@@ -1,0 +1,212 @@
+//! Trained finite-width networks: one full-batch gradient (forward + backward over P = 5000
+//! points, d = 10, L = 2, swish β = 10, soft hinge) at h ∈ {64, 256, 1024} in f32 and f64, and the
+//! empirical tangent kernel on 2500 kernel points, each with a straightforward baseline in the
+//! same run: the gradient accumulated sample by sample with matrix–vector loops, and the kernel
+//! as J Jᵀ from per-sample gradients (what the original's `compute_kernels` does with autograd).
+//!
+//! `cargo bench --bench networks`
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use doubledescent::Float;
+use doubledescent::models::{FullyConnected, MarginLoss};
+use doubledescent::training::{MarginObjective, Objective};
+use faer::Mat;
+
+const P: usize = 5000;
+const D: usize = 10;
+
+fn data<T: Float>(p: usize) -> (Mat<T>, Vec<T>) {
+    let mut rng = doubledescent::random::seeded(1);
+    let x = doubledescent::random::gaussian_matrix(&mut rng, p, D, 1.0);
+    let y = (0..p)
+        .map(|i| T::of(if i % 2 == 0 { 1.0 } else { -1.0 }))
+        .collect();
+    (Mat::from_fn(p, D, |i, j| T::of(x[(i, j)])), y)
+}
+
+/// The baseline: sample by sample, matrix–vector products, gradient accumulated in place.
+fn per_sample_gradient(
+    net: &FullyConnected,
+    w: &[f64],
+    f0: &[f64],
+    x: &Mat<f64>,
+    y: &[f64],
+    grad: &mut [f64],
+) -> f64 {
+    let (h, d) = (net.width(), D);
+    let act = net.activation();
+    let c = net.factor();
+    let (a0, a1, a2) = (&w[..h * d], &w[h * d..h * d + h * h], &w[h * d + h * h..]);
+    grad.iter_mut().for_each(|g| *g = 0.0);
+    let (sd, sh) = ((d as f64).sqrt(), (h as f64).sqrt());
+    let mut loss = 0.0;
+    let (mut z1, mut s1, mut d1, mut z2, mut s2, mut d2, mut g2, mut g1) = (
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+        vec![0.0; h],
+    );
+    let out = |wa: (&[f64], &[f64], &[f64]),
+               xi: &[f64],
+               z1: &mut [f64],
+               s1: &mut [f64],
+               d1: &mut [f64],
+               z2: &mut [f64],
+               s2: &mut [f64],
+               d2: &mut [f64]| {
+        for k in 0..h {
+            z1[k] = (0..d).map(|m| wa.0[k * d + m] * xi[m]).sum::<f64>() / sd;
+            let (v, dv) = act.raw(z1[k]);
+            s1[k] = c * v;
+            d1[k] = c * dv;
+        }
+        for j in 0..h {
+            z2[j] = (0..h).map(|k| wa.1[j * h + k] * s1[k]).sum::<f64>() / sh;
+            let (v, dv) = act.raw(z2[j]);
+            s2[j] = c * v;
+            d2[j] = c * dv;
+        }
+        (0..h).map(|j| wa.2[j] * s2[j]).sum::<f64>() / h as f64
+    };
+    let loss_fn = MarginLoss::ORIGINAL;
+    for i in 0..x.nrows() {
+        let xi: Vec<f64> = (0..d).map(|m| x[(i, m)]).collect();
+        let f0 = f0[i];
+        let f = out(
+            (a0, a1, a2),
+            &xi,
+            &mut z1,
+            &mut s1,
+            &mut d1,
+            &mut z2,
+            &mut s2,
+            &mut d2,
+        );
+        loss += loss_fn.value(f - f0, y[i], 1.0) / x.nrows() as f64;
+        let g = loss_fn.derivative(f - f0, y[i], 1.0) / x.nrows() as f64;
+        for j in 0..h {
+            grad[h * d + h * h + j] += g * s2[j] / h as f64;
+            g2[j] = g * a2[j] / h as f64 * d2[j];
+        }
+        for k in 0..h {
+            g1[k] = 0.0;
+        }
+        for j in 0..h {
+            for k in 0..h {
+                grad[h * d + j * h + k] += g2[j] * s1[k] / sh;
+                g1[k] += g2[j] * a1[j * h + k] / sh;
+            }
+        }
+        for k in 0..h {
+            let gk = g1[k] * d1[k];
+            for m in 0..d {
+                grad[k * d + m] += gk * xi[m] / sd;
+            }
+        }
+    }
+    loss
+}
+
+fn gradient(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fc_gradient_P5000_d10_L2");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(4));
+    fn ours<T: Float>(
+        group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        h: usize,
+    ) {
+        let net = FullyConnected::original(D, h).unwrap();
+        let (x, y) = data::<T>(P);
+        let w0: Vec<T> = net.init(0);
+        let w: Vec<T> = w0
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + T::of(0.01 * (i as f64).sin()))
+            .collect();
+        let mut obj =
+            MarginObjective::new(&net, &w0, x.as_ref(), &y, 1.0, MarginLoss::ORIGINAL, 0).unwrap();
+        let (mut out, mut grad) = (vec![T::ZERO; P], vec![T::ZERO; net.num_params()]);
+        group.bench_function(BenchmarkId::new(format!("crate {}", T::NAME), h), |b| {
+            b.iter(|| obj.evaluate(&w, &mut out, &mut grad).unwrap())
+        });
+    }
+    for h in [64, 256, 1024] {
+        ours::<f64>(&mut group, h);
+        ours::<f32>(&mut group, h);
+        if h <= 256 {
+            let net = FullyConnected::original(D, h).unwrap();
+            let (x, y) = data::<f64>(P);
+            let w0: Vec<f64> = net.init(0);
+            let w: Vec<f64> = w0
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v + 0.01 * (i as f64).sin())
+                .collect();
+            let mut grad = vec![0.0; net.num_params()];
+            let f0 = net.predict(&w0, x.as_ref()).unwrap();
+            // The baseline agrees with the crate's gradient (a check, not a timing).
+            let mut obj =
+                MarginObjective::new(&net, &w0, x.as_ref(), &y, 1.0, MarginLoss::ORIGINAL, 1)
+                    .unwrap();
+            let (mut o, mut g) = (vec![0.0; P], vec![0.0; net.num_params()]);
+            obj.evaluate(&w, &mut o, &mut g).unwrap();
+            per_sample_gradient(&net, &w, &f0, &x, &y, &mut grad);
+            let dev = g
+                .iter()
+                .zip(&grad)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            let scale = g.iter().map(|a| a.abs()).fold(0.0, f64::max);
+            assert!(
+                dev <= 1e-10 * scale,
+                "baseline and crate gradients differ by {dev} (scale {scale})"
+            );
+            group.bench_function(BenchmarkId::new("per-sample loops f64", h), |b| {
+                b.iter(|| per_sample_gradient(&net, &w, &f0, &x, &y, &mut grad))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn tangent_kernel(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fc_ntk_2500_points");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(4));
+    let (x, _) = data::<f64>(2500);
+    for h in [64, 256] {
+        let net = FullyConnected::original(D, h).unwrap();
+        let w: Vec<f64> = net.init(0);
+        group.bench_function(BenchmarkId::new("crate layer-wise", h), |b| {
+            b.iter(|| net.tangent_kernel(&w, x.as_ref(), 0).unwrap())
+        });
+        if h == 64 {
+            group.bench_function(
+                BenchmarkId::new("J Jᵀ from per-sample gradients", h),
+                |b| {
+                    b.iter(|| {
+                        let j = net.jacobian(&w, x.as_ref()).unwrap();
+                        let mut k = Mat::<f64>::zeros(2500, 2500);
+                        faer::linalg::matmul::matmul(
+                            k.as_mut(),
+                            faer::Accum::Replace,
+                            j.as_ref(),
+                            j.transpose(),
+                            1.0,
+                            faer::Par::rayon(0),
+                        );
+                        k
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, gradient, tangent_kernel);
+criterion_main!(benches);
