@@ -5,6 +5,7 @@
 //! as J Jᵀ from per-sample gradients (what the original's `compute_kernels` does with autograd).
 //!
 //! `cargo bench --bench networks`
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use doubledescent::Float;

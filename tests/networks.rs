@@ -2,6 +2,7 @@
 //! the tangent kernel against J Jᵀ, the adaptive gradient flow against the exact linear flow, the
 //! lazy limit against kernel regression, jamming on a small problem, the PCA pipeline and bad
 //! input.
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
 use approx::assert_relative_eq;
 use doubledescent::Error;

@@ -210,7 +210,7 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
         }
     }
     let mean_lam = lam.iter().sum::<f64>() / cfg.d as f64;
-    if !(mean_lam > 0.0) {
+    if mean_lam.is_nan() || mean_lam <= 0.0 {
         return Err(Error::invalid(
             "d",
             cfg.d,

@@ -22,6 +22,7 @@
 use std::cell::RefCell;
 
 use faer::linalg::matmul::matmul;
+use faer::reborrow::ReborrowMut;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -302,16 +303,8 @@ impl FullyConnected {
             );
             let bias = &w[self.layer_ranges(l).1];
             let dz = &mut ws.dacts[l];
-            for j in 0..self.width {
-                let b = if self.bias { bias[j] } else { T::ZERO };
-                let zc = z.col_as_slice_mut(j);
-                let dc = dz.col_as_slice_mut(j);
-                for (zi, di) in zc.iter_mut().zip(dc.iter_mut()) {
-                    let (v, d) = act.raw(*zi + b);
-                    *zi = factor * v;
-                    *di = factor * d;
-                }
-            }
+            let bias = if self.bias { Some(bias) } else { None };
+            activate_columns(act, factor, z.as_mut(), dz.as_mut(), bias, par);
         }
         let last = self.depth;
         let out = MatMut::from_column_major_slice_mut(&mut ws.out[..p], p, 1);
@@ -365,8 +358,8 @@ impl FullyConnected {
         {
             let s = &mut ws.sig[0];
             let d = &ws.dacts[last - 1];
-            for j in 0..h {
-                let c = wl[j] * inv_h;
+            for (j, &wj) in wl.iter().enumerate() {
+                let c = wj * inv_h;
                 let sc = s.col_as_slice_mut(j);
                 let dc = d.col_as_slice(j);
                 for ((si, &gi), &di) in sc.iter_mut().zip(&gout[..p]).zip(dc) {
@@ -414,7 +407,7 @@ impl FullyConnected {
                 let d = &ws.dacts[l - 1];
                 for j in 0..h {
                     for (si, &di) in dst.col_as_slice_mut(j).iter_mut().zip(d.col_as_slice(j)) {
-                        *si = *si * di;
+                        *si *= di;
                     }
                 }
                 cur = 1 - cur;
@@ -479,16 +472,29 @@ impl FullyConnected {
         self.forward(&w64, x64.as_ref(), &mut ws)?;
         let h = self.width;
         let last = self.depth;
-        let mut theta = Mat::<f64>::zeros(n, n);
-        let gram = |a: MatRef<'_, f64>, scale: f64| {
-            let mut g = Mat::<f64>::zeros(n, n);
-            matmul(g.as_mut(), Accum::Replace, a, a.transpose(), scale, par);
-            g
+        // Lower triangles only (half the flops), into buffers reused across layers; mirrored at
+        // the end.
+        use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+        let gram = |dst: &mut Mat<f64>, a: MatRef<'_, f64>, scale: f64| {
+            tri_matmul(
+                dst.as_mut(),
+                BlockStructure::TriangularLower,
+                Accum::Replace,
+                a,
+                BlockStructure::Rectangular,
+                a.transpose(),
+                BlockStructure::Rectangular,
+                scale,
+                par,
+            );
         };
-        theta += gram(ws.acts[last - 1].as_ref(), 1.0 / (h * h) as f64);
+        let mut theta = Mat::<f64>::zeros(n, n);
+        gram(&mut theta, ws.acts[last - 1].as_ref(), 1.0 / (h * h) as f64);
         if self.bias {
             for j in 0..n {
-                theta.col_as_slice_mut(j).iter_mut().for_each(|v| *v += 1.0);
+                theta.col_as_slice_mut(j)[j..]
+                    .iter_mut()
+                    .for_each(|v| *v += 1.0);
             }
         }
         // Backward signals of every layer with g = 1 (each sample its own output).
@@ -517,6 +523,7 @@ impl FullyConnected {
             }
             deltas.push(next);
         }
+        let (mut gd, mut ga) = (Mat::<f64>::zeros(n, n), Mat::<f64>::zeros(n, n));
         for (k, delta) in deltas.iter().enumerate() {
             let l = last - 1 - k;
             let (n_in, _) = self.dims(l);
@@ -525,20 +532,132 @@ impl FullyConnected {
             } else {
                 ws.acts[l - 1].as_ref()
             };
-            let gd = gram(delta.as_ref(), 1.0);
-            let ga = gram(input, 1.0 / n_in as f64);
+            gram(&mut gd, delta.as_ref(), 1.0);
+            gram(&mut ga, input, 1.0 / n_in as f64);
             for j in 0..n {
                 let (t, d, a) = (
-                    theta.col_as_slice_mut(j),
-                    gd.col_as_slice(j),
-                    ga.col_as_slice(j),
+                    &mut theta.col_as_slice_mut(j)[j..],
+                    &gd.col_as_slice(j)[j..],
+                    &ga.col_as_slice(j)[j..],
                 );
-                for i in 0..n {
-                    t[i] += d[i] * a[i] + if self.bias { d[i] } else { 0.0 };
+                if self.bias {
+                    for ((t, d), a) in t.iter_mut().zip(d).zip(a) {
+                        *t += d * a + d;
+                    }
+                } else {
+                    for ((t, d), a) in t.iter_mut().zip(d).zip(a) {
+                        *t += d * a;
+                    }
                 }
             }
         }
+        for j in 0..n {
+            for i in 0..j {
+                theta[(i, j)] = theta[(j, i)];
+            }
+        }
         Ok(theta)
+    }
+}
+
+/// [`activate`] on every column j of `z` (bias bⱼ), the columns split over rayon's threads when
+/// `par` asks for more than one (each column is one task's contiguous slice, so the result does
+/// not depend on the split).
+fn activate_columns<T: Float>(
+    act: Activation,
+    factor: T,
+    z: MatMut<'_, T>,
+    dz: MatMut<'_, T>,
+    bias: Option<&[T]>,
+    par: Par,
+) {
+    let n = z.ncols();
+    let parallel =
+        matches!(par, Par::Rayon(t) if t.get() > 1) && n >= 8 && z.nrows() * n >= 1 << 15;
+    if parallel {
+        let half = n / 2;
+        let (z0, z1) = z.split_at_col_mut(half);
+        let (d0, d1) = dz.split_at_col_mut(half);
+        let (b0, b1) = match bias {
+            Some(b) => (Some(&b[..half]), Some(&b[half..])),
+            None => (None, None),
+        };
+        rayon::join(
+            || activate_columns(act, factor, z0, d0, b0, par),
+            || activate_columns(act, factor, z1, d1, b1, par),
+        );
+        return;
+    }
+    let (mut z, mut dz) = (z, dz);
+    for j in 0..n {
+        let b = bias.map_or(T::ZERO, |b| b[j]);
+        let zc = z
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("column-major")
+            .as_slice_mut();
+        let dc = dz
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("column-major")
+            .as_slice_mut();
+        activate(act, factor, zc, dc, b);
+    }
+}
+
+/// σ and σ′ (times the normalisation factor) of `z + b`, in place: z ← σ, dz ← σ′. One
+/// monomorphised loop per activation, compiled for AVX2 + FMA where the CPU has them, so that the
+/// branch-free exponential vectorises.
+fn activate<T: Float>(act: Activation, factor: T, z: &mut [T], dz: &mut [T], b: T) {
+    #[inline(always)]
+    fn body<T: Float, F: Fn(T) -> (T, T)>(z: &mut [T], dz: &mut [T], f: F) {
+        for (zi, di) in z.iter_mut().zip(dz.iter_mut()) {
+            let (v, d) = f(*zi);
+            *zi = v;
+            *di = d;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn body_avx2<T: Float, F: Fn(T) -> (T, T)>(z: &mut [T], dz: &mut [T], f: F) {
+        body(z, dz, f)
+    }
+    #[inline(always)]
+    fn run<T: Float, F: Fn(T) -> (T, T)>(z: &mut [T], dz: &mut [T], f: F) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { body_avx2(z, dz, f) };
+        }
+        body(z, dz, f)
+    }
+    match act {
+        Activation::Swish { beta } => {
+            let (beta, c) = (
+                T::of(beta),
+                factor * T::of(super::activation::SWISH_CONSTANT),
+            );
+            run(z, dz, |x| {
+                let x = x + b;
+                let s = super::activation::sigmoid(beta * x);
+                (c * x * s, c * (s + beta * x * s * (T::ONE - s)))
+            })
+        }
+        Activation::Relu => run(z, dz, |x| {
+            let x = x + b;
+            if x > T::ZERO {
+                (factor * x, factor)
+            } else {
+                (T::ZERO, T::ZERO)
+            }
+        }),
+        Activation::Softplus { .. } => run(z, dz, |x| {
+            let (v, d) = act.raw(x + b);
+            (factor * v, factor * d)
+        }),
     }
 }
 

@@ -10,11 +10,12 @@
 //!
 //! # fn main() -> doubledescent::Result<()> {
 //! let splits = binary_pca(&mnist_embedded()?, &PcaConfig::new(10, 200, 50, 100))?;
-//! let mut cfg = RunConfig::original(32, 1.0, 0, 60.0);
-//! cfg.budget = Budget { max_wall: None, max_steps: Some(200) };
+//! // The lazy side: α̃ = 10⁴, the tangent kernel barely moves.
+//! let mut cfg = RunConfig::original(32, 1e4, 0, 60.0);
+//! cfg.budget = Budget { max_wall: None, max_steps: Some(2000) };
 //! let run = train_on_splits(&cfg, &splits, "mnist-pca10", &|_| {})?;
 //! println!("{:?} after {} steps: train err {}", run.stop, run.last().step, run.last().train.err);
-//! assert!(run.delta_kernel.unwrap().ratio() < 1.0);
+//! assert!(run.delta_kernel.unwrap().ratio() < 0.1);
 //! # Ok(())
 //! # }
 //! ```

@@ -442,7 +442,7 @@ pub fn train<T: Float>(
         ));
     }
     if let Some(wall) = cfg.budget.max_wall
-        && !(wall >= 0.0)
+        && (wall.is_nan() || wall < 0.0)
     {
         return Err(Error::invalid("max_wall", wall, "must be ≥ 0"));
     }
