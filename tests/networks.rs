@@ -283,12 +283,14 @@ fn adaptive_flow_follows_the_exact_linear_flow() {
     )
     .unwrap();
     let mut worst = 0.0f64;
+    let mut rejections = 0;
     let scale = exact(1e6).iter().map(|v| v * v).sum::<f64>().sqrt();
     for _ in 0..3000 {
         let before = integ.weights().to_vec();
         let g = integ.gradient().to_vec();
         let dt_next = integ.next_dt();
         let info = integ.step(&mut obj).unwrap();
+        rejections += info.rejected;
         // Rejected trials leave the weights unchanged: the accepted step starts from `before`.
         for ((a, b), gk) in integ.weights().iter().zip(&before).zip(&g) {
             assert_eq!(*a, b - info.dt * gk);
@@ -308,7 +310,11 @@ fn adaptive_flow_follows_the_exact_linear_flow() {
             .sqrt();
         worst = worst.max(err / scale);
     }
-    eprintln!("t = {}, worst {worst:.3e}", integ.time());
+    eprintln!(
+        "t = {}, worst {worst:.3e}, {rejections} rejected trials",
+        integ.time()
+    );
+    assert!(rejections > 0, "the test never exercised a rejection");
     assert!(integ.time() > 20.0, "t = {}", integ.time());
     // Forward Euler with steps held by the dgrad limit: measured 1.2e-3 relative over t ≈ 31.
     assert!(
