@@ -567,3 +567,87 @@ fn lazy_limit() {
         err / norm
     );
 }
+
+/// The same seed gives the same gradient and the same run, bit for bit, on one thread or two
+/// (the GEMMs split over output blocks, the activation over columns).
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let (p, d, h) = (3000, 10, 96);
+    let x = inputs(p, d, 4);
+    let y = labels(p);
+    let net = FullyConnected::original(d, h).unwrap();
+    let w0: Vec<f64> = net.init(0);
+    let w: Vec<f64> = w0
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + 0.01 * (i as f64).sin())
+        .collect();
+    let grad = |threads: usize| {
+        let mut obj = MarginObjective::new(
+            &net,
+            &w0,
+            x.as_ref(),
+            &y,
+            1.0,
+            MarginLoss::ORIGINAL,
+            threads,
+        )
+        .unwrap();
+        let (mut o, mut g) = (vec![0.0; p], vec![0.0; net.num_params()]);
+        obj.evaluate(&w, &mut o, &mut g).unwrap();
+        (o, g)
+    };
+    let one = grad(1);
+    assert!(grad(2) == one && grad(0) == one);
+
+    let s = sets(300);
+    let data = run_data(&s);
+    let mut cfg = quick_cfg(48, 12.0, 1, 300);
+    let a = train(&cfg, &data, &|_| {}).unwrap();
+    cfg.threads = 2;
+    let b = train(&cfg, &data, &|_| {}).unwrap();
+    assert_eq!(a.dynamics.len(), b.dynamics.len());
+    for (ca, cb) in a.dynamics.iter().zip(&b.dynamics) {
+        assert_eq!(
+            (ca.step, ca.t, ca.norm, &ca.train.outputs),
+            (cb.step, cb.t, cb.norm, &cb.train.outputs)
+        );
+    }
+    assert_eq!(a.delta_kernel, b.delta_kernel);
+}
+
+/// The network as a sampler's `Model` (mean squared error): its gradient is Σ_μ 2(f_μ − y_μ)/n
+/// times the per-sample gradients.
+#[test]
+fn model_interface_gradient() {
+    use doubledescent::models::Model;
+    let (n, d) = (12, 5);
+    let x = inputs(n, d, 8);
+    let y = Mat::from_fn(n, 1, |i, _| (i as f64).cos());
+    let net = FullyConnected::new(d, 7, 2, Activation::Softplus { beta: 3.0 })
+        .unwrap()
+        .with_bias(true);
+    let w: Vec<f64> = net.init(5);
+    let mut grad = vec![0.0; net.num_params()];
+    let loss = Model::loss_grad(&net, &w, x.as_ref(), y.as_ref(), &mut grad);
+    let f = net.predict(&w, x.as_ref()).unwrap();
+    let j = net.jacobian(&w, x.as_ref()).unwrap();
+    let expect_loss: f64 = f
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v - y[(i, 0)]).powi(2))
+        .sum::<f64>()
+        / n as f64;
+    assert_relative_eq!(loss, expect_loss, max_relative = 1e-13);
+    assert_relative_eq!(
+        Model::loss(&net, &w, x.as_ref(), y.as_ref()),
+        expect_loss,
+        max_relative = 1e-13
+    );
+    for k in 0..net.num_params() {
+        let g: f64 = (0..n)
+            .map(|i| 2.0 * (f[i] - y[(i, 0)]) / n as f64 * j[(i, k)])
+            .sum();
+        assert!((g - grad[k]).abs() < 1e-12 * (1.0 + g.abs()), "param {k}");
+    }
+}

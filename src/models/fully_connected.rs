@@ -314,7 +314,9 @@ impl FullyConnected {
             ws.acts[last - 1].as_ref(),
             self.weight_t(w, last),
             T::ONE / T::of(self.width as f64),
-            par,
+            // A matrix–vector product: cheap, and faer's parallel version splits the sum, which
+            // would make the outputs depend on the thread count.
+            Par::Seq,
         );
         if self.bias {
             let b = w[self.layer_ranges(last).1][0];
@@ -347,7 +349,7 @@ impl FullyConnected {
             ws.acts[last - 1].as_ref().transpose(),
             g,
             T::ONE / T::of(h as f64),
-            par,
+            Par::Seq, // as in `forward`: a matrix–vector product, summed in one order
         );
         if self.bias {
             grad[br.start] = gout[..p].iter().fold(T::ZERO, |a, &b| a + b);
