@@ -9,7 +9,8 @@
 //! Default: the embedded digits, P = 1000, 2000 test points, h from 4 to 128, 4 seeds, 10⁴ steps
 //! per run (about 8 minutes on 2 cores). `--original` takes the paper's settings (P = 5000, 40 000
 //! test points, 20 seeds, 48 widths 6…1408, 2-hour walls) with `--mnist DIR`; `--cifar DIR` runs
-//! CIFAR10-30-PCA at α̃ = 2. `--records DIR` redraws from saved run records.
+//! CIFAR10-30-PCA at α̃ = 2 (with `--original`: 44 widths 9…1280). `--records DIR` redraws from
+//! saved run records.
 //!
 //! `cargo run --release --example jamming_scan`
 
@@ -33,7 +34,8 @@ struct Args {
     fig: FigureArgs,
     #[command(flatten)]
     net: NetArgs,
-    /// Widths h [default: 4,6,8,10,12,16,24,32,64,128; 3,8,32 with --quick]
+    /// Widths h [default: 4,6,8,10,12,16,24,32,64,128; 3,8,32 with --quick; 48 widths 6…1408
+    /// (CIFAR-10: 44 widths 9…1280) with --original]
     #[arg(long, value_delimiter = ',')]
     widths: Option<Vec<usize>>,
     /// Values of α̃ [default: 2⁻⁸, 12, 2²⁰ (MNIST), 2 (CIFAR-10); 12, 2²⁰ with --quick]
@@ -52,8 +54,10 @@ fn run(args: &Args) -> Result<()> {
     let (fig, net) = (&args.fig, &args.net);
     let dir = fig.dir("jamming_scan")?;
     let widths = args.widths.clone().unwrap_or_else(|| {
-        if net.original {
-            geometric_widths(if net.cifar.is_some() { 9 } else { 6 }, 1408, 48)
+        if net.original && net.cifar.is_some() {
+            geometric_widths(9, 1280, 44)
+        } else if net.original {
+            geometric_widths(6, 1408, 48)
         } else if fig.quick {
             vec![3, 8, 32]
         } else {

@@ -10,8 +10,10 @@
 //! 24, 32, 64}, α̃ = 2⁻⁸ … 2²⁰ in factors of 16, 3 seeds, 10⁴ steps per run with jamming lines at
 //! 2500, 5000 and 10⁴ steps (about 8 minutes on 2 cores). The original's thresholds need 4 runs per
 //! point and brackets finer than a factor 3 in α̃ and 2 in h; with this grid they are relaxed to 2
-//! runs, one grid step in α̃ and any gap in h. `--original` restores them (with the paper's P,
-//! test set, seeds and walls), `--records DIR` redraws from saved runs.
+//! runs, one grid step in α̃ and any gap in h. `--original` restores them, with the paper's P,
+//! test set, seeds, walls and grid (MNIST: 22 widths 20…1248 × the 23 α̃ of
+//! `pcaM10d5kp2Lsw10_h_alpha_grid`; CIFAR-10: h ∈ {32, 40, 48, 64, 80} × 2⁻¹² … 2¹⁵);
+//! `--records DIR` redraws from saved runs.
 //!
 //! `cargo run --release --example phase_diagram`
 
@@ -37,10 +39,12 @@ struct Args {
     fig: FigureArgs,
     #[command(flatten)]
     net: NetArgs,
-    /// Widths h [default: 6,8,12,16,24,32,64; 4,8,32 with --quick]
+    /// Widths h [default: 6,8,12,16,24,32,64; 4,8,32 with --quick; the original's grid with
+    /// --original]
     #[arg(long, value_delimiter = ',')]
     widths: Option<Vec<usize>>,
-    /// Values of α̃ [default: 2⁻⁸, 2⁻⁴, …, 2²⁰; 1, 2⁴, 2⁸, 2¹² with --quick]
+    /// Values of α̃ [default: 2⁻⁸, 2⁻⁴, …, 2²⁰; 1, 2⁴, 2⁸, 2¹² with --quick; the original's grid
+    /// with --original]
     #[arg(long, value_delimiter = ',')]
     alphas: Option<Vec<f64>>,
     /// Kernel points for ‖ΔΘ‖/‖Θ₀‖ [default: 300; 100 with --quick; 2500 with --original]
@@ -51,6 +55,33 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     budgets: Option<Vec<f64>>,
 }
+
+/// The original's MNIST α̃ grid (`pcaM10d5kp2Lsw10_h_alpha_grid`).
+const ORIGINAL_MNIST_ALPHAS: [f64; 23] = [
+    0.00031280517578125,
+    0.001007080078125,
+    0.003173828125,
+    0.010009765625,
+    0.03125,
+    0.1015625,
+    0.3125,
+    1.0,
+    3.125,
+    10.0,
+    32.0,
+    100.0,
+    320.0,
+    992.0,
+    3200.0,
+    9984.0,
+    31744.0,
+    98304.0,
+    319488.0,
+    1015808.0,
+    3145728.0,
+    9961472.0,
+    31457280.0,
+];
 
 const C_VALUES: [(f64, &str, Rgb); 4] = [
     (1e-4, "‖ΔΘ‖ = 1e-4‖Θ₀‖", Rgb::hex(0x1F77B4)),
@@ -63,15 +94,25 @@ fn run(args: &Args) -> Result<()> {
     let (fig, net) = (&args.fig, &args.net);
     let dir = fig.dir("phase_diagram")?;
     let widths = args.widths.clone().unwrap_or_else(|| {
-        if fig.quick {
+        if net.original && net.cifar.is_some() {
+            vec![32, 40, 48, 64, 80]
+        } else if net.original {
+            common::networks::geometric_widths(20, 1248, 22)
+        } else if fig.quick {
             vec![4, 8, 32]
         } else {
             vec![6, 8, 12, 16, 24, 32, 64]
         }
     });
     let alphas = args.alphas.clone().unwrap_or_else(|| {
-        let (lo, hi, step) = if fig.quick { (0, 12, 4) } else { (-8, 20, 4) };
-        (lo..=hi).step_by(step).map(|k| 2f64.powi(k)).collect()
+        if net.original && net.cifar.is_some() {
+            (-12..=15).map(|k| 2f64.powi(k)).collect()
+        } else if net.original {
+            ORIGINAL_MNIST_ALPHAS.to_vec()
+        } else {
+            let (lo, hi, step) = if fig.quick { (0, 12, 4) } else { (-8, 20, 4) };
+            (lo..=hi).step_by(step).map(|k| 2f64.powi(k)).collect()
+        }
     });
     positive("--widths", &widths)?;
     positive("--alphas", &alphas)?;
