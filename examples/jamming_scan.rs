@@ -82,6 +82,7 @@ fn run(args: &Args) -> Result<()> {
     } else {
         4
     }) as u64;
+    common::networks::check_runs(widths.len(), alphas.len(), seeds)?;
     let mut configs = vec![];
     for &a in &alphas {
         for &h in &widths {

@@ -125,6 +125,7 @@ fn run(args: &Args) -> Result<()> {
     }) as u64;
     let kernel = fig.pick(args.kernel, 300, 100);
     let steps = (10_000u64, 3_000u64);
+    common::networks::check_runs(widths.len(), alphas.len(), seeds)?;
     let mut configs = vec![];
     for &h in &widths {
         for &a in &alphas {

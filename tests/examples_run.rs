@@ -173,6 +173,12 @@ fn bad_arguments_exit_nonzero_with_a_message() {
         ),
         ("jamming_scan", vec!["--d", "900", "--quick"], "`d` = 900"),
         ("phase_diagram", vec!["--alphas=-1"], "`--alphas` = [-1.0]"),
+        ("phase_diagram", vec!["--seeds", "0"], "`--seeds` = 0"),
+        (
+            "jamming_scan",
+            vec!["--seeds", "18446744073709551615"],
+            "run configurations",
+        ),
         (
             "phase_diagram",
             vec!["--records", "/nonexistent"],

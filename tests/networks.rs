@@ -426,6 +426,11 @@ fn bad_input_is_refused() {
             ..
         })
     ));
+    // 2⁴⁸ parameters: refused before anything is allocated.
+    assert!(matches!(
+        FullyConnected::original(10, 1 << 24),
+        Err(Error::TooLarge { .. })
+    ));
     let pool = mnist_embedded().unwrap();
     assert!(matches!(
         binary_pca(&pool, &PcaConfig::new(785, 10, 10, 10)),
@@ -466,6 +471,19 @@ fn bad_input_is_refused() {
             1
         ),
         Err(Error::NonFinite { .. })
+    ));
+    let empty = Mat::<f64>::zeros(0, 10);
+    let no_test = RunData {
+        x_test: empty.as_ref(),
+        y_test: &[],
+        ..run_data(&s)
+    };
+    assert!(matches!(
+        train(&quick_cfg(4, 1.0, 0, 10), &no_test, &|_| {}),
+        Err(Error::InvalidArgument {
+            name: "training and test sets",
+            ..
+        })
     ));
     let mut cfg = RunConfig::original(4, -1.0, 0, 10.0);
     cfg.budget.max_steps = Some(10);

@@ -217,3 +217,17 @@ pub fn positive<T: PartialOrd + Default + Copy + std::fmt::Debug>(
     }
     Ok(())
 }
+
+/// Refuses a sweep whose list of run configurations cannot be held in memory (a mistyped
+/// `--seeds`), with a one-line error instead of an allocation failure.
+pub fn check_runs(widths: usize, alphas: usize, seeds: u64) -> Result<()> {
+    if seeds == 0 {
+        return Err(Error::invalid("--seeds", 0, "need at least one seed"));
+    }
+    let runs = (widths as u128) * (alphas as u128) * (seeds as u128);
+    doubledescent::error::check_alloc::<RunConfig>(
+        "run configurations (widths × alphas × seeds)",
+        runs.min(usize::MAX as u128) as usize,
+        1,
+    )
+}

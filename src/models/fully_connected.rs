@@ -141,6 +141,9 @@ impl FullyConnected {
                 format!("{n} parameters do not fit in memory"),
             ));
         }
+        // Training holds about six copies of the parameters (w, w₀, the gradient and the trial
+        // step's weights and gradient): refuse widths whose f64 copies cannot fit.
+        check_alloc::<f64>("network parameters (h too large)", n as usize, 6)?;
         Ok(FullyConnected {
             input_dim,
             width,

@@ -460,7 +460,18 @@ pub fn train<T: Float>(
             got: format!("{}", data.y_test.len()),
         });
     }
-    net.check(&vec![T::ZERO; net.num_params()], data.x_test)?;
+    if data.x_test.nrows() == 0 || data.x_train.nrows() == 0 {
+        return Err(Error::invalid(
+            "training and test sets",
+            format!(
+                "{} and {} points",
+                data.x_train.nrows(),
+                data.x_test.nrows()
+            ),
+            "a run needs training and test points",
+        ));
+    }
+    crate::error::check_finite_mat("test inputs", data.x_test)?;
     if cfg.delta_kernel && data.x_kernel.nrows() == 0 {
         return Err(Error::invalid(
             "kernel set",
