@@ -3,7 +3,7 @@
 //! trick, save checkpoints on the log-linear schedule and at margin crossings, stop on the
 //! original's rules, and measure how far the tangent kernel moved, ‖Θ_final − Θ₀‖_F / ‖Θ₀‖_F, on a
 //! separate kernel set. The result is a [`RunRecord`], serialisable as JSON, from which the
-//! analyses of [`crate::science::feature_lazy`] run long after training.
+//! analyses of [`crate::science::phase_diagram`] run long after training.
 //!
 //! Stop rules: a NaN output; every training margin α y f̃ above `stop_margin` (nd = 0, "fitted");
 //! a zero gradient; the budget (wall-clock seconds, as the original, and/or accepted steps, which
