@@ -19,7 +19,7 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::networks::{NetArgs, config, geometric_widths, positive, runs, splits};
+use common::networks::{NetArgs, cols, config, geometric_widths, positive, runs, splits};
 use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, fmt_opt,
@@ -275,22 +275,22 @@ fn run(args: &Args) -> Result<()> {
     write_csv(
         &csv("jamming_scan_runs.csv"),
         &["alpha", "h", "seed", "test_err", "train_nd"],
-        &dots.iter().map(|c| c.as_slice()).collect::<Vec<_>>(),
+        &cols(&dots),
     )?;
     write_csv(
         &csv("jamming_scan_mean.csv"),
         &["alpha", "h", "runs", "seed_mean_err"],
-        &curves.iter().map(|c| c.as_slice()).collect::<Vec<_>>(),
+        &cols(&curves),
     )?;
     write_csv(
         &csv("jamming_scan_ensemble.csv"),
         &["alpha", "h", "ensemble_runs", "ensemble_err"],
-        &ens.iter().map(|c| c.as_slice()).collect::<Vec<_>>(),
+        &cols(&ens),
     )?;
     write_csv(
         &csv("jamming_scan_band.csv"),
         &["alpha", "h1", "h2"],
-        &bands.iter().map(|c| c.as_slice()).collect::<Vec<_>>(),
+        &cols(&bands),
     )?;
     files.extend(
         ["runs", "mean", "ensemble", "band"].map(|s| csv(&format!("jamming_scan_{s}.csv"))),

@@ -22,7 +22,7 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::networks::{NetArgs, config, positive, runs, splits};
+use common::networks::{NetArgs, cols, config, positive, runs, splits};
 use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Colormap, Figure, FigureArgs, Heatmap, Legend, LinePanel, Note, Panel, Rgb, Series,
@@ -437,11 +437,6 @@ fn run(args: &Args) -> Result<()> {
     files.extend(["grid", "crossover", "jamming", "kernel_change"].map(path));
     common::report(&files);
     Ok(())
-}
-
-/// Column slices of a table of columns.
-fn cols(v: &[Vec<f64>]) -> Vec<&[f64]> {
-    v.iter().map(|c| c.as_slice()).collect()
 }
 
 fn main() -> ExitCode {

@@ -669,3 +669,49 @@ fn model_interface_gradient() {
         assert!((g - grad[k]).abs() < 1e-12 * (1.0 + g.abs()), "param {k}");
     }
 }
+
+/// A step whose trials are never acceptable (here: the gradient is NaN away from the start)
+/// collapses after 60 rejections with a named error, and leaves the state where it was.
+struct NanAway;
+
+impl Objective<f64> for NanAway {
+    fn num_params(&self) -> usize {
+        2
+    }
+    fn num_outputs(&self) -> usize {
+        1
+    }
+    fn evaluate(
+        &mut self,
+        w: &[f64],
+        out: &mut [f64],
+        grad: &mut [f64],
+    ) -> doubledescent::Result<f64> {
+        let at_start = w == [1.0, 1.0];
+        out[0] = w[0];
+        // A huge gradient, so that even the smallest trial step moves w.
+        grad.copy_from_slice(if at_start {
+            &[1e80, 1e80]
+        } else {
+            &[f64::NAN, 0.0]
+        });
+        Ok(if at_start { 1.0 } else { f64::NAN })
+    }
+}
+
+#[test]
+fn collapsed_step_is_a_named_error_and_changes_nothing() {
+    let mut obj = NanAway;
+    let mut integ = Integrator::new(&mut obj, vec![1.0, 1.0], Method::original(1.0)).unwrap();
+    let r = integ.step(&mut obj);
+    assert!(matches!(r, Err(Error::Numerical(_))), "{r:?}");
+    assert_eq!(
+        (integ.weights(), integ.steps(), integ.time()),
+        (&[1.0, 1.0][..], 0, 0.0)
+    );
+    assert!(
+        (integ.next_dt() - 1e-60).abs() < 1e-72,
+        "dt = {}",
+        integ.next_dt()
+    );
+}

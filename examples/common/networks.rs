@@ -191,16 +191,20 @@ pub fn runs(
     Ok(records)
 }
 
-/// Geometric list of `n` integers from `lo` to `hi` (distinct, rounded).
+/// Geometric list of `n` integers from `lo` to `hi` (rounded, duplicates dropped).
 pub fn geometric_widths(lo: usize, hi: usize, n: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n)
-        .map(|i| {
-            let t = i as f64 / (n - 1).max(1) as f64;
-            ((lo as f64) * (hi as f64 / lo as f64).powf(t)).round() as usize
-        })
-        .collect();
+    let mut v: Vec<usize> =
+        doubledescent::linalg::logspace((lo as f64).log10(), (hi as f64).log10(), n)
+            .into_iter()
+            .map(|x| x.round() as usize)
+            .collect();
     v.dedup();
     v
+}
+
+/// Column slices of a table kept as columns (for `write_csv`).
+pub fn cols(v: &[Vec<f64>]) -> Vec<&[f64]> {
+    v.iter().map(|c| c.as_slice()).collect()
 }
 
 /// Checks a list flag is not empty and its values positive.

@@ -228,7 +228,7 @@ impl FullyConnected {
         self.layer_ranges(self.depth).1.end
     }
 
-    /// Number of weights per layer (for per-layer norms).
+    /// Number of weight layers, L + 1 (hidden layers and the output layer).
     pub fn layers(&self) -> usize {
         self.depth + 1
     }

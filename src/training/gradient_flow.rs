@@ -103,6 +103,8 @@ pub struct Integrator<T: Float> {
     w: Vec<T>,
     out: Vec<T>,
     grad: Vec<T>,
+    /// ‖grad‖, kept with it so that each trial computes only the new gradient's norm.
+    grad_norm: f64,
     loss: f64,
     trial_w: Vec<T>,
     trial_out: Vec<T>,
@@ -137,6 +139,7 @@ impl<T: Float> Integrator<T> {
         let mut grad = vec![T::ZERO; np];
         let loss = objective.evaluate(&w0, &mut out, &mut grad)?;
         Ok(Integrator {
+            grad_norm: norm(&grad),
             method,
             trial_w: w0.clone(),
             trial_out: out.clone(),
@@ -186,7 +189,7 @@ impl<T: Float> Integrator<T> {
     }
     /// ‖∇L‖.
     pub fn grad_norm(&self) -> f64 {
-        norm(&self.grad)
+        self.grad_norm
     }
 
     /// Takes one accepted step (retrying with smaller dt as the adaptive rule demands). Rejected
@@ -210,7 +213,7 @@ impl<T: Float> Integrator<T> {
                 .zip(&self.trial_out)
                 .map(|(a, b)| (a.to_f64() - b.to_f64()).abs())
                 .fold(0.0, f64::max);
-            let (n0, n1) = (norm(&self.grad), norm(&self.trial_grad));
+            let (n0, n1) = (self.grad_norm, norm(&self.trial_grad));
             let dgrad = if n0 == 0.0 || n1 == 0.0 {
                 0.0
             } else {
@@ -246,6 +249,7 @@ impl<T: Float> Integrator<T> {
                 std::mem::swap(&mut self.out, &mut self.trial_out);
                 std::mem::swap(&mut self.grad, &mut self.trial_grad);
                 self.loss = loss;
+                self.grad_norm = n1;
                 self.t += dt;
                 self.steps += 1;
                 let info = StepInfo {

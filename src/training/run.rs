@@ -501,6 +501,7 @@ pub fn train<T: Float>(
     let mut keep: Vec<bool> = vec![];
     let alpha = cfg.alpha;
     let mut test_diff = vec![T::ZERO; data.x_test.nrows()];
+    let mut collapsed = false;
     let stop = loop {
         let step = integ.steps();
         let out = integ.outputs();
@@ -522,7 +523,9 @@ pub fn train<T: Float>(
             next_margin += 0.5;
         }
         let grad_norm = integ.grad_norm();
-        let stop = if nan {
+        let stop = if collapsed {
+            Some(StopReason::StepCollapsed)
+        } else if nan {
             Some(StopReason::Nan)
         } else if mind > cfg.stop_margin {
             Some(StopReason::Fitted)
@@ -583,36 +586,9 @@ pub fn train<T: Float>(
         }
         match integ.step(&mut obj) {
             Ok(_) => {}
-            Err(Error::Numerical(_)) => {
-                // Record the state the collapse left, as a final checkpoint.
-                let w = integ.weights();
-                let out = integ.outputs();
-                let mut train = set_stats(cfg.loss, out, &f0_train, data.y_train, alpha);
-                train.outputs = Some(out.iter().map(|v| v.to_f64()).collect());
-                let f = net.forward(w, data.x_test, &mut test_ws)?;
-                for ((t, &fv), &f0) in test_diff.iter_mut().zip(f).zip(&f0_test) {
-                    *t = fv - f0;
-                }
-                let mut test = set_stats(cfg.loss, &test_diff, &f0_test, data.y_test, alpha);
-                test.outputs = Some(test_diff.iter().map(|v| v.to_f64()).collect());
-                let (norm, dnorm, wnorm, dwnorm) = norms(&net, w, &w0);
-                dynamics.push(Checkpoint {
-                    step: integ.steps(),
-                    t: integ.time(),
-                    dt: integ.next_dt(),
-                    dgrad: 0.0,
-                    dout: 0.0,
-                    grad_norm: integ.grad_norm(),
-                    wall: start.elapsed().as_secs_f64(),
-                    norm,
-                    dnorm,
-                    wnorm,
-                    dwnorm,
-                    train,
-                    test,
-                });
-                break StopReason::StepCollapsed;
-            }
+            // The state is the last accepted one: the next pass records it as the final
+            // checkpoint and stops.
+            Err(Error::Numerical(_)) => collapsed = true,
             Err(e) => return Err(e),
         }
     };
