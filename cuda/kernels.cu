@@ -50,11 +50,16 @@ __device__ __forceinline__ double dd_fma(double a, double b, double c) { return 
 //   Gaussian   exp(-d2 * p1)                p1 = 1/(2 sigma^2)
 //   dispersal  exp(-d2^p2 * p1)             p1 = 1/sigma, p2 = gamma/2
 //   with d2 = max(nx + nz - 2g, 0).
-//   ReLU NNGP  r (xi (pi - acos xi) + sqrt(1 - xi^2)) / pi
-//   ReLU NTK   NNGP + r xi (pi - acos xi) / pi
-//   with b = bias ? 1 : 0, r = sqrt((nx + b)(nz + b)), xi = clamp((g + b) / r, -1, 1), and k = 0 when r = 0.
+//   ReLU NNGP and NTK of depth L (src/kernels/mod.rs, "Deep arc-cosine kernels"), with
+//   b = bias ? 1 : 0 and S1 = (nx + b, nz + b, g + b); per layer l = 1 .. L:
+//     r = sqrt(Sxx Szz), xi = clamp(Sxz / r, -1, 1), a = pi - acos xi,
+//     F = r (xi a + sqrt(1 - xi^2)) / pi, theta_1 = r xi,
+//     last layer: NNGP = F, NTK = F + theta a / pi;
+//     otherwise: Sxz = F + b, Sxx += b, Szz += b, theta = theta a / pi + Sxz;
+//   and k = 0 when r = 0. At L = 1 this is r (xi a + sqrt(1 - xi^2)) / pi (+ r xi a / pi).
 template <typename T>
-__device__ __forceinline__ T dd_transform(int kind, T nx, T nz, T g, T p1, T p2, int bias) {
+__device__ __forceinline__ T dd_transform(int kind, T nx, T nz, T g, T p1, T p2, int bias,
+                                          int depth) {
     if (kind <= KIND_DISPERSAL) {
         T d2 = dd_max(nx + nz - (T)2 * g, (T)0);
         if (kind == KIND_LAPLACE) return dd_exp(-dd_sqrt(d2) * p1);
@@ -62,23 +67,37 @@ __device__ __forceinline__ T dd_transform(int kind, T nx, T nz, T g, T p1, T p2,
         return dd_exp(-dd_pow(d2, p2) * p1);
     }
     T b = bias ? (T)1 : (T)0;
-    T r = dd_sqrt((nx + b) * (nz + b));
-    if (!(r > (T)0)) return (T)0;
-    T xi = dd_min(dd_max((g + b) / r, (T)-1), (T)1);
     T pi = (T)3.14159265358979323846;
-    T a = pi - dd_acos(xi);
-    T nngp = r * (xi * a + dd_sqrt((T)1 - xi * xi)) / pi;
-    if (kind == KIND_NNGP) return nngp;
-    return nngp + r * xi * a / pi;
+    T sxx = nx + b, szz = nz + b, sxz = g + b, theta = (T)0;
+    for (int l = 1;; ++l) {
+        T r = dd_sqrt(sxx * szz);
+        if (!(r > (T)0)) return (T)0;
+        T xi = dd_min(dd_max(sxz / r, (T)-1), (T)1);
+        T a = pi - dd_acos(xi);
+        T nngp = r * (xi * a + dd_sqrt((T)1 - xi * xi)) / pi;
+        if (l == 1) theta = r * xi;
+        if (l >= depth) return kind == KIND_NNGP ? nngp : nngp + theta * a / pi;
+        sxz = nngp + b;
+        sxx = sxx + b;
+        szz = szz + b;
+        theta = theta * a / pi + sxz;
+    }
 }
 
-// k(x, x) in closed form (distance 0, xi = 1): the exact diagonal of a self matrix.
+// k(x, x) in closed form (distance 0, xi = 1): the exact diagonal of a self matrix. Depth L:
+// NNGP nx + L b, NTK (L + 1) nx + b L (L + 3) / 2.
 template <typename T>
-__device__ __forceinline__ T dd_diagonal(int kind, T nx, int bias) {
+__device__ __forceinline__ T dd_diagonal(int kind, T nx, int bias, int depth) {
     if (kind <= KIND_DISPERSAL) return (T)1;
-    T r = nx + (bias ? (T)1 : (T)0);
-    if (!(r > (T)0)) return (T)0;
-    return kind == KIND_NNGP ? r : (T)2 * r;
+    T b = bias ? (T)1 : (T)0;
+    if (!(nx + b > (T)0)) return (T)0;
+    if (depth == 1) {
+        T r = nx + b;
+        return kind == KIND_NNGP ? r : r + r;
+    }
+    T l = (T)depth;
+    if (kind == KIND_NNGP) return nx + l * b;
+    return (l + (T)1) * nx + b * l * (l + (T)3) / (T)2;
 }
 
 // Accumulates the TM x TN tile of X Z^T starting at rows (i0, j0) into acc. Thread (tx, ty) owns
@@ -145,7 +164,7 @@ template <typename T>
 __device__ void dd_kmat(const T* __restrict__ X, const T* __restrict__ Z, const T* __restrict__ xn,
                         const T* __restrict__ zn, T* __restrict__ out, int n, int m, int d,
                         long long ld, int row0, int self_diag, int upper_only, int kind, T p1, T p2,
-                        int bias) {
+                        int bias, int depth) {
     if (upper_only && blockIdx.y < blockIdx.x) return;
     __shared__ T xs[BK][TM + 1];
     __shared__ T zs[BK][TN + 1];
@@ -163,8 +182,8 @@ __device__ void dd_kmat(const T* __restrict__ X, const T* __restrict__ Z, const 
         for (int c = 0; c < RN; ++c) {
             int j = j0 + ty + 16 * c;
             if (j >= m) continue;
-            T v = (self_diag && i + row0 == j) ? dd_diagonal<T>(kind, nx, bias)
-                                                : dd_transform<T>(kind, nx, zn[j], acc[r][c], p1, p2, bias);
+            T v = (self_diag && i + row0 == j) ? dd_diagonal<T>(kind, nx, bias, depth)
+                                                : dd_transform<T>(kind, nx, zn[j], acc[r][c], p1, p2, bias, depth);
             out[(long long)j * ld + i] = v;
         }
     }
@@ -198,7 +217,7 @@ template <typename T>
 __device__ void dd_kw(const T* __restrict__ X, const T* __restrict__ Z, const T* __restrict__ xn,
                       const T* __restrict__ zn, const T* __restrict__ W, T* __restrict__ partial,
                       int n, int m, int d, int c_total, int col0, int cw, int tiles_per_split,
-                      int kind, T p1, T p2, int bias) {
+                      int kind, T p1, T p2, int bias, int depth) {
     __shared__ T xs[BK][TM + 1];
     __shared__ T zs[BK][TN + 1];
     __shared__ T ws[TN][CW];
@@ -236,7 +255,7 @@ __device__ void dd_kw(const T* __restrict__ X, const T* __restrict__ Z, const T*
             T nz = j < m ? zn[j] : (T)0;
 #pragma unroll
             for (int r = 0; r < RM; ++r) {
-                T kv = j < m ? dd_transform<T>(kind, nx[r], nz, acc[r][c], p1, p2, bias) : (T)0;
+                T kv = j < m ? dd_transform<T>(kind, nx[r], nz, acc[r][c], p1, p2, bias, depth) : (T)0;
 #pragma unroll
                 for (int q = 0; q < CW; ++q) part[r][q] = dd_fma(kv, ws[jj][q], part[r][q]);
             }
@@ -285,9 +304,9 @@ __device__ void dd_kw_reduce(const T* __restrict__ partial, T* __restrict__ out,
     extern "C" __global__ void __launch_bounds__(NT)                                                \
         dd_kmat_##SUF(const T* X, const T* Z, const T* xn, const T* zn, T* out, int n, int m,       \
                       int d, long long ld, int row0, int self_diag, int upper_only, int kind, T p1, \
-                      T p2, int bias) {                                                             \
+                      T p2, int bias, int depth) {                                                  \
         dd_kmat<T>(X, Z, xn, zn, out, n, m, d, ld, row0, self_diag, upper_only, kind, p1, p2,       \
-                   bias);                                                                           \
+                   bias, depth);                                                                    \
     }                                                                                               \
     extern "C" __global__ void dd_mirror_##SUF(T* a, int n, long long ld) {                         \
         dd_mirror<T>(a, n, ld);                                                                     \
@@ -295,9 +314,9 @@ __device__ void dd_kw_reduce(const T* __restrict__ partial, T* __restrict__ out,
     extern "C" __global__ void __launch_bounds__(NT)                                                \
         dd_kw_##SUF(const T* X, const T* Z, const T* xn, const T* zn, const T* W, T* partial,      \
                     int n, int m, int d, int c_total, int col0, int cw, int tiles_per_split,        \
-                    int kind, T p1, T p2, int bias) {                                               \
+                    int kind, T p1, T p2, int bias, int depth) {                                    \
         dd_kw<T>(X, Z, xn, zn, W, partial, n, m, d, c_total, col0, cw, tiles_per_split, kind, p1,   \
-                 p2, bias);                                                                         \
+                 p2, bias, depth);                                                                  \
     }                                                                                               \
     extern "C" __global__ void dd_kw_reduce_##SUF(const T* partial, T* out, int n, int c_total,     \
                                                   int col0, int cw, int splits) {                   \

@@ -60,8 +60,8 @@ proptest! {
             let xi = common::row_f64(x, i);
             let nx: f64 = xi.iter().map(|v| v * v).sum();
             let exact = match kernel.kind() {
-                KernelKind::ReluNngp { bias } => nx + bias as u8 as f64,
-                KernelKind::ReluNtk { bias } => 2.0 * (nx + bias as u8 as f64),
+                KernelKind::ReluNngp { bias, .. } => nx + bias as u8 as f64,
+                KernelKind::ReluNtk { bias, .. } => 2.0 * (nx + bias as u8 as f64),
                 _ => 1.0,
             };
             match kernel.kind() {

@@ -16,6 +16,8 @@ pub struct KernelParams<T> {
     pub p2: T,
     /// 1 with the first-layer bias (arc-cosine kernels), 0 without.
     pub bias: T,
+    /// Number of hidden layers L of the arc-cosine kernels (1 for the others).
+    pub depth: u32,
 }
 
 /// exp(−‖x−z‖/σ).
@@ -24,9 +26,9 @@ pub const KIND_LAPLACE: i32 = 0;
 pub const KIND_GAUSSIAN: i32 = 1;
 /// exp(−‖x−z‖^γ/σ).
 pub const KIND_DISPERSAL: i32 = 2;
-/// ReLU NNGP (arc-cosine of order 1).
+/// ReLU NNGP (arc-cosine of order 1, depth-L recursion).
 pub const KIND_NNGP: i32 = 3;
-/// 1-hidden-layer ReLU NTK.
+/// ReLU NTK (depth-L recursion).
 pub const KIND_NTK: i32 = 4;
 
 /// The constants of one SGLD step shared by all chains: the scalar arguments of `dd_sgld_update`

@@ -26,6 +26,7 @@ mod cifar;
 mod csv_tables;
 mod idx;
 mod pca;
+mod sphere_teacher;
 mod tabular;
 
 pub use batches::{Minibatches, gather_rows, uniform_inputs};
@@ -34,6 +35,7 @@ pub use cifar::cifar10;
 pub use csv_tables::{CsvOptions, diabetes, diabetes_raw, parse_csv, read_csv};
 pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes};
 pub use pca::{BinarySet, PcaConfig, PcaSplits, binary_pca};
+pub use sphere_teacher::{SphereTeacher, sphere_teacher};
 pub use tabular::{RegressionData, student_teacher};
 
 use faer::Mat;

@@ -73,15 +73,17 @@ fn map_tile<T: Float, F: Fn(T, T, T) -> T>(tile: MatMut<'_, T>, xn: &[T], zn: &[
 /// Turns a tile of inner products into kernel values, with one monomorphised loop per kernel so
 /// that the branch on the kind is outside the loop.
 pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &[T], zn: &[T]) {
-    let (p1, p2, b) = (p.p1, p.p2, p.bias);
+    let (p1, p2, b, depth) = (p.p1, p.p2, p.bias, p.depth);
     match p.kind {
         KIND_LAPLACE => map_tile(tile, xn, zn, |nx, nz, g| laplace(p1, distance2(nx, nz, g))),
         KIND_GAUSSIAN => map_tile(tile, xn, zn, |nx, nz, g| gaussian(p1, distance2(nx, nz, g))),
         KIND_DISPERSAL => map_tile(tile, xn, zn, |nx, nz, g| {
             dispersal(p1, p2, distance2(nx, nz, g))
         }),
-        KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, false>(b, nx, nz, g)),
-        _ => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, true>(b, nx, nz, g)),
+        KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| {
+            arccos::<T, false>(depth, b, nx, nz, g)
+        }),
+        _ => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, true>(depth, b, nx, nz, g)),
     }
 }
 

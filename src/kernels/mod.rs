@@ -13,7 +13,33 @@
 //! | [`KernelKind::ReluNtk`] | NNGP + x̃ᵀz̃·(π − arccos ξ)/π | 1-hidden-layer ReLU NTK (Jacot et al. 2018; `NTKAnalysis.ipynb`) |
 //!
 //! with ξ = x̃ᵀz̃/(‖x̃‖‖z̃‖) clamped to [−1, 1], and x̃ = [x; 1] when `bias` is set (the first-layer
-//! bias of the tutorial's networks), x̃ = x otherwise. Squared distances are computed as
+//! bias of the tutorial's networks), x̃ = x otherwise. These are the depth-1 members (`depth: 1`)
+//! of the infinite-width kernels of depth-L ReLU networks (see [Deep arc-cosine
+//! kernels](#deep-arc-cosine-kernels)).
+//!
+//! # Deep arc-cosine kernels
+//!
+//! The network of the tutorial (`DoubleDescentTutorialPart2.ipynb`, `Net`), with L hidden layers:
+//!
+//! ```text
+//! h¹ = W¹x + b¹,   hˡ⁺¹ = Wˡ⁺¹·√(2/k)·relu(hˡ) + bˡ⁺¹,   f(x) = Wᴸ⁺¹·√(2/k)·relu(hᴸ)
+//! ```
+//!
+//! with every weight and bias N(0, 1) and no output bias (b = 0 everywhere when `bias` is off).
+//! As the widths k → ∞ its NNGP Σ and NTK Θ follow the arc-cosine recursion (Cho & Saul 2009;
+//! Jacot et al. 2018; Arora et al. 2019, arXiv 1904.11955, §3), with b = 1 or 0:
+//!
+//! ```text
+//! Σ¹(x, z) = xᵀz + b,                        Θ¹ = Σ¹
+//! F(Σ)     = √(ΣₓₓΣ_zz)·(ξ(π − arccos ξ) + √(1−ξ²))/π,   F′(Σ) = (π − arccos ξ)/π,   ξ = Σₓ_z/√(ΣₓₓΣ_zz)
+//! Σˡ⁺¹     = F(Σˡ) + b,                      Θˡ⁺¹ = Θˡ·F′(Σˡ) + Σˡ⁺¹
+//! NNGP     = F(Σᴸ),                          NTK  = Θᴸ·F′(Σᴸ) + F(Σᴸ)
+//! ```
+//!
+//! Since F(Σ)ₓₓ = Σₓₓ, the diagonals are closed forms: Σˡₓₓ = ‖x‖² + l·b, so the NNGP's k(x, x) is
+//! ‖x‖² + L·b and the NTK's (L + 1)‖x‖² + b·L(L + 3)/2. The recursion runs per entry inside the
+//! fused tile on both backends (`dd_transform` in `cuda/kernels.cu`); at L = 1 it is the one-layer
+//! formula operation for operation, so the results are bit-identical to it. Squared distances are computed as
 //! ‖x‖² + ‖z‖² − 2xᵀz and clamped at 0 before the square root or power, so rounding never gives a
 //! NaN (the original `dispersal` did not clamp, and gave NaN for nearly equal points). Self matrices have exactly
 //! k(x, x) on the diagonal (1 for the distance kernels, ‖x̃‖² and 2‖x̃‖² for NNGP and NTK), and
@@ -79,15 +105,20 @@ pub enum KernelKind {
         /// γ ∈ (0, 2].
         gamma: f64,
     },
-    /// The infinite-width NNGP of a 1-hidden-layer ReLU network with N(0, 1) weights and the
-    /// √(2/k) scaling: the order-1 arc-cosine kernel, normalised so that k(x, x) = ‖x̃‖².
+    /// The infinite-width NNGP of a ReLU network with `depth` hidden layers, N(0, 1) weights and
+    /// the √(2/k) scaling. At depth 1: the order-1 arc-cosine kernel, normalised so that
+    /// k(x, x) = ‖x̃‖².
     ReluNngp {
-        /// Append a constant 1 to every input (first-layer bias).
+        /// Number of hidden layers L ≥ 1.
+        depth: u32,
+        /// N(0, 1) biases in every hidden layer (at depth 1: append a constant 1 to every input).
         bias: bool,
     },
-    /// The infinite-width NTK of the same network: NNGP + x̃ᵀz̃·(π − arccos ξ)/π.
+    /// The infinite-width NTK of the same network; at depth 1, NNGP + x̃ᵀz̃·(π − arccos ξ)/π.
     ReluNtk {
-        /// Append a constant 1 to every input (first-layer bias).
+        /// Number of hidden layers L ≥ 1.
+        depth: u32,
+        /// N(0, 1) biases in every hidden layer.
         bias: bool,
     },
 }
@@ -100,8 +131,10 @@ impl fmt::Display for Kernel {
             KernelKind::Dispersal { bandwidth, gamma } => {
                 write!(f, "dispersal(σ={bandwidth}, γ={gamma})")
             }
-            KernelKind::ReluNngp { bias } => write!(f, "ReLU NNGP(bias={bias})"),
-            KernelKind::ReluNtk { bias } => write!(f, "ReLU NTK(bias={bias})"),
+            KernelKind::ReluNngp { depth, bias } => {
+                write!(f, "ReLU NNGP(depth={depth}, bias={bias})")
+            }
+            KernelKind::ReluNtk { depth, bias } => write!(f, "ReLU NTK(depth={depth}, bias={bias})"),
         }
     }
 }
@@ -109,7 +142,7 @@ impl fmt::Display for Kernel {
 impl TryFrom<KernelKind> for Kernel {
     type Error = Error;
 
-    /// Checks the constants: bandwidths finite and > 0, γ ∈ (0, 2].
+    /// Checks the constants: bandwidths finite and > 0, γ ∈ (0, 2], depth in 1 ..= [`MAX_DEPTH`].
     fn try_from(kind: KernelKind) -> Result<Kernel> {
         match kind {
             KernelKind::Laplace { bandwidth } | KernelKind::Gaussian { bandwidth } => {
@@ -121,11 +154,23 @@ impl TryFrom<KernelKind> for Kernel {
                     return Err(Error::invalid("gamma", gamma, "must lie in (0, 2]"));
                 }
             }
-            KernelKind::ReluNngp { .. } | KernelKind::ReluNtk { .. } => {}
+            KernelKind::ReluNngp { depth, .. } | KernelKind::ReluNtk { depth, .. } => {
+                if !(1..=MAX_DEPTH).contains(&depth) {
+                    return Err(Error::invalid(
+                        "depth",
+                        depth,
+                        format!("must lie in 1..={MAX_DEPTH}"),
+                    ));
+                }
+            }
         }
         Ok(Kernel(kind))
     }
 }
+
+/// The deepest arc-cosine kernel accepted. The recursion converges to a constant correlation as
+/// L grows, so deeper kernels carry no more information; the cap bounds the per-entry work.
+pub const MAX_DEPTH: u32 = 1000;
 
 /// The formulas both backends evaluate (`dd_transform` in `cuda/kernels.cu`).
 impl<T: Float> Params<T> {
@@ -136,8 +181,8 @@ impl<T: Float> Params<T> {
             KIND_LAPLACE => laplace(self.p1, distance2(nx, nz, g)),
             KIND_GAUSSIAN => gaussian(self.p1, distance2(nx, nz, g)),
             KIND_DISPERSAL => dispersal(self.p1, self.p2, distance2(nx, nz, g)),
-            KIND_NNGP => arccos::<T, false>(self.bias, nx, nz, g),
-            _ => arccos::<T, true>(self.bias, nx, nz, g),
+            KIND_NNGP => arccos::<T, false>(self.depth, self.bias, nx, nz, g),
+            _ => arccos::<T, true>(self.depth, self.bias, nx, nz, g),
         }
     }
 
@@ -147,14 +192,18 @@ impl<T: Float> Params<T> {
         if self.kind <= KIND_DISPERSAL {
             return T::ONE;
         }
-        let r = nx + self.bias;
+        let (l, b) = (T::of(f64::from(self.depth)), self.bias);
         #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
-        if !(r > T::ZERO) {
+        if !(nx + b > T::ZERO) {
             T::ZERO
+        } else if self.depth == 1 {
+            // The one-layer forms, written as the recursion evaluates them.
+            let r = nx + b;
+            if self.kind == KIND_NNGP { r } else { r + r }
         } else if self.kind == KIND_NNGP {
-            r
+            nx + l * b
         } else {
-            r + r
+            (l + T::ONE) * nx + b * l * (l + T::of(3.0)) / T::of(2.0)
         }
     }
 }
@@ -180,19 +229,38 @@ pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
     (-(d2.powf(half_gamma) * inv_bw)).exp_nonpositive()
 }
 
-/// The arc-cosine NNGP (`NTK = false`) or NTK (`NTK = true`) value; 0 when ‖x̃‖‖z̃‖ = 0.
+/// The depth-L arc-cosine NNGP (`NTK = false`) or NTK (`NTK = true`) value by the recursion of
+/// the module docs; 0 when ‖x̃‖‖z̃‖ = 0. The NTK carries Θˡ as r·ξ (the clamped Σˡₓ_z) at the
+/// first layer, so that depth 1 is the one-layer formula operation for operation.
 #[inline(always)]
-pub(crate) fn arccos<T: Float, const NTK: bool>(bias: T, nx: T, nz: T, g: T) -> T {
-    let r = ((nx + bias) * (nz + bias)).sqrt();
-    #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
-    if !(r > T::ZERO) {
-        return T::ZERO;
-    }
-    let xi = ((g + bias) / r).max(-T::ONE).min(T::ONE);
+pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: T, g: T) -> T {
     let pi = T::of(std::f64::consts::PI);
-    let a = pi - xi.acos();
-    let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi;
-    if NTK { nngp + r * xi * a / pi } else { nngp }
+    let (mut sxx, mut szz, mut sxz) = (nx + bias, nz + bias, g + bias);
+    let mut theta = T::ZERO;
+    let mut l = 1;
+    loop {
+        let r = (sxx * szz).sqrt();
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
+        if !(r > T::ZERO) {
+            return T::ZERO;
+        }
+        let xi = (sxz / r).max(-T::ONE).min(T::ONE);
+        let a = pi - xi.acos();
+        let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi;
+        if l == 1 {
+            theta = r * xi;
+        }
+        if l >= depth {
+            return if NTK { nngp + theta * a / pi } else { nngp };
+        }
+        sxz = nngp + bias;
+        sxx = sxx + bias;
+        szz = szz + bias;
+        if NTK {
+            theta = theta * a / pi + sxz;
+        }
+        l += 1;
+    }
 }
 
 fn positive(name: &'static str, v: f64) -> Result<()> {
@@ -222,12 +290,24 @@ impl Kernel {
 
     /// The ReLU NNGP (arc-cosine order 1), with or without the first-layer bias.
     pub fn relu_nngp(bias: bool) -> Kernel {
-        Kernel(KernelKind::ReluNngp { bias })
+        Kernel(KernelKind::ReluNngp { depth: 1, bias })
     }
 
     /// The 1-hidden-layer ReLU NTK, with or without the first-layer bias.
     pub fn relu_ntk(bias: bool) -> Kernel {
-        Kernel(KernelKind::ReluNtk { bias })
+        Kernel(KernelKind::ReluNtk { depth: 1, bias })
+    }
+
+    /// The NNGP of a ReLU network with `depth` hidden layers (the recursion of the module docs);
+    /// errors unless 1 ≤ depth ≤ [`MAX_DEPTH`].
+    pub fn deep_relu_nngp(depth: u32, bias: bool) -> Result<Kernel> {
+        Kernel::try_from(KernelKind::ReluNngp { depth, bias })
+    }
+
+    /// The NTK of a ReLU network with `depth` hidden layers; errors unless
+    /// 1 ≤ depth ≤ [`MAX_DEPTH`].
+    pub fn deep_relu_ntk(depth: u32, bias: bool) -> Result<Kernel> {
+        Kernel::try_from(KernelKind::ReluNtk { depth, bias })
     }
 
     /// The kind and its (validated) constants.
@@ -236,25 +316,27 @@ impl Kernel {
     }
 
     pub(crate) fn params<T: Float>(&self) -> Params<T> {
-        let (kind, p1, p2, bias) = match self.0 {
-            KernelKind::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false),
+        let (kind, p1, p2, bias, depth) = match self.0 {
+            KernelKind::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false, 1),
             KernelKind::Gaussian { bandwidth } => (
                 KIND_GAUSSIAN,
                 1.0 / (2.0 * bandwidth * bandwidth),
                 0.0,
                 false,
+                1,
             ),
             KernelKind::Dispersal { bandwidth, gamma } => {
-                (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false)
+                (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false, 1)
             }
-            KernelKind::ReluNngp { bias } => (KIND_NNGP, 0.0, 0.0, bias),
-            KernelKind::ReluNtk { bias } => (KIND_NTK, 0.0, 0.0, bias),
+            KernelKind::ReluNngp { depth, bias } => (KIND_NNGP, 0.0, 0.0, bias, depth),
+            KernelKind::ReluNtk { depth, bias } => (KIND_NTK, 0.0, 0.0, bias, depth),
         };
         Params {
             kind,
             p1: T::of(p1),
             p2: T::of(p2),
             bias: if bias { T::ONE } else { T::ZERO },
+            depth,
         }
     }
 

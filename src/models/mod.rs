@@ -1,7 +1,9 @@
 //! Small dense models with hand-written gradients, seen by the samplers as one flat parameter
 //! vector: [`DeepLinearNetwork`] (f(x) = x W₁ ⋯ W_L), [`Mlp`] (ReLU hidden layers with
 //! biases) and [`FullyConnected`] (the NTK-scaled networks of the jamming / feature–lazy phase
-//! diagram, f32 or f64, with their [`Activation`]s, [`MarginLoss`]es and tangent kernels). Losses are means over the batch (and, for squared error, over output coordinates),
+//! diagram, f32 or f64, with their [`Activation`]s, [`MarginLoss`]es and tangent kernels) and
+//! [`ReluNetwork`] (the tutorial's NTK-parametrised ReLU networks with several outputs, whose
+//! infinite-width limits are the deep arc-cosine kernels). Losses are means over the batch (and, for squared error, over output coordinates),
 //! as in `edmundlth/validating_lambdahat@375e6fa` (`dln.py`: `jnp.mean((pred − y)²)`).
 //!
 //! Data are row-major batches: X is b × N, Y is b × M (faer matrices).
@@ -11,12 +13,14 @@ mod dln;
 mod fully_connected;
 mod margin_loss;
 mod mlp;
+mod relu_network;
 
 pub use activation::{Activation, SWISH_CONSTANT};
 pub use dln::{DeepLinearNetwork, TrueParam};
 pub use fully_connected::{FullyConnected, Workspace};
 pub use margin_loss::MarginLoss;
 pub use mlp::{Loss, Mlp};
+pub use relu_network::{OutputLoss, ReluNetwork, ReluWorkspace};
 
 use faer::{Mat, MatRef};
 

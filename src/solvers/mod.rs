@@ -6,16 +6,19 @@
 //! * [`eigenpro`]: EigenPro iteration for kernel interpolation (Ma & Belkin 2017);
 //! * [`random_features`]: random Fourier and random ReLU features fitted by minimum-norm least
 //!   squares;
-//! * [`least_squares`]: minimum-norm least squares on raw features.
+//! * [`least_squares`]: minimum-norm least squares on raw features;
+//! * [`linearized`]: the kernel-regime predictor of a trained network, K(x, X)K⁺(y − f₀(X)) + f₀(x).
 
 pub mod eigenpro;
 pub mod kernel_regression;
 pub mod least_squares;
+pub mod linearized;
 pub mod random_features;
 
 pub use eigenpro::*;
 pub use kernel_regression::*;
 pub use least_squares::*;
+pub use linearized::Linearized;
 pub use random_features::*;
 
 use crate::error::Result;

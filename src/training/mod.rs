@@ -2,7 +2,9 @@
 //! adaptive gradient flow of Geiger, Petrini & Wyart (arXiv 2012.15110, with the integrator of
 //! `mariogeiger/gradientflow@0875a20`) and plain gradient descent ([`Integrator`]), the α-trick
 //! objective ([`MarginObjective`]), the log-linear checkpoint schedule, and whole runs with the
-//! original's stop rules, logged quantities and tangent-kernel change ([`train`], [`RunRecord`]).
+//! original's stop rules, logged quantities and tangent-kernel change ([`train`], [`RunRecord`]);
+//! and the supervised loops of the tutorial's [`ReluNetwork`](crate::models::ReluNetwork)s:
+//! full-batch [`GradientDescent`] on the squared error and [`MinibatchAdam`] with weight decay.
 //!
 //! ```
 //! use doubledescent::data::{PcaConfig, binary_pca, mnist_embedded};
@@ -24,6 +26,7 @@ mod checkpoints;
 mod gradient_flow;
 mod margin_objective;
 mod run;
+mod supervised;
 mod sweep;
 
 pub use checkpoints::LogLinearSchedule;
@@ -33,4 +36,5 @@ pub use run::{
     Budget, Checkpoint, DataInfo, DeltaKernel, Precision, RunConfig, RunData, RunRecord, SetStats,
     StopReason, load_records, save_records, train, train_on_splits,
 };
+pub use supervised::{Adam, GdOutcome, GradientDescent, MinibatchAdam};
 pub use sweep::train_all;

@@ -63,7 +63,8 @@ pub fn reference(kernel: &Kernel, x: &[f64], z: &[f64], eps: f64) -> Reference {
                 propagated,
             }
         }
-        KernelKind::ReluNngp { bias } | KernelKind::ReluNtk { bias } => {
+        KernelKind::ReluNngp { bias, depth } | KernelKind::ReluNtk { bias, depth } => {
+            assert_eq!(depth, 1, "the propagated-error reference covers depth 1");
             let mut xt = x.to_vec();
             let mut zt = z.to_vec();
             if bias {
@@ -166,10 +167,10 @@ pub fn all_kernels(bandwidth: f64, gamma: f64) -> Vec<Kernel> {
         KernelKind::Laplace { bandwidth },
         KernelKind::Gaussian { bandwidth },
         KernelKind::Dispersal { bandwidth, gamma },
-        KernelKind::ReluNngp { bias: false },
-        KernelKind::ReluNngp { bias: true },
-        KernelKind::ReluNtk { bias: false },
-        KernelKind::ReluNtk { bias: true },
+        KernelKind::ReluNngp { depth: 1, bias: false },
+        KernelKind::ReluNngp { depth: 1, bias: true },
+        KernelKind::ReluNtk { depth: 1, bias: false },
+        KernelKind::ReluNtk { depth: 1, bias: true },
     ]
     .into_iter()
     .map(|k| Kernel::try_from(k).expect("valid kernel constants"))

@@ -135,6 +135,7 @@ pub(crate) fn matrix<T: Float>(
     let mut out = Mat::<T>::zeros(n, m);
     let (kind, p1, p2) = (p.kind, p.p1, p.p2);
     let bias = i32::from(p.bias > T::ZERO);
+    let depth = p.depth as i32;
     let self_diag = i32::from(self_mode);
     for r0 in (0..n).step_by(rows) {
         let rc = rows.min(n - r0);
@@ -169,6 +170,7 @@ pub(crate) fn matrix<T: Float>(
                     p1,
                     p2,
                     bias,
+                    depth,
                 },
             )
         }?;
@@ -251,6 +253,7 @@ pub(crate) fn apply<T: Float>(
     let mut outd = unsafe { rt.stream.alloc::<T>(n * c) }.map_err(derr("allocating K·W"))?;
     let (kind, p1, p2) = (p.kind, p.p1, p.p2);
     let bias = i32::from(p.bias > T::ZERO);
+    let depth = p.depth as i32;
     for col0 in (0..c).step_by(CW) {
         let cw = CW.min(c - col0);
         let (col0i, cwi) = (col0 as i32, cw as i32);
@@ -283,6 +286,7 @@ pub(crate) fn apply<T: Float>(
                     p1,
                     p2,
                     bias,
+                    depth,
                 },
             )
         }?;

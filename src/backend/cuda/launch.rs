@@ -95,7 +95,7 @@ cuda_kernels! {
         x: ptr T, z: ptr T, xn: ptr T, zn: ptr T, out: mut T,
         n: val i32, m: val i32, d: val i32, ld: val i64, row0: val i32,
         self_diag: val i32, upper_only: val i32,
-        kind: val i32, p1: val T, p2: val T, bias: val i32,
+        kind: val i32, p1: val T, p2: val T, bias: val i32, depth: val i32,
     }
     /// Copies the upper triangle of an n×n block onto the lower one.
     "kernels.cu" fn dd_mirror(MirrorArgs) { a: mut T, n: val i32, ld: val i64 }
@@ -104,7 +104,7 @@ cuda_kernels! {
         x: ptr T, z: ptr T, xn: ptr T, zn: ptr T, w: ptr T, partial: mut T,
         n: val i32, m: val i32, d: val i32, c_total: val i32, col0: val i32, cw: val i32,
         tiles_per_split: val i32,
-        kind: val i32, p1: val T, p2: val T, bias: val i32,
+        kind: val i32, p1: val T, p2: val T, bias: val i32, depth: val i32,
     }
     /// Adds the splits' partial sums in a fixed order.
     "kernels.cu" fn dd_kw_reduce(KwReduceArgs) {
