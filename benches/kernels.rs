@@ -7,6 +7,9 @@
 //!   at once (rayon over columns, libm exp): the reference for small d (d = 10 only), where the
 //!   exponential dominates.
 //!
+//! `relu_ntk_depth1` / `relu_ntk_depth3` are the arc-cosine NTK of 1 and 3 hidden layers (with
+//! biases): the GEMM plus one (three) arccos, square roots and divisions per entry.
+//!
 //! The CUDA rows run when a device is present (`Device::cuda()`); they include the host↔device
 //! copies and the copy into a faer matrix, and `cuda_kw` is the matrix-free K·W with 8 columns.
 
@@ -94,7 +97,19 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
         g.bench_function(BenchmarkId::new("laplace_self", "cpu"), |b| {
             b.iter(|| black_box(laplace.self_matrix(x, &cpu).unwrap()))
         });
+        // The arc-cosine recursion of a 3-hidden-layer ReLU network, per entry inside the tile.
+        let ntk3 = Kernel::deep_relu_ntk(3, true).unwrap();
+        let ntk1 = Kernel::relu_ntk(true);
+        g.bench_function(BenchmarkId::new("relu_ntk_depth1", "cpu"), |b| {
+            b.iter(|| black_box(ntk1.matrix(x, z, &cpu).unwrap()))
+        });
+        g.bench_function(BenchmarkId::new("relu_ntk_depth3", "cpu"), |b| {
+            b.iter(|| black_box(ntk3.matrix(x, z, &cpu).unwrap()))
+        });
         if let Some(gpu) = cuda {
+            g.bench_function(BenchmarkId::new("relu_ntk_depth3", "cuda"), |b| {
+                b.iter(|| black_box(ntk3.matrix(x, z, gpu).unwrap()))
+            });
             g.bench_function(BenchmarkId::new("laplace", "cuda"), |b| {
                 b.iter(|| black_box(laplace.matrix(x, z, gpu).unwrap()))
             });

@@ -4,6 +4,9 @@
 //! same run: the gradient accumulated sample by sample with matrix–vector loops, and the kernel
 //! as J Jᵀ from per-sample gradients (what the original's `compute_kernels` does with autograd).
 //!
+//! `tutorial_gd_step_*`: one gradient-descent step of the tutorial's one-hidden-layer ReLU network
+//! on 4000 MNIST-sized inputs (k = 512, 10 outputs), against the two GEMMs it cannot avoid.
+//!
 //! `cargo bench --bench networks`
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
@@ -209,5 +212,66 @@ fn tangent_kernel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gradient, tangent_kernel);
+/// One gradient-descent step of the tutorial's network (`DoubleDescentTutorialPart2`: n = 4000,
+/// d = 784, k = 512, 10 outputs, MSE): loss and gradient, against the two GEMMs of the same
+/// shapes that any implementation must do (X·W₁ᵀ and Xᵀ·S), measured in the same run.
+fn tutorial_step<T: Float>(c: &mut Criterion) {
+    use doubledescent::models::{OutputLoss, ReluNetwork, ReluWorkspace};
+    let (n, d, k) = (4000, 784, 512);
+    let mut group = c.benchmark_group(format!("tutorial_gd_step_{}", T::NAME));
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(5));
+    let mut rng = doubledescent::random::seeded(3);
+    let x64 = doubledescent::random::gaussian_matrix(&mut rng, n, d, 1.0);
+    let x = Mat::from_fn(n, d, |i, j| T::of(x64[(i, j)]));
+    let y = Mat::from_fn(n, 10, |i, j| T::of(if i % 10 == j { 1.0 } else { 0.0 }));
+    let net = ReluNetwork::tutorial(d, k, 10).unwrap();
+    let w: Vec<T> = net.init(0);
+    let mut ws = ReluWorkspace::new();
+    let mut grad = vec![T::ZERO; w.len()];
+    group.bench_function(BenchmarkId::new("crate loss + gradient", k), |b| {
+        b.iter(|| {
+            net.loss_grad(
+                OutputLoss::Mse,
+                &w,
+                x.as_ref(),
+                y.as_ref(),
+                &mut ws,
+                &mut grad,
+            )
+            .unwrap()
+        })
+    });
+    let wt = Mat::from_fn(d, k, |i, j| w[j * d + i]);
+    let mut h = Mat::<T>::zeros(n, k);
+    let mut g = Mat::<T>::zeros(d, k);
+    group.bench_function(BenchmarkId::new("the two GEMMs alone", k), |b| {
+        b.iter(|| {
+            faer::linalg::matmul::matmul(
+                h.as_mut(),
+                faer::Accum::Replace,
+                x.as_ref(),
+                wt.as_ref(),
+                T::ONE,
+                faer::Par::rayon(0),
+            );
+            faer::linalg::matmul::matmul(
+                g.as_mut(),
+                faer::Accum::Replace,
+                x.transpose(),
+                h.as_ref(),
+                T::ONE,
+                faer::Par::rayon(0),
+            );
+        })
+    });
+    group.finish();
+}
+
+fn tutorial_steps(c: &mut Criterion) {
+    tutorial_step::<f32>(c);
+    tutorial_step::<f64>(c);
+}
+
+criterion_group!(benches, gradient, tangent_kernel, tutorial_steps);
 criterion_main!(benches);

@@ -392,6 +392,49 @@ fn gpu_matrices_agree_with_cpu_and_reference() {
     }
 }
 
+/// The deep arc-cosine kernels (depth 2, 3, 5, with and without biases): GPU against CPU in the
+/// same precision, and f32 against the f64 CPU result. The recursion pushes correlations towards
+/// 1, where arccos amplifies rounding like √ε, so the f32 bound is 2·10⁻³ relative.
+#[test]
+fn gpu_deep_kernels_agree_with_cpu() {
+    let Some(dev) = gpu() else { return };
+    let cpu = Device::cpu();
+    for (n, m, d, seed) in [(63, 65, 17, 12u64), (200, 129, 33, 13), (70, 300, 784, 14)] {
+        let xs = data(n, d, seed, 1.0);
+        let zs = data(m, d, seed + 100, 1.0);
+        let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let (xf, zf) = (f(&xs), f(&zs));
+        let (x64, z64) = (rows(&xs, n, d).unwrap(), rows(&zs, m, d).unwrap());
+        let (x32, z32) = (rows(&xf, n, d).unwrap(), rows(&zf, m, d).unwrap());
+        for depth in [2u32, 3, 5] {
+            for bias in [false, true] {
+                for kernel in [
+                    Kernel::deep_relu_nngp(depth, bias).unwrap(),
+                    Kernel::deep_relu_ntk(depth, bias).unwrap(),
+                ] {
+                    let c64 = kernel.matrix(x64, z64, &cpu).unwrap();
+                    let g64 = kernel.matrix(x64, z64, &dev).unwrap();
+                    let e = max_rel(&g64, &c64);
+                    assert!(e <= 1e-9, "{kernel} f64: GPU vs CPU {e:e}");
+                    let g32 = kernel.matrix(x32, z32, &dev).unwrap();
+                    let c32 = kernel.matrix(x32, z32, &cpu).unwrap();
+                    let e = max_rel(&g32, &c32);
+                    assert!(e <= 2e-3, "{kernel} f32: GPU vs CPU {e:e}");
+                    let up = Mat::from_fn(n, m, |i, j| g32[(i, j)] as f64);
+                    let e = max_rel(&up, &c64);
+                    assert!(e <= 2e-3, "{kernel} f32 GPU vs f64 CPU {e:e}");
+                    let gs = kernel.self_matrix(x64, &dev).unwrap();
+                    let cs = kernel.self_matrix(x64, &cpu).unwrap();
+                    let e = max_rel(&gs, &cs);
+                    assert!(e <= 1e-9, "{kernel} self f64: {e:e}");
+                    let ws = data(m, 3, seed + 7, 1.0);
+                    kw_agree(&dev, &kernel, x64, z64, rows(&ws, m, 3).unwrap(), 1e-9);
+                }
+            }
+        }
+    }
+}
+
 /// |GPU − CPU| ≤ (kernel tolerance + 8·m·ε)·Σⱼ|Kᵢⱼ||Wⱼq| entrywise.
 fn kw_agree<T: Float>(
     dev: &Device,

@@ -184,6 +184,31 @@ fn bad_arguments_exit_nonzero_with_a_message() {
             vec!["--records", "/nonexistent"],
             "/nonexistent",
         ),
+        ("ntk_analysis", vec!["--width", "0"], "`width` = 0"),
+        ("ntk_analysis", vec!["--lr=-1"], "`lr` = -1"),
+        (
+            "deep_kernels_mnist",
+            vec!["--max-depth", "0"],
+            "`--max-depth` = 0",
+        ),
+        (
+            "width_sweep_mnist",
+            vec!["--precision", "f16"],
+            "`--precision` = f16",
+        ),
+        (
+            "width_sweep_mnist",
+            vec!["--quick", "--seeds", "0"],
+            "`seeds` = 0",
+        ),
+        (
+            "width_sweep_mnist",
+            vec!["--quick", "--widths", "4,0"],
+            "`widths` = 0",
+        ),
+        ("width_sweep_mnist", vec!["--pool", "3"], "`factor` = 3"),
+        ("fig2_ab", vec!["--lambdas", "2"], "`--lambdas` = 2"),
+        ("fig2_ab", vec!["--noise", "1.5"], "`--noise` = 1.5"),
     ] {
         let out =
             std::env::temp_dir().join(format!("doubledescent-bad-{name}-{}", std::process::id()));
@@ -623,4 +648,85 @@ fn phase_diagram_kernel_change_falls_like_one_over_alpha() {
         star.is_some_and(|s| s > 0.3 && s < 30.0),
         "α̃* at h {hmax}: {star:?}"
     );
+}
+
+/// The tutorial's trained-network examples at test size: the NTKAnalysis predictors keep their
+/// order (the corrected empirical NTK nearest the trained network, plain NTK regression
+/// farthest) and NTK regression reproduces the notebook's 0.484; the deep kernels give finite
+/// errors at every depth; the width sweep has its bump (the error just past the interpolation
+/// threshold exceeds the widest network's); fig2_ab's networks learn.
+#[test]
+fn tutorial_network_examples_run() {
+    let (dir, _) = run_quick("ntk_analysis", &["--device", "cpu"]);
+    assert_files(&dir, "ntk_analysis");
+    let p = read_csv(&dir.join("ntk_analysis_predictions.csv"));
+    let trained = column(&p, "trained");
+    let d = |name: &str| {
+        let c = column(&p, name);
+        c.iter()
+            .zip(&trained)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / c.len() as f64
+    };
+    let (emp, closed, plain) = (d("empirical_ntk_corrected"), d("ntk_corrected"), d("ntk"));
+    assert!(
+        emp < closed && closed < plain / 5.0,
+        "{emp} {closed} {plain}"
+    );
+    let (ntk, y) = (column(&p, "ntk"), column(&p, "y_test"));
+    let test_mse = ntk
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        / y.len() as f64;
+    assert!((test_mse - 0.484374648).abs() < 1e-6, "{test_mse}");
+    let curve = read_csv(&dir.join("ntk_analysis.csv"));
+    let loss = column(&curve, "train_loss");
+    assert!(
+        loss[loss.len() - 1] < 1e-7 && loss[0] > 0.1,
+        "{:?}",
+        &loss[..3]
+    );
+
+    let (dir, _) = run_quick("deep_kernels_mnist", &["--device", "cpu"]);
+    assert_files(&dir, "deep_kernels_mnist");
+    let k = read_csv(&dir.join("deep_kernels_mnist.csv"));
+    assert_eq!(column(&k, "depth"), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    for name in ["nngp_test_error", "ntk_test_error"] {
+        for e in column(&k, name) {
+            assert!(e > 0.0 && e < 0.3, "{name}: {e}");
+        }
+    }
+
+    let (dir, _) = run_quick("width_sweep_mnist", &["--device", "cpu"]);
+    assert_files(&dir, "width_sweep_mnist");
+    let w = read_csv(&dir.join("width_sweep_mnist.csv"));
+    let (params, err, threshold) = (
+        column(&w, "params"),
+        column(&w, "test_err"),
+        column(&w, "threshold")[0],
+    );
+    let widest = err[err.len() - 1];
+    let past: Vec<f64> = (0..params.len())
+        .filter(|&i| params[i] > threshold && params[i] < 1.5 * threshold)
+        .map(|i| err[i])
+        .collect();
+    assert!(
+        !past.is_empty(),
+        "no width just past {threshold}: {params:?}"
+    );
+    let past_mean = past.iter().sum::<f64>() / past.len() as f64;
+    assert!(
+        past_mean > widest,
+        "just past the threshold {past:?}, widest {widest}"
+    );
+
+    let (dir, _) = run_quick("fig2_ab", &[]);
+    assert_files(&dir, "fig2_ab");
+    let g = read_csv(&dir.join("fig2_ab.csv"));
+    let small = g.0.last().unwrap().clone();
+    let c = column(&g, &small);
+    assert!(c[c.len() - 1] < c[0] - 0.1, "{small}: {c:?}");
 }

@@ -18,12 +18,17 @@ use faer::Mat;
 fn gaussian(n: usize, d: usize, seed: u64) -> Mat<f64> {
     use rand::RngExt;
     let mut rng = doubledescent::random::seeded(seed);
-    Mat::from_fn(n, d, |_, _| rng.sample::<f64, _>(rand_distr::StandardNormal))
+    Mat::from_fn(n, d, |_, _| {
+        rng.sample::<f64, _>(rand_distr::StandardNormal)
+    })
 }
 
 fn unit_rows(a: &Mat<f64>) -> Mat<f64> {
     Mat::from_fn(a.nrows(), a.ncols(), |i, j| {
-        let nr = (0..a.ncols()).map(|k| a[(i, k)] * a[(i, k)]).sum::<f64>().sqrt();
+        let nr = (0..a.ncols())
+            .map(|k| a[(i, k)] * a[(i, k)])
+            .sum::<f64>()
+            .sqrt();
         a[(i, j)] / nr
     })
 }
@@ -86,8 +91,14 @@ fn depth_two_is_the_one_layer_map_applied_twice() {
         let xi = (s / (sxx * szz).sqrt()).clamp(-1.0, 1.0);
         (PI - xi.acos()) / PI
     };
-    let nngp = Kernel::deep_relu_nngp(2, true).unwrap().matrix(x.as_ref(), x.as_ref(), &Device::cpu()).unwrap();
-    let ntk = Kernel::deep_relu_ntk(2, true).unwrap().matrix(x.as_ref(), x.as_ref(), &Device::cpu()).unwrap();
+    let nngp = Kernel::deep_relu_nngp(2, true)
+        .unwrap()
+        .matrix(x.as_ref(), x.as_ref(), &Device::cpu())
+        .unwrap();
+    let ntk = Kernel::deep_relu_ntk(2, true)
+        .unwrap()
+        .matrix(x.as_ref(), x.as_ref(), &Device::cpu())
+        .unwrap();
     for i in 0..12 {
         for j in 0..12 {
             let (a, c) = (row(&x, i), row(&x, j));
@@ -98,7 +109,10 @@ fn depth_two_is_the_one_layer_map_applied_twice() {
             let theta2 = s1 * kappa0(s1, s1x, s1z) + s2;
             let k_ntk = theta2 * kappa0(s2, s2x, s2z) + k_nngp;
             let tol = if i == j { 1e-6 } else { 1e-12 }; // arccos near ξ = 1
-            assert!((nngp[(i, j)] - k_nngp).abs() <= tol * k_nngp, "NNGP ({i},{j})");
+            assert!(
+                (nngp[(i, j)] - k_nngp).abs() <= tol * k_nngp,
+                "NNGP ({i},{j})"
+            );
             assert!((ntk[(i, j)] - k_ntk).abs() <= tol * k_ntk, "NTK ({i},{j})");
         }
     }
@@ -122,10 +136,17 @@ fn deep_kernels_have_the_closed_form_diagonal_and_are_psd() {
                 let full = k.matrix(x.as_ref(), x.as_ref(), &Device::cpu()).unwrap();
                 let selfm = k.self_matrix(x.as_ref(), &Device::cpu()).unwrap();
                 for i in 0..40 {
-                    assert!((full[(i, i)] - diag).abs() < 1e-6 * diag, "{k}: {} vs {diag}", full[(i, i)]);
+                    assert!(
+                        (full[(i, i)] - diag).abs() < 1e-6 * diag,
+                        "{k}: {} vs {diag}",
+                        full[(i, i)]
+                    );
                     assert!((selfm[(i, i)] - diag).abs() < 1e-13 * diag, "{k}");
                 }
-                let eig = selfm.as_ref().self_adjoint_eigenvalues(faer::Side::Lower).unwrap();
+                let eig = selfm
+                    .as_ref()
+                    .self_adjoint_eigenvalues(faer::Side::Lower)
+                    .unwrap();
                 let min = eig.iter().cloned().fold(f64::INFINITY, f64::min);
                 assert!(min > -1e-10 * diag * 40.0, "{k}: smallest eigenvalue {min}");
             }
@@ -191,14 +212,19 @@ fn check_gradient(net: &ReluNetwork, loss: OutputLoss, seed: u64) {
     let w: Vec<f64> = net.init(seed + 2);
     let mut ws = ReluWorkspace::new();
     let mut grad = vec![0.0; w.len()];
-    net.loss_grad(loss, &w, x.as_ref(), y.as_ref(), &mut ws, &mut grad).unwrap();
+    net.loss_grad(loss, &w, x.as_ref(), y.as_ref(), &mut ws, &mut grad)
+        .unwrap();
     let h = 1e-6;
     for idx in (0..w.len()).step_by(w.len() / 40 + 1).chain([w.len() - 1]) {
         let mut wp = w.clone();
         wp[idx] += h;
-        let lp = net.loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws).unwrap();
+        let lp = net
+            .loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws)
+            .unwrap();
         wp[idx] -= 2.0 * h;
-        let lm = net.loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws).unwrap();
+        let lm = net
+            .loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws)
+            .unwrap();
         let fd = (lp - lm) / (2.0 * h);
         assert!(
             (fd - grad[idx]).abs() < 1e-6 * (1.0 + fd.abs()),
@@ -222,12 +248,20 @@ fn gradients_match_finite_differences() {
 fn tutorial_network_counts_its_parameters() {
     // DoubleDescentTutorialPart2: 795·k on MNIST; NTKAnalysis: 1,632,000 at k = 16000, d = 100.
     for k in [16, 40, 512] {
-        assert_eq!(ReluNetwork::tutorial(784, k, 10).unwrap().num_params(), 795 * k);
+        assert_eq!(
+            ReluNetwork::tutorial(784, k, 10).unwrap().num_params(),
+            795 * k
+        );
     }
-    assert_eq!(ReluNetwork::tutorial(100, 16000, 1).unwrap().num_params(), 1_632_000);
+    assert_eq!(
+        ReluNetwork::tutorial(100, 16000, 1).unwrap().num_params(),
+        1_632_000
+    );
     let e = ReluNetwork::new(10, 0, 1, 1, true).unwrap_err().to_string();
     assert!(e.contains("width"), "{e}");
-    let e = ReluNetwork::new(10, 1 << 40, 2, 1, true).unwrap_err().to_string();
+    let e = ReluNetwork::new(10, 1 << 40, 2, 1, true)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("width") || e.contains("MiB"), "{e}");
 }
 
@@ -242,7 +276,10 @@ fn f32_and_f64_networks_agree() {
     let f32_out = net.predict(&w32, x32.as_ref()).unwrap();
     for i in 0..15 {
         for j in 0..4 {
-            assert!((f64_out[(i, j)] - f32_out[(i, j)] as f64).abs() < 1e-4 * (1.0 + f64_out[(i, j)].abs()));
+            assert!(
+                (f64_out[(i, j)] - f32_out[(i, j)] as f64).abs()
+                    < 1e-4 * (1.0 + f64_out[(i, j)].abs())
+            );
         }
     }
 }
@@ -255,17 +292,26 @@ fn ntk_regression_reproduces_the_notebook_test_error() {
     let k = Kernel::relu_ntk(true);
     let cpu = Device::cpu();
     let kx = k.self_matrix(data.x.as_ref(), &cpu).unwrap();
-    let kt = k.matrix(data.x.as_ref(), data.x_test.as_ref(), &cpu).unwrap();
+    let kt = k
+        .matrix(data.x.as_ref(), data.x_test.as_ref(), &cpu)
+        .unwrap();
     // Printed: theoretical diagonal 4.0 exactly.
     assert_eq!(kx[(0, 0)], 4.0);
     let fit = Linearized::fit(kx.as_ref(), data.y.as_ref(), None).unwrap();
     let pred = fit.predict(kt.as_ref(), None).unwrap();
-    let mse = (0..100).map(|i| (pred[(i, 0)] - data.y_test[(i, 0)]).powi(2)).sum::<f64>() / 100.0;
+    let mse = (0..100)
+        .map(|i| (pred[(i, 0)] - data.y_test[(i, 0)]).powi(2))
+        .sum::<f64>()
+        / 100.0;
     assert!((mse - 0.48437464815921794).abs() < 1e-9, "test MSE {mse}");
     // Printed first five theoretical predictions.
     let printed = [-0.1682, -0.0588, 0.0240, 0.1342, -0.3409];
     for (i, p) in printed.iter().enumerate() {
-        assert!((pred[(i, 0)] - p).abs() < 6e-5, "prediction {i}: {}", pred[(i, 0)]);
+        assert!(
+            (pred[(i, 0)] - p).abs() < 6e-5,
+            "prediction {i}: {}",
+            pred[(i, 0)]
+        );
     }
 }
 
@@ -279,7 +325,9 @@ fn wide_trained_network_follows_the_corrected_ntk_predictor() {
     let f0 = net.predict(&w0, data.x.as_ref()).unwrap();
     let f0t = net.predict(&w0, data.x_test.as_ref()).unwrap();
     let kx = net.tangent_kernel(&w0, data.x.as_ref(), None, 0).unwrap();
-    let kt = net.tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0).unwrap();
+    let kt = net
+        .tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0)
+        .unwrap();
     let corrected = Linearized::fit(kx.as_ref(), data.y.as_ref(), Some(f0.as_ref()))
         .unwrap()
         .predict(kt.as_ref(), Some(f0t.as_ref()))
@@ -289,13 +337,35 @@ fn wide_trained_network_follows_the_corrected_ntk_predictor() {
         .predict(kt.as_ref(), None)
         .unwrap();
     let mut w = w0.clone();
-    let gd = GradientDescent { lr: 0.05, steps: 20_000, log_every: 0, stop_below: Some(1e-12) };
+    let gd = GradientDescent {
+        lr: 0.05,
+        steps: 20_000,
+        log_every: 0,
+        stop_below: Some(1e-12),
+        threads: 0,
+    };
     let out = gd
-        .run(&net, OutputLoss::Mse, &mut w, data.x.as_ref(), data.y.as_ref(), |_, _, _| Ok(()))
+        .run(
+            &net,
+            OutputLoss::Mse,
+            &mut w,
+            data.x.as_ref(),
+            data.y.as_ref(),
+            |_, _, _| Ok(()),
+        )
         .unwrap();
-    assert!(out.converged, "loss {} after {} steps", out.final_loss, out.steps);
+    assert!(
+        out.converged,
+        "loss {} after {} steps",
+        out.final_loss, out.steps
+    );
     let trained = net.predict(&w, data.x_test.as_ref()).unwrap();
-    let dist = |a: &Mat<f64>| (0..30).map(|i| (a[(i, 0)] - trained[(i, 0)]).powi(2)).sum::<f64>() / 30.0;
+    let dist = |a: &Mat<f64>| {
+        (0..30)
+            .map(|i| (a[(i, 0)] - trained[(i, 0)]).powi(2))
+            .sum::<f64>()
+            / 30.0
+    };
     let (dc, dp) = (dist(&corrected), dist(&plain));
     eprintln!("MSE(trained, corrected) = {dc:.3e}, MSE(trained, plain) = {dp:.3e}");
     assert!(dc < 1e-3, "{dc}");
@@ -306,10 +376,18 @@ fn wide_trained_network_follows_the_corrected_ntk_predictor() {
 fn linearized_predictor_rejects_mismatched_shapes() {
     let k = Mat::<f64>::identity(3, 3);
     let y = Mat::<f64>::zeros(4, 1);
-    assert!(Linearized::fit(k.as_ref(), y.as_ref(), None).unwrap_err().to_string().contains("targets"));
+    assert!(
+        Linearized::fit(k.as_ref(), y.as_ref(), None)
+            .unwrap_err()
+            .to_string()
+            .contains("targets")
+    );
     let y = Mat::<f64>::zeros(3, 1);
     let fit = Linearized::fit(k.as_ref(), y.as_ref(), Some(y.as_ref())).unwrap();
-    let e = fit.predict(Mat::<f64>::zeros(3, 2).as_ref(), None).unwrap_err().to_string();
+    let e = fit
+        .predict(Mat::<f64>::zeros(3, 2).as_ref(), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("f0_test"), "{e}");
 }
 
@@ -321,7 +399,10 @@ fn adam_follows_torch_semantics() {
     let mut adam = Adam::new(0.1, 0.0, 2).unwrap();
     let g: Vec<f64> = w.clone();
     adam.step(&mut w, &g);
-    assert!((w[0] - 0.9).abs() < 1e-7 && (w[1] + 1.9).abs() < 1e-7, "{w:?}");
+    assert!(
+        (w[0] - 0.9).abs() < 1e-7 && (w[1] + 1.9).abs() < 1e-7,
+        "{w:?}"
+    );
     // With decay λ = 1 the effective gradient is 2w, the first step is still lr·sign.
     let mut w2 = vec![0.5f64];
     let mut adam = Adam::new(0.1, 1.0, 1).unwrap();
@@ -335,6 +416,76 @@ fn adam_follows_torch_semantics() {
     let expect = w1 - 0.1 * (m / (1.0 - 0.81)) / ((v / (1.0 - 0.999f64.powi(2))).sqrt() + 1e-8);
     adam.step(&mut w2, &[w1]);
     assert!((w2[0] - expect).abs() < 1e-12, "{} vs {expect}", w2[0]);
-    assert!(Adam::new(-1.0, 0.0, 1).unwrap_err().to_string().contains("lr"));
+    assert!(
+        Adam::new(-1.0, 0.0, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("lr")
+    );
 }
 
+/// The deep kernels work wherever kernels work: EigenPro on a depth-3 NTK reaches the direct
+/// solve's predictions (same classes on the test digits), and the matrix-free K·W equals the
+/// matrix times W.
+#[test]
+fn deep_kernels_run_through_eigenpro_and_the_matrix_free_product() {
+    use doubledescent::data::{mnist_embedded, multiclass_error};
+    use doubledescent::solvers::{
+        EigenProOptions, EigenProRegressor, Fit, KernelRidge, Predict, Solver,
+    };
+    let split = mnist_embedded().unwrap().first_per_class(30).unwrap();
+    let x = split.train.unit_rows::<f64>().unwrap();
+    let y = split.train.one_hot::<f64>();
+    let test = split.rest.select(&(0..500).collect::<Vec<_>>()).unwrap();
+    let xt = test.unit_rows::<f64>().unwrap();
+    let yt = test.one_hot::<f64>();
+    let k = Kernel::deep_relu_ntk(3, true).unwrap();
+    let cpu = Device::cpu();
+    let direct = KernelRidge::new(k, 0.0, Solver::Lu, &cpu)
+        .unwrap()
+        .fit(x.as_ref(), y.as_ref())
+        .unwrap();
+    let pd: Mat<f64> = direct.predict(xt.as_ref()).unwrap();
+    let iterative = EigenProRegressor::new(k, 200, EigenProOptions::default(), &cpu)
+        .unwrap()
+        .fit(x.as_ref(), y.as_ref())
+        .unwrap();
+    let pi: Mat<f64> = iterative.predict(xt.as_ref()).unwrap();
+    let agree = 1.0 - multiclass_error(pi.as_ref(), pd.as_ref());
+    let (ed, ei) = (
+        multiclass_error(pd.as_ref(), yt.as_ref()),
+        multiclass_error(pi.as_ref(), yt.as_ref()),
+    );
+    eprintln!("direct {ed:.3}, EigenPro {ei:.3}, same class on {agree:.3}");
+    assert!(
+        agree > 0.95 && (ed - ei).abs() < 0.03,
+        "direct {ed}, EigenPro {ei}, agree {agree}"
+    );
+    let w = gaussian(300, 4, 9);
+    let kw = k.apply(xt.as_ref(), x.as_ref(), w.as_ref(), &cpu).unwrap();
+    let km = k.matrix(xt.as_ref(), x.as_ref(), &cpu).unwrap();
+    let reference = &km * &w;
+    assert!((&kw - &reference).norm_max() < 1e-10 * reference.norm_max());
+}
+
+/// f32 and f64 deep kernels agree (the recursion stays stable in single precision).
+#[test]
+fn deep_kernels_agree_in_f32_and_f64() {
+    let x = gaussian(50, 30, 12);
+    let x32 = Mat::from_fn(50, 30, |i, j| x[(i, j)] as f32);
+    for depth in [2u32, 5] {
+        let k = Kernel::deep_relu_ntk(depth, true).unwrap();
+        let a = k.matrix(x.as_ref(), x.as_ref(), &Device::cpu()).unwrap();
+        let b = k
+            .matrix(x32.as_ref(), x32.as_ref(), &Device::cpu())
+            .unwrap();
+        for i in 0..50 {
+            for j in 0..50 {
+                assert!(
+                    (a[(i, j)] - b[(i, j)] as f64).abs() < 2e-3 * a[(i, j)].abs(),
+                    "{k} ({i},{j})"
+                );
+            }
+        }
+    }
+}

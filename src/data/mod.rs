@@ -180,6 +180,44 @@ impl Dataset {
         })
     }
 
+    /// Square single-channel images downsampled by averaging `factor × factor` blocks (28×28
+    /// MNIST with factor 2 gives 14×14 = 196 values), a standard way to shrink a network's input
+    /// layer. Errors unless the images are square with a side divisible by `factor`.
+    pub fn pooled(&self, factor: usize) -> Result<Dataset> {
+        let side = (self.dim as f64).sqrt().round() as usize;
+        if factor == 0 || side * side != self.dim || side % factor != 0 {
+            return Err(Error::invalid(
+                "factor",
+                factor,
+                format!(
+                    "needs square images with a side divisible by it (dim {})",
+                    self.dim
+                ),
+            ));
+        }
+        let s = side / factor;
+        let inv = 1.0 / (factor * factor) as f32;
+        let mut pixels = Vec::with_capacity(self.len() * s * s);
+        for img in self.pixels.chunks_exact(self.dim) {
+            for r in 0..s {
+                for c in 0..s {
+                    let mut acc = 0.0f32;
+                    for dr in 0..factor {
+                        let row = (r * factor + dr) * side + c * factor;
+                        acc += img[row..row + factor].iter().sum::<f32>();
+                    }
+                    pixels.push(acc * inv);
+                }
+            }
+        }
+        Ok(Dataset {
+            pixels,
+            labels: self.labels.clone(),
+            dim: s * s,
+            classes: self.classes,
+        })
+    }
+
     /// The images with the given indices, in that order.
     pub fn select(&self, idx: &[usize]) -> Result<Dataset> {
         if let Some(&i) = idx.iter().find(|&&i| i >= self.len()) {

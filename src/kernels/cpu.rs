@@ -83,7 +83,9 @@ pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &
         KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| {
             arccos::<T, false>(depth, b, nx, nz, g)
         }),
-        _ => map_tile(tile, xn, zn, |nx, nz, g| arccos::<T, true>(depth, b, nx, nz, g)),
+        _ => map_tile(tile, xn, zn, |nx, nz, g| {
+            arccos::<T, true>(depth, b, nx, nz, g)
+        }),
     }
 }
 

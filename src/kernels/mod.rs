@@ -134,7 +134,9 @@ impl fmt::Display for Kernel {
             KernelKind::ReluNngp { depth, bias } => {
                 write!(f, "ReLU NNGP(depth={depth}, bias={bias})")
             }
-            KernelKind::ReluNtk { depth, bias } => write!(f, "ReLU NTK(depth={depth}, bias={bias})"),
+            KernelKind::ReluNtk { depth, bias } => {
+                write!(f, "ReLU NTK(depth={depth}, bias={bias})")
+            }
         }
     }
 }
@@ -254,8 +256,8 @@ pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: 
             return if NTK { nngp + theta * a / pi } else { nngp };
         }
         sxz = nngp + bias;
-        sxx = sxx + bias;
-        szz = szz + bias;
+        sxx += bias;
+        szz += bias;
         if NTK {
             theta = theta * a / pi + sxz;
         }

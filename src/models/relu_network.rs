@@ -110,7 +110,11 @@ impl<T: Float> ReluWorkspace<T> {
         if self.rows == rows && self.acts.len() == net.depth && self.acts[0].ncols() == k {
             return Ok(());
         }
-        check_alloc::<T>("network activations", rows, k * (2 * net.depth + 2) + 2 * net.outputs)?;
+        check_alloc::<T>(
+            "network activations",
+            rows,
+            k * (2 * net.depth + 2) + 2 * net.outputs,
+        )?;
         self.acts = (0..net.depth).map(|_| Mat::zeros(rows, k)).collect();
         self.masks = (0..net.depth).map(|_| Mat::zeros(rows, k)).collect();
         self.sig = [Mat::zeros(rows, k), Mat::zeros(rows, k)];
@@ -308,7 +312,7 @@ impl ReluNetwork {
             let bias = &w[self.layer_ranges(l).1];
             let mask = &mut ws.masks[l];
             for j in 0..self.width {
-                let b = if self.bias { bias[j] } else { T::ZERO };
+                let b = bias.get(j).copied().unwrap_or(T::ZERO);
                 let hc = h.col_as_slice_mut(j);
                 let mc = mask.col_as_slice_mut(j);
                 for (hv, mv) in hc.iter_mut().zip(mc.iter_mut()) {
@@ -333,7 +337,13 @@ impl ReluNetwork {
     /// The gradient of Σᵢⱼ Gᵢⱼ fⱼ(w, xᵢ) into `grad` (length N) for G = `ws.gout`, after a
     /// [`ReluNetwork::forward`] on the same `x` with the same `ws`; the backward signals
     /// ∂/∂hˡ stay in the workspace.
-    fn backward<T: Float>(&self, w: &[T], x: MatRef<'_, T>, ws: &mut ReluWorkspace<T>, grad: &mut [T]) {
+    fn backward<T: Float>(
+        &self,
+        w: &[T],
+        x: MatRef<'_, T>,
+        ws: &mut ReluWorkspace<T>,
+        grad: &mut [T],
+    ) {
         let (k, c, last) = (self.width, self.outputs, self.depth);
         let par = ws.par;
         let (wr, _) = self.layer_ranges(last);
@@ -370,7 +380,10 @@ impl ReluNetwork {
                 par,
             );
             for (j, gb) in grad[br].iter_mut().enumerate() {
-                *gb = ws.sig[cur].col_as_slice(j).iter().fold(T::ZERO, |a, &b| a + b);
+                *gb = ws.sig[cur]
+                    .col_as_slice(j)
+                    .iter()
+                    .fold(T::ZERO, |a, &b| a + b);
             }
             if l > 0 {
                 let (s0, s1) = ws.sig.split_at_mut(1);
@@ -456,8 +469,14 @@ impl ReluNetwork {
                 format!("the network has {} outputs", self.outputs),
             ));
         }
-        check_alloc::<f64>("tangent kernel", x.nrows(), z.map_or(x.nrows(), |z| z.nrows()))?;
-        let signals = |data: MatRef<'_, T>| -> Result<(Vec<Mat<f64>>, Vec<Mat<f64>>)> {
+        check_alloc::<f64>(
+            "tangent kernel",
+            x.nrows(),
+            z.map_or(x.nrows(), |z| z.nrows()),
+        )?;
+        // (backward signals Sˡ, layer inputs x⁽ˡ⁾) of one data set, in f64.
+        type Signals = (Vec<Mat<f64>>, Vec<Mat<f64>>);
+        let signals = |data: MatRef<'_, T>| -> Result<Signals> {
             let mut ws = ReluWorkspace::new();
             self.forward(w, data, &mut ws)?;
             ws.gout.fill(T::ZERO);
@@ -506,7 +525,14 @@ impl ReluNetwork {
         };
         let gram = |a: &Mat<f64>, b: &Mat<f64>| -> Mat<f64> {
             let mut g = Mat::zeros(a.nrows(), b.nrows());
-            matmul(g.as_mut(), Accum::Replace, a.as_ref(), b.as_ref().transpose(), 1.0, Par::rayon(0));
+            matmul(
+                g.as_mut(),
+                Accum::Replace,
+                a.as_ref(),
+                b.as_ref().transpose(),
+                1.0,
+                Par::rayon(0),
+            );
             g
         };
         let b = if self.bias { 1.0 } else { 0.0 };
@@ -571,11 +597,15 @@ pub(crate) fn output_loss<T: Float>(
             let inv_n = 1.0 / n as f64;
             let mut total = 0.0;
             for i in 0..n {
-                let m = (0..c).map(|j| f[(i, j)].to_f64()).fold(f64::NEG_INFINITY, f64::max);
+                let m = (0..c)
+                    .map(|j| f[(i, j)].to_f64())
+                    .fold(f64::NEG_INFINITY, f64::max);
                 let z: f64 = (0..c).map(|j| (f[(i, j)].to_f64() - m).exp()).sum();
                 let lse = m + z.ln();
                 let ysum: f64 = (0..c).map(|j| y[(i, j)].to_f64()).sum();
-                let yf: f64 = (0..c).map(|j| y[(i, j)].to_f64() * f[(i, j)].to_f64()).sum();
+                let yf: f64 = (0..c)
+                    .map(|j| y[(i, j)].to_f64() * f[(i, j)].to_f64())
+                    .sum();
                 total += ysum * lse - yf;
                 if let Some(g) = g.as_mut() {
                     for j in 0..c {

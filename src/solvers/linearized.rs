@@ -78,7 +78,8 @@ impl Linearized {
         }
         check_finite_mat("k_cross", k_cross)?;
         let m = k_cross.ncols();
-        let mut out = crate::linalg::mul(k_cross.transpose(), self.coef.as_ref(), faer::Par::rayon(0));
+        let mut out =
+            crate::linalg::mul(k_cross.transpose(), self.coef.as_ref(), faer::Par::rayon(0));
         match (self.offset, f0_test) {
             (true, Some(f0)) => {
                 same_shape("f0_test", f0, m, Some(c))?;
@@ -119,7 +120,12 @@ impl Linearized {
     }
 }
 
-fn same_shape(name: &'static str, a: MatRef<'_, f64>, rows: usize, cols: Option<usize>) -> Result<()> {
+fn same_shape(
+    name: &'static str,
+    a: MatRef<'_, f64>,
+    rows: usize,
+    cols: Option<usize>,
+) -> Result<()> {
     if a.nrows() != rows || cols.is_some_and(|c| c != a.ncols()) || a.ncols() == 0 {
         return Err(Error::ShapeMismatch {
             what: format!("{name} against the training kernel"),

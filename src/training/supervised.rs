@@ -28,6 +28,9 @@ pub struct GradientDescent {
     pub log_every: usize,
     /// Stop as soon as the training loss is below this value (`NTKAnalysis`: 10⁻¹⁰).
     pub stop_below: Option<f64>,
+    /// Threads of the GEMMs (1: the calling thread, for runs trained in parallel; 0: all of
+    /// rayon's threads).
+    pub threads: usize,
 }
 
 /// Why a gradient-descent run ended, and where.
@@ -42,7 +45,8 @@ pub struct GdOutcome {
 }
 
 impl GradientDescent {
-    fn check(&self) -> Result<()> {
+    /// Checks the step size and the stop value.
+    pub fn check(&self) -> Result<()> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::invalid("lr", self.lr, "must be finite and > 0"));
         }
@@ -70,7 +74,7 @@ impl GradientDescent {
         self.check()?;
         net.check(w, x)?;
         net.check_targets(x, y)?;
-        let mut ws = ReluWorkspace::new();
+        let mut ws = ReluWorkspace::new().parallel(self.threads);
         let mut grad = vec![T::ZERO; w.len()];
         let lr = T::of(self.lr);
         for step in 0..=self.steps {
@@ -187,6 +191,8 @@ pub struct MinibatchAdam {
     pub epochs: usize,
     /// Seed of the batch order.
     pub seed: u64,
+    /// Threads of the GEMMs (1: the calling thread; 0: all of rayon's threads).
+    pub threads: usize,
 }
 
 impl MinibatchAdam {
@@ -214,8 +220,8 @@ impl MinibatchAdam {
         let mut yb = Mat::<T>::zeros(b, c);
         let mut xl = Mat::<T>::zeros(n % b, d);
         let mut yl = Mat::<T>::zeros(n % b, c);
-        let mut ws_full = ReluWorkspace::new();
-        let mut ws_last = ReluWorkspace::new();
+        let mut ws_full = ReluWorkspace::new().parallel(self.threads);
+        let mut ws_last = ReluWorkspace::new().parallel(self.threads);
         let mut grad = vec![T::ZERO; w.len()];
         let mut order: Vec<usize> = (0..n).collect();
         let mut step = 0;

@@ -167,10 +167,22 @@ pub fn all_kernels(bandwidth: f64, gamma: f64) -> Vec<Kernel> {
         KernelKind::Laplace { bandwidth },
         KernelKind::Gaussian { bandwidth },
         KernelKind::Dispersal { bandwidth, gamma },
-        KernelKind::ReluNngp { depth: 1, bias: false },
-        KernelKind::ReluNngp { depth: 1, bias: true },
-        KernelKind::ReluNtk { depth: 1, bias: false },
-        KernelKind::ReluNtk { depth: 1, bias: true },
+        KernelKind::ReluNngp {
+            depth: 1,
+            bias: false,
+        },
+        KernelKind::ReluNngp {
+            depth: 1,
+            bias: true,
+        },
+        KernelKind::ReluNtk {
+            depth: 1,
+            bias: false,
+        },
+        KernelKind::ReluNtk {
+            depth: 1,
+            bias: true,
+        },
     ]
     .into_iter()
     .map(|k| Kernel::try_from(k).expect("valid kernel constants"))

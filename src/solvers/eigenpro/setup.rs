@@ -137,15 +137,27 @@ fn top_q_rule(
     Ok(top_q)
 }
 
-/// Step 6: β = max_j (1 − Σ_{i<q} u_i(j)²) over the subsample, unless given.
-fn beta_rule<T: Float>(o: &EigenProOptions, vectors: MatRef<'_, T>, kept: usize) -> Result<f64> {
+/// Step 6: β = max_j k(x_j, x_j)·(1 − Σ_{i<q} u_i(j)²) over the subsample, unless given. The
+/// original (`asm_eigenpro_fn`) has no k(x_j, x_j) factor: it assumes k(x, x) = 1, true for its
+/// Laplace and Gaussian kernels (where both rules agree) but not for the arc-cosine kernels,
+/// whose diagonal is ‖x̃‖² or more (13 for a depth-3 NTK on unit inputs); without the factor
+/// their step would be too long by that much (upstream `eigenpro2` later took
+/// β = max k(x, x)).
+fn beta_rule<T: Float>(
+    o: &EigenProOptions,
+    vectors: MatRef<'_, T>,
+    kept: usize,
+    diagonal: &[f64],
+) -> Result<f64> {
     let beta = match o.beta {
         Some(b) => b,
         None => (0..vectors.nrows())
             .map(|j| {
-                1.0 - (0..kept)
-                    .map(|i| vectors[(j, i)].to_f64().powi(2))
-                    .sum::<f64>()
+                diagonal[j]
+                    * (1.0
+                        - (0..kept)
+                            .map(|i| vectors[(j, i)].to_f64().powi(2))
+                            .sum::<f64>())
             })
             .fold(f64::NEG_INFINITY, f64::max),
     };
@@ -239,7 +251,15 @@ impl<T: Float> EigenPro<T> {
             .map(|i| T::of((1.0 - (tail / lam[i]).powf(o.alpha)) / lam[i]))
             .collect();
         let new_top = lam[0] / (lam[0] / tail).powf(o.alpha);
-        let beta = beta_rule(o, eig.vectors.as_ref(), kept)?;
+        let params = kernel.params::<T>();
+        let diagonal: Vec<f64> = (0..s)
+            .map(|j| {
+                let row = x.row(j);
+                let nx = (0..d).fold(T::ZERO, |a, k| a + row[k] * row[k]);
+                params.diagonal(nx).to_f64()
+            })
+            .collect();
+        let beta = beta_rule(o, eig.vectors.as_ref(), kept, &diagonal)?;
         let (bs, eta) = step_rule(o, beta, new_top, bs_gpu, n)?;
         let step = o.scale * eta / bs as f64;
         let cache = if device.backend() == Backend::Cpu
