@@ -281,7 +281,7 @@ fn run(args: &Args) -> Result<()> {
             top * 0.6,
             format!("n·10 = {threshold}"),
         ))
-        .note(Note::new(lo / 1.2, top * 0.04, setting));
+        .note(Note::new(threshold as f64 * 2.0, top * 0.45, setting));
     let mut curves = LinePanel::new(
         "Test error during training (first seed)",
         Axis::log("step + 1"),
