@@ -224,8 +224,13 @@ fn run(args: &Args) -> Result<()> {
         .fold(ntk_err, f64::max)
         * 1.1;
     let side = (train.dim as f64).sqrt();
+    let step_text = if steps % 1000 == 0 {
+        format!("{}k", steps / 1000)
+    } else {
+        steps.to_string()
+    };
     let setting = format!(
-        "{per_class}/class, {side}×{side} px, {steps} steps, {} seed(s)",
+        "{per_class}/class, {side}×{side} px, {step_text} steps, {} seed(s)",
         cfg.seeds
     );
     let mut panel = LinePanel::new(
@@ -281,7 +286,7 @@ fn run(args: &Args) -> Result<()> {
             top * 0.6,
             format!("n·10 = {threshold}"),
         ))
-        .note(Note::new(threshold as f64 * 2.0, top * 0.45, setting));
+        .note(Note::new(threshold as f64 * 1.05, top * 0.5, setting));
     let mut curves = LinePanel::new(
         "Test error during training (first seed)",
         Axis::log("step + 1"),
