@@ -489,3 +489,37 @@ fn deep_kernels_agree_in_f32_and_f64() {
         }
     }
 }
+
+/// Gradient descent gives bit-identical parameters on one thread and on two.
+#[test]
+fn gradient_descent_does_not_depend_on_the_thread_count() {
+    let data = sphere_teacher(3, 20, 5, 30).unwrap();
+    let net = ReluNetwork::new(30, 8000, 1, 1, true).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut w: Vec<f64> = net.init(4);
+            let gd = GradientDescent {
+                lr: 0.05,
+                steps: 50,
+                log_every: 0,
+                stop_below: None,
+                threads: 0,
+            };
+            gd.run(
+                &net,
+                OutputLoss::Mse,
+                &mut w,
+                data.x.as_ref(),
+                data.y.as_ref(),
+                |_, _, _| Ok(()),
+            )
+            .unwrap();
+            w
+        })
+    };
+    assert_eq!(run(1), run(2));
+}

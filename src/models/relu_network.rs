@@ -329,7 +329,9 @@ impl ReluNetwork {
             ws.acts[self.depth - 1].as_ref(),
             self.weight_t(w, self.depth),
             T::ONE,
-            par,
+            // With few outputs this is a matrix–vector product, which faer's parallel path sums
+            // in a thread-dependent order; it is cheap, so it runs in one fixed order.
+            Par::Seq,
         );
         Ok(ws.out.as_ref())
     }
@@ -354,7 +356,7 @@ impl ReluNetwork {
             ws.acts[last - 1].as_ref().transpose(),
             ws.gout.as_ref(),
             T::ONE,
-            par,
+            Par::Seq, // as in `forward`: few columns, one summation order
         );
         // Signal at hᴸ: (G Wᴸ⁺¹) ⊙ mask.
         matmul(
