@@ -68,6 +68,15 @@ pub enum Error {
     /// Data could not be serialised or parsed.
     #[error("data format error: {0}")]
     Format(String),
+
+    /// An external program the crate drives (`sbatch`, `squeue`, a sweep's runs) failed.
+    #[error("{program} failed: {message}")]
+    External {
+        /// The program.
+        program: String,
+        /// What it said, in one line.
+        message: String,
+    },
     /// A sampler or training run produced a non-finite loss.
     #[error("{process} {index} diverged at step {step}: loss = {loss}; lower the step size")]
     Diverged {

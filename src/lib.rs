@@ -33,6 +33,8 @@
 //! * [`science`]: the papers' own models: multi-scale teacher–student dynamics (Pezeshki et al.,
 //!   ICML 2022), least-squares double descent and its ablations (Schaeffer et al., arXiv
 //!   2303.14151) and polynomial regression on Legendre features.
+//! * `sweep` (feature `sweep`, on by default): parameter grids run on this machine or as SLURM
+//!   job arrays, a run store of atomic JSON records with resume, and merged tables.
 //! * `figure` (feature `figures`, on by default): PNG + SVG + CSV output, command-line arguments
 //!   and progress bars for the examples. `default-features = false` leaves it out, with plotters,
 //!   clap, indicatif and the embedded font.
@@ -86,6 +88,9 @@ pub mod solvers;
 pub mod sampling;
 
 pub mod science;
+
+#[cfg(feature = "sweep")]
+pub mod sweep;
 
 #[cfg(feature = "figures")]
 pub mod figure;
