@@ -10,7 +10,8 @@
 //! per run (about 8 minutes on 2 cores). `--original` takes the paper's settings (P = 5000, 40 000
 //! test points, 20 seeds, 48 widths 6…1408, 2-hour walls) with `--mnist DIR`; `--cifar DIR` runs
 //! CIFAR10-30-PCA at α̃ = 2 (with `--original`: 44 widths 9…1280). `--records DIR` redraws from
-//! saved run records.
+//! saved run records, `--from-runs DIR` from a sweep folder of `sweep task train` runs (made on
+//! this machine or a SLURM cluster; README, "Running the paper's grids on a cluster").
 //!
 //! `cargo run --release --example jamming_scan`
 
@@ -91,7 +92,7 @@ fn run(args: &Args) -> Result<()> {
             }
         }
     }
-    let data = if net.records.is_none() {
+    let data = if net.trains() {
         Some(splits(net, fig, 0)?)
     } else {
         None

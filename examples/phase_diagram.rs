@@ -13,7 +13,8 @@
 //! runs, one grid step in α̃ and any gap in h. `--original` restores them, with the paper's P,
 //! test set, seeds, walls and grid (MNIST: 22 widths 20…1248 × the 23 α̃ of
 //! `pcaM10d5kp2Lsw10_h_alpha_grid`; CIFAR-10: h ∈ {32, 40, 48, 64, 80} × 2⁻¹² … 2¹⁵);
-//! `--records DIR` redraws from saved runs.
+//! `--records DIR` redraws from saved runs, `--from-runs DIR` from a sweep folder of
+//! `sweep task train --kernel 300` runs (README, "Running the paper's grids on a cluster").
 //!
 //! `cargo run --release --example phase_diagram`
 
@@ -134,7 +135,7 @@ fn run(args: &Args) -> Result<()> {
             }
         }
     }
-    let data = if net.records.is_none() {
+    let data = if net.trains() {
         Some(splits(net, fig, kernel)?)
     } else {
         None

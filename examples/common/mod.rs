@@ -3,6 +3,7 @@
 //! and sweeps.
 #![allow(dead_code)]
 
+pub mod dln;
 pub mod networks;
 pub mod tables;
 
@@ -245,4 +246,59 @@ pub fn save_lines(
     report(&files);
     report(&[csv]);
     Ok(())
+}
+
+/// The results of the `done` runs of a sweep folder (made by the `sweep` example), each read
+/// from the field `key` of the run's JSON result (the whole result when `key` is empty). Says
+/// how many runs were done, failed or missing; refuses a folder without one usable run.
+pub fn sweep_results<T: serde::de::DeserializeOwned>(
+    dir: &std::path::Path,
+    key: &str,
+) -> doubledescent::Result<Vec<T>> {
+    use doubledescent::Error;
+    use doubledescent::sweep::{RunStore, Status};
+    let store = RunStore::open(dir)?;
+    let progress = store.progress()?;
+    let mut out = vec![];
+    for r in store.records()? {
+        if r.status != Status::Done {
+            continue;
+        }
+        let v = match (&r.result, key) {
+            (Some(v), "") => v,
+            (Some(v), k) => v.get(k).ok_or_else(|| {
+                Error::Format(format!(
+                    "run {} in {} has no `{k}` in its result: was the sweep's command the right task?",
+                    r.id,
+                    dir.display()
+                ))
+            })?,
+            (None, _) => {
+                return Err(Error::Format(format!(
+                    "run {} in {} wrote no JSON result: was the sweep's command the right task?",
+                    r.id,
+                    dir.display()
+                )));
+            }
+        };
+        out.push(serde_json::from_value(v.clone()).map_err(|e| {
+            Error::Format(format!("run {} in {}: {e}", r.id, dir.display()))
+        })?);
+    }
+    println!(
+        "{}: {} of {} runs done, {} failed, {} missing",
+        dir.display(),
+        progress.done,
+        progress.total,
+        progress.failed.len(),
+        progress.missing.len()
+    );
+    if out.is_empty() {
+        return Err(Error::invalid(
+            "--from-runs",
+            dir.display(),
+            "holds no finished run yet (see `sweep status`)",
+        ));
+    }
+    Ok(out)
 }

@@ -51,8 +51,19 @@ pub struct NetArgs {
     #[arg(long)]
     pub original: bool,
     /// Analyse the run records in this folder instead of training
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_runs")]
     pub records: Option<PathBuf>,
+    /// Analyse the runs of a sweep folder (made by the `sweep` example with `sweep task train`,
+    /// locally or on a SLURM cluster) instead of training
+    #[arg(long)]
+    pub from_runs: Option<PathBuf>,
+}
+
+impl NetArgs {
+    /// True when the example trains (no saved records or sweep folder given).
+    pub fn trains(&self) -> bool {
+        self.records.is_none() && self.from_runs.is_none()
+    }
 }
 
 /// The data set's name, d and default α̃ list.
@@ -150,6 +161,13 @@ pub fn runs(
     splits: Option<&PcaSplits>,
     dir: &std::path::Path,
 ) -> Result<Vec<RunRecord>> {
+    if let Some(folder) = &a.from_runs {
+        let values: Vec<serde_json::Value> = super::sweep_results(folder, "record")?;
+        return values
+            .iter()
+            .map(|v| RunRecord::from_json(&v.to_string()))
+            .collect();
+    }
     if let Some(folder) = &a.records {
         let r = load_records(folder)?;
         if r.is_empty() {

@@ -15,6 +15,8 @@
 //! * [`trajectory`]: SGD training with λ̂ measured at checkpoints.
 //! * [`preconditioner`]: the rescaling-equivariant preconditioner of ReLU networks.
 //! * [`aoyagi`]: Aoyagi's closed-form learning coefficient of deep linear networks.
+//! * [`random_dln`]: one point of the paper's DLN sweeps (a random architecture and rank, λ̂
+//!   against Aoyagi's λ), drawn from its own seed stream.
 //!
 //! The Gaussian noise is Philox4x32-10 keyed by the seed with counter (pair, chain, step), the same
 //! stream `cuda/sgld.cu` draws ([`crate::random::philox`]); batch orders come from the chain's own
@@ -25,6 +27,7 @@ pub mod llc;
 pub mod mala;
 pub mod potential;
 pub mod preconditioner;
+pub mod random_dln;
 pub mod sgld;
 pub mod trajectory;
 pub mod update;
@@ -34,6 +37,7 @@ pub use llc::{BurnIn, LlcConfig, LlcSummary, estimate_llc, llc_from_losses};
 pub use mala::{MalaChain, MalaConfig, MalaLlc, mala_chain, mala_llc};
 pub use potential::mala_acceptance;
 pub use preconditioner::{Rescaled, rescale_hidden_layer};
+pub use random_dln::{DlnLlcPoint, DlnProblem, RandomDln};
 pub use sgld::{Chain, SgldConfig, sgld_chain, sgld_chains, sgld_chains_lockstep};
 pub use trajectory::{
     Checkpoint, CheckpointSeed, LlcCheckpoints, LlcTarget, SgdConfig, llc_over_training,

@@ -453,11 +453,34 @@ impl Grid {
     /// epsilon = [1e-6, 5e-7]
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
-        let v: toml::Value = toml::from_str(text)
-            .map_err(|e| Error::Format(format!("grid file (TOML): {}", first_line(&e.to_string()))))?;
-        let json = serde_json::to_value(v)
-            .map_err(|e| Error::Format(format!("grid file (TOML): {e}")))?;
-        Self::from_value(json, "TOML")
+        let v: toml::Table = toml::from_str(text).map_err(|e| {
+            Error::Format(format!("grid file (TOML): {}", first_line(&e.to_string())))
+        })?;
+        let to_json = |v: &toml::Value| {
+            serde_json::to_value(v).map_err(|e| Error::Format(format!("grid file (TOML): {e}")))
+        };
+        // A `params` table keeps the file's order (the first parameter varies slowest).
+        match v.get("params") {
+            Some(toml::Value::Table(t)) => {
+                let command = v
+                    .get("command")
+                    .map(to_json)
+                    .transpose()?
+                    .unwrap_or(serde_json::Value::Null);
+                let mut g = Self::from_value(
+                    serde_json::json!({"command": command, "params": []}),
+                    "TOML",
+                    false,
+                )?;
+                g.params = t
+                    .iter()
+                    .map(|(n, x)| Param::from_json(n, &to_json(x)?))
+                    .collect::<Result<_>>()?;
+                g.check()?;
+                Ok(g)
+            }
+            _ => Self::from_value(to_json(&toml::Value::Table(v))?, "TOML", true),
+        }
     }
 
     /// A grid from JSON text (the same fields as [`Grid::from_toml`]; a `params` object is taken
@@ -465,7 +488,7 @@ impl Grid {
     pub fn from_json(text: &str) -> Result<Self> {
         let v: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Error::Format(format!("grid file (JSON): {e}")))?;
-        Self::from_value(v, "JSON")
+        Self::from_value(v, "JSON", true)
     }
 
     /// A grid from a `.toml` or `.json` file.
@@ -482,7 +505,7 @@ impl Grid {
         }
     }
 
-    fn from_value(v: serde_json::Value, format: &str) -> Result<Self> {
+    fn from_value(v: serde_json::Value, format: &str, check: bool) -> Result<Self> {
         let f: GridFile = serde_json::from_value(v).map_err(|e| {
             Error::Format(format!(
                 "grid file ({format}): {e}; expected `command` and `params`"
@@ -499,7 +522,11 @@ impl Grid {
                 .map(|(n, v)| Param::from_json(n, v))
                 .collect::<Result<_>>()?,
         };
-        Grid::new(command, params)
+        let g = Grid { command, params };
+        if check {
+            g.check()?;
+        }
+        Ok(g)
     }
 
     /// Every run, the first parameter varying slowest.

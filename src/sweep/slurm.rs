@@ -132,13 +132,14 @@ impl SlurmOptions {
         for e in &self.extra {
             if !e.starts_with("--")
                 || e.len() < 3
-                || e.chars()
-                    .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\'' | '"' | '`' | '$'))
+                || !e
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_=:,.+/%@".contains(c))
             {
                 return Err(Error::invalid(
                     "sbatch option",
                     format!("{e:?}"),
-                    "each must be one word starting with -- (for example --gres=gpu:1)",
+                    "each must be one word starting with -- of letters, digits and - _ = : , . + / % @ (for example --gres=gpu:1)",
                 ));
             }
         }
