@@ -715,3 +715,34 @@ fn collapsed_step_is_a_named_error_and_changes_nothing() {
         integ.next_dt()
     );
 }
+
+#[test]
+fn pca_splits_and_training_are_the_same_on_one_and_two_threads() {
+    // A sweep runs each network with its own thread count (one per core locally, the task's
+    // cores on SLURM): the data and the trained record must not depend on it.
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let s = embedded_splits(400, 50, 200);
+                let mut cfg = quick_cfg(3, 1048576.0, 101, 1000);
+                cfg.delta_kernel = true;
+                let r = doubledescent::training::train_on_splits(&cfg, &s, "t", &|_| {}).unwrap();
+                (s, r)
+            })
+    };
+    let ((s1, r1), (s2, r2)) = (run(1), run(2));
+    assert_eq!(s1.eigenvalues, s2.eigenvalues);
+    assert_eq!(s1.components, s2.components);
+    assert_eq!(s1.train.x, s2.train.x);
+    assert_eq!(s1.test.x, s2.test.x);
+    let strip = |r: &doubledescent::training::RunRecord| {
+        let mut r = r.clone();
+        r.wall = 0.0;
+        r.dynamics.iter_mut().for_each(|c| c.wall = 0.0);
+        r
+    };
+    assert_eq!(strip(&r1), strip(&r2));
+}

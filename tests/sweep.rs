@@ -423,3 +423,49 @@ fn dry_run_prints_an_array_over_the_missing_runs_only() {
     assert!(!dir.join("slurm").exists(), "a dry run writes nothing");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn jamming_scan_from_a_sweep_folder_equals_the_direct_run() {
+    // The quick jamming scan's grid (h ∈ {3, 8, 32}, α̃ ∈ {12, 2²⁰}, seeds 100–102) as 18 runs of
+    // `sweep task train`, plotted with --from-runs: the same CSV files as the example's own runs.
+    let dir = fresh("jamming");
+    let bin = example("sweep");
+    ok(&sweep(&[
+        "init",
+        s(&dir),
+        "-p",
+        "alpha:float=12,1048576",
+        "-p",
+        "h:int=3,8,32",
+        "-p",
+        "seed-init:int=100..103",
+        "--",
+        s(&bin),
+        "task",
+        "train",
+        "--quick",
+    ]));
+    ok(&sweep(&["run", s(&dir), "--workers", "2"]));
+    let (direct, swept) = (fresh("jamming-direct"), fresh("jamming-swept"));
+    let ex = example("jamming_scan");
+    for (out, extra) in [(&direct, vec![]), (&swept, vec!["--from-runs", s(&dir)])] {
+        let r = Command::new(&ex)
+            .args(["--quick", "--out", s(out)])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    for name in ["runs", "mean", "ensemble", "band"] {
+        let f = format!("jamming_scan_{name}.csv");
+        let (a, b) = (
+            std::fs::read_to_string(direct.join(&f)).unwrap(),
+            std::fs::read_to_string(swept.join(&f)).unwrap(),
+        );
+        assert!(a.lines().count() > 1 || name == "band", "{f} is empty");
+        assert_eq!(a, b, "{f}");
+    }
+    for d in [&dir, &direct, &swept] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -17,13 +17,17 @@
 //! largest magnitude of each component is positive.
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, Par, Side};
+use faer::{Accum, Mat, Par};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 
 use super::Dataset;
 use crate::backend::Float;
 use crate::error::{Error, Result, check_alloc};
 use crate::random;
+
+/// Columns (and, times 16, rows) per block of the PCA products.
+const BLOCK: usize = 32;
 
 /// Sizes and seeds of the three disjoint sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,19 +188,48 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
         let m = c.iter().sum::<f64>() / n as f64;
         c.iter_mut().for_each(|v| *v -= m);
     }
+    // Both products run as fixed blocks of sequential GEMMs in parallel, so every entry is summed
+    // in the same order on any number of threads (faer's parallel GEMM splits the inner dimension
+    // by thread count, and the PCA data then differ in the last bits between 1 and 2 threads).
     let mut cov = Mat::<f64>::zeros(dim, dim);
-    matmul(
-        cov.as_mut(),
-        Accum::Replace,
-        z.transpose(),
-        z.as_ref(),
-        1.0 / n as f64,
-        Par::rayon(0),
-    );
-    let evd = cov
-        .self_adjoint_eigen(Side::Lower)
+    cov.par_col_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(b, block)| {
+            let j0 = b * BLOCK;
+            let w = block.ncols();
+            matmul(
+                block,
+                Accum::Replace,
+                z.transpose(),
+                z.as_ref().subcols(j0, w),
+                1.0 / n as f64,
+                Par::Seq,
+            );
+        });
+    // Sequential, for the same reason: faer's parallel tridiagonalisation depends on the threads.
+    let mut s = faer::diag::Diag::<f64>::zeros(dim);
+    let mut u = Mat::<f64>::zeros(dim, dim);
+    {
+        use faer::dyn_stack::{MemBuffer, MemStack};
+        use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
+        let params = Default::default();
+        let mut buf = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
+            dim,
+            ComputeEigenvectors::Yes,
+            Par::Seq,
+            params,
+        ));
+        self_adjoint_evd(
+            cov.as_ref(),
+            s.as_mut(),
+            Some(u.as_mut()),
+            Par::Seq,
+            MemStack::new(&mut buf),
+            params,
+        )
         .map_err(|e| Error::Numerical(format!("PCA eigendecomposition failed: {e:?}")))?;
-    let (u, s) = (evd.U(), evd.S());
+    }
+    let (u, s) = (u.as_ref(), s.as_ref());
     let lam: Vec<f64> = (0..cfg.d).map(|k| s[dim - 1 - k]).collect();
     let mut comps = Mat::<f64>::from_fn(dim, cfg.d, |i, k| u[(i, dim - 1 - k)]);
     for k in 0..cfg.d {
@@ -218,14 +251,20 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
         ));
     }
     let mut proj = Mat::<f64>::zeros(n, cfg.d);
-    matmul(
-        proj.as_mut(),
-        Accum::Replace,
-        z.as_ref(),
-        comps.as_ref(),
-        1.0 / mean_lam.sqrt(),
-        Par::rayon(0),
-    );
+    proj.par_row_chunks_mut(16 * BLOCK)
+        .enumerate()
+        .for_each(|(b, block)| {
+            let i0 = b * 16 * BLOCK;
+            let h = block.nrows();
+            matmul(
+                block,
+                Accum::Replace,
+                z.as_ref().subrows(i0, h),
+                comps.as_ref(),
+                1.0 / mean_lam.sqrt(),
+                Par::Seq,
+            );
+        });
     // Split test → kernel → train on positions 0..n of the interleaved pool.
     let pos_labels: Vec<u8> = kept.iter().map(|&i| pool.labels[i]).collect();
     let mut rest: Vec<usize> = (0..n).collect();
