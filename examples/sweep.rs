@@ -261,9 +261,14 @@ fn init(a: &InitArgs) -> Result<()> {
     }
     for p in &a.params {
         let (decl, values) = p.split_once('=').ok_or_else(|| {
-            Error::invalid("--param", p, "write NAME[:TYPE]=V1,V2,… (for example h:int=8,16)")
+            Error::invalid(
+                "--param",
+                p,
+                "write NAME[:TYPE]=V1,V2,… (for example h:int=8,16)",
+            )
         })?;
-        grid.params.retain(|q| q.name != decl.split(':').next().unwrap_or(decl));
+        grid.params
+            .retain(|q| q.name != decl.split(':').next().unwrap_or(decl));
         grid.params.push(Param::parse(decl, &[values])?);
     }
     // Paths that exist here are made absolute: runs start in their own folders.
@@ -304,10 +309,7 @@ fn run(a: &RunArgs) -> Result<()> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = a.workers.unwrap_or(cores);
-    println!(
-        "{} of {total} runs to do, {workers} at a time",
-        runs.len()
-    );
+    println!("{} of {total} runs to do, {workers} at a time", runs.len());
     let pb = progress_bar(runs.len() as u64, "runs");
     let failed = Mutex::new(vec![]);
     let records = run_local(&store, &runs, workers, a.threads, &|run, r| {
@@ -315,7 +317,12 @@ fn run(a: &RunArgs) -> Result<()> {
         pb.set_message(format!("{}: {}", run.label(), status_word(r.status)));
         if r.status == Status::Failed {
             if let Ok(mut f) = failed.lock() {
-                f.push(format!("{}: {}{}", run.label(), r.error, last_line(&r.stderr_tail)));
+                f.push(format!(
+                    "{}: {}{}",
+                    run.label(),
+                    r.error,
+                    last_line(&r.stderr_tail)
+                ));
             }
         }
     })?;
@@ -497,7 +504,14 @@ fn status(a: &StatusArgs) -> Result<()> {
     ]);
     println!("{}", t.render());
     if !subs.is_empty() {
-        let mut s = Table::new(["submission", "job", "runs", "tasks", "in queue", "finished (sacct)"]);
+        let mut s = Table::new([
+            "submission",
+            "job",
+            "runs",
+            "tasks",
+            "in queue",
+            "finished (sacct)",
+        ]);
         let acct = slurm::accounting(&store);
         for sub in &subs {
             let states = |v: Option<&Vec<slurm::TaskState>>| -> String {
@@ -538,7 +552,12 @@ fn status(a: &StatusArgs) -> Result<()> {
         let by_id = g.by_id()?;
         for r in p.failed.iter().take(20) {
             let label = by_id.get(&r.id).map_or(r.id.clone(), |x| x.label());
-            println!("  {label} [{}]: {}{}", r.id, r.error, last_line(&r.stderr_tail));
+            println!(
+                "  {label} [{}]: {}{}",
+                r.id,
+                r.error,
+                last_line(&r.stderr_tail)
+            );
         }
         if p.failed.len() > 20 {
             println!("  … and {} more", p.failed.len() - 20);
@@ -552,7 +571,11 @@ fn merge_cmd(a: &MergeArgs) -> Result<()> {
     let m = merge(&store)?;
     let out = a.out.clone().unwrap_or_else(|| store.dir().join("merged"));
     if out.exists() && !out.is_dir() {
-        return Err(Error::invalid("--out", out.display(), "is a file, not a folder"));
+        return Err(Error::invalid(
+            "--out",
+            out.display(),
+            "is a file, not a folder",
+        ));
     }
     let files = write_merged(&m, &out)?;
     let p = store.progress()?;
@@ -566,7 +589,11 @@ fn merge_cmd(a: &MergeArgs) -> Result<()> {
         m.runs.columns.len()
     );
     for (k, t) in &m.tables {
-        println!("  table {k}: {} rows × {} columns", t.rows.len(), t.columns.len());
+        println!(
+            "  table {k}: {} rows × {} columns",
+            t.rows.len(),
+            t.columns.len()
+        );
     }
     for f in files {
         println!("wrote {}", f.display());
@@ -577,7 +604,10 @@ fn merge_cmd(a: &MergeArgs) -> Result<()> {
 fn exec(a: &ExecArgs) -> Result<()> {
     let store = RunStore::open(&a.dir)?;
     let records = slurm::exec_shard(&store, a.submission, a.shard)?;
-    let failed: Vec<_> = records.iter().filter(|r| r.status == Status::Failed).collect();
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .collect();
     for r in &records {
         match r.status {
             Status::Done => println!("{} done in {:.1} s", r.id, r.wall_s),
@@ -587,7 +617,11 @@ fn exec(a: &ExecArgs) -> Result<()> {
     if !failed.is_empty() {
         return Err(Error::External {
             program: "sweep exec".into(),
-            message: format!("{} of {} runs of this task failed", failed.len(), records.len()),
+            message: format!(
+                "{} of {} runs of this task failed",
+                failed.len(),
+                records.len()
+            ),
         });
     }
     Ok(())
@@ -612,7 +646,11 @@ fn task_train(a: &TrainArgs) -> Result<()> {
         return Err(Error::invalid("--h", 0, "needs a positive width"));
     }
     if !(a.alpha.is_finite() && a.alpha > 0.0) {
-        return Err(Error::invalid("--alpha", a.alpha, "needs a positive finite α̃"));
+        return Err(Error::invalid(
+            "--alpha",
+            a.alpha,
+            "needs a positive finite α̃",
+        ));
     }
     let data = splits(&a.net, &a.fig, a.kernel)?;
     let cfg = config(
@@ -628,7 +666,14 @@ fn task_train(a: &TrainArgs) -> Result<()> {
     let last = rec.last();
     println!(
         "h = {}, α̃ = {}, seed {}: {:?} after {} steps; train err {:.4} (nd = {}), test err {:.4}",
-        a.h, a.alpha, a.seed_init, rec.stop, last.step, last.train.err, last.train.nd, last.test.err
+        a.h,
+        a.alpha,
+        a.seed_init,
+        rec.stop,
+        last.step,
+        last.train.err,
+        last.train.nd,
+        last.test.err
     );
     let value = serde_json::json!({
         "final": {
@@ -647,7 +692,9 @@ fn task_train(a: &TrainArgs) -> Result<()> {
 fn task_dln(a: &DlnTaskArgs) -> Result<()> {
     let (arch, cfg) = a.dln.settings(&a.fig)?;
     let device = a.fig.device()?;
-    let point = arch.draw(a.dln.seed, a.index)?.llc_vs_truth(&cfg, &device)?;
+    let point = arch
+        .draw(a.dln.seed, a.index)?
+        .llc_vs_truth(&cfg, &device)?;
     println!(
         "architecture {} of seed {}: sizes {:?}, λ = {}, λ̂ = {}",
         a.index,

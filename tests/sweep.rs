@@ -124,7 +124,16 @@ fn a_run_killed_mid_write_leaves_no_record() {
         g = s(&gate)
     );
     ok(&sweep(&[
-        "init", s(&dir), "-p", "x:int=7", "--", "sh", "-c", &script, "sh", "{x}",
+        "init",
+        s(&dir),
+        "-p",
+        "x:int=7",
+        "--",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+        "{x}",
     ]));
     let mut cmd = Command::new(example("sweep"));
     cmd.args(["run", s(&dir)])
@@ -176,10 +185,22 @@ fn a_failing_command_is_recorded_and_the_others_go_on() {
     let dir = fresh("fail");
     let script = "if [ \"$1\" = 2 ]; then echo \"bad value $1\" >&2; exit 3; fi; echo \"{\\\"v\\\": $1}\" > \"$DD_RUN_OUTPUT\"";
     ok(&sweep(&[
-        "init", s(&dir), "-p", "v:int=1,2,3", "--", "sh", "-c", script, "sh", "{v}",
+        "init",
+        s(&dir),
+        "-p",
+        "v:int=1,2,3",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        "{v}",
     ]));
     let out = sweep(&["run", s(&dir), "--workers", "1"]);
-    assert!(!out.status.success(), "a failed run makes the sweep exit non-zero");
+    assert!(
+        !out.status.success(),
+        "a failed run makes the sweep exit non-zero"
+    );
     let store = RunStore::open(&dir).unwrap();
     let recs = store.records().unwrap();
     assert_eq!(recs.len(), 3);
@@ -200,7 +221,10 @@ fn a_failing_command_is_recorded_and_the_others_go_on() {
     let m = merge(&store).unwrap().runs;
     let st = m.column("status").unwrap();
     assert_eq!(
-        m.rows.iter().filter(|r| r[st] == serde_json::json!("failed")).count(),
+        m.rows
+            .iter()
+            .filter(|r| r[st] == serde_json::json!("failed"))
+            .count(),
         1
     );
     // A program that does not exist fails the same way.
@@ -243,12 +267,22 @@ fn an_example_swept_gives_the_csv_it_writes_alone() {
     let store = RunStore::open(&dir).unwrap();
     let m = merge(&store).unwrap();
     let key = "figures/dln_llc_vs_truth/dln_llc_vs_truth.csv";
-    let t = m.tables.get(key).unwrap_or_else(|| panic!("no {key} in {:?}", m.tables.keys()));
+    let t = m
+        .tables
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key} in {:?}", m.tables.keys()));
     let seed_col = t.column("seed").unwrap();
     for seed in [3, 5] {
         let out = fresh(&format!("example-direct-{seed}"));
         let direct = Command::new(&ex)
-            .args(["--quick", "--architectures", "2", "--steps", "200", "--seed"])
+            .args([
+                "--quick",
+                "--architectures",
+                "2",
+                "--steps",
+                "200",
+                "--seed",
+            ])
             .arg(seed.to_string())
             .arg("--out")
             .arg(&out)
@@ -260,7 +294,12 @@ fn an_example_swept_gives_the_csv_it_writes_alone() {
             .rows
             .iter()
             .filter(|r| r[seed_col] == serde_json::json!(seed))
-            .map(|r| d.columns.iter().map(|c| r[t.column(c).unwrap()].clone()).collect())
+            .map(|r| {
+                d.columns
+                    .iter()
+                    .map(|c| r[t.column(c).unwrap()].clone())
+                    .collect()
+            })
             .collect();
         assert_eq!(swept, d.rows, "seed {seed}");
         let _ = std::fs::remove_dir_all(&out);
@@ -309,51 +348,87 @@ fn grid_files_give_the_same_runs_as_the_command_line() {
 fn bad_input_is_refused_with_the_argument_named() {
     // An empty grid: no parameter, or a parameter without values.
     let empty = Grid::new(vec!["prog".into()], vec![]);
-    assert!(matches!(empty, Err(Error::InvalidArgument { name: "grid", .. })));
+    assert!(matches!(
+        empty,
+        Err(Error::InvalidArgument { name: "grid", .. })
+    ));
     let no_values = Param::parse("h:int", &[""]);
     assert!(matches!(
         no_values,
-        Err(Error::InvalidArgument { name: "parameter values", .. })
+        Err(Error::InvalidArgument {
+            name: "parameter values",
+            ..
+        })
     ));
     let toml_empty = Grid::from_toml("command = \"prog\"\n[params]\nh = []\n");
     assert!(matches!(
         toml_empty,
-        Err(Error::InvalidArgument { name: "parameter values", .. })
+        Err(Error::InvalidArgument {
+            name: "parameter values",
+            ..
+        })
     ));
     // A non-number where a number is declared.
-    for (decl, v) in [("h:int", "4,x"), ("h:int", "4.5"), ("a:float", "1,abc"), ("a:float", "nan")] {
+    for (decl, v) in [
+        ("h:int", "4,x"),
+        ("h:int", "4.5"),
+        ("a:float", "1,abc"),
+        ("a:float", "nan"),
+    ] {
         assert!(
             matches!(
                 Param::parse(decl, &[v]),
-                Err(Error::InvalidArgument { name: "parameter values", .. })
+                Err(Error::InvalidArgument {
+                    name: "parameter values",
+                    ..
+                })
             ),
             "{decl}={v}"
         );
     }
     assert!(matches!(
         Param::parse("h:integer", &["1"]),
-        Err(Error::InvalidArgument { name: "parameter type", .. })
+        Err(Error::InvalidArgument {
+            name: "parameter type",
+            ..
+        })
     ));
     assert!(matches!(
         Param::parse("bad name", &["1"]),
-        Err(Error::InvalidArgument { name: "parameter name", .. })
+        Err(Error::InvalidArgument {
+            name: "parameter name",
+            ..
+        })
     ));
     assert!(matches!(
         Grid::from_toml("command = [\"prog\"]\n[params]\nh = [1, \"x\"]\n"),
-        Err(Error::InvalidArgument { name: "parameter values", .. })
+        Err(Error::InvalidArgument {
+            name: "parameter values",
+            ..
+        })
     ));
     assert!(matches!(Grid::from_json("{"), Err(Error::Format(_))));
     // The output folder is a file.
     let file = fresh("file");
     std::fs::write(&file, "not a folder").unwrap();
-    let g = Grid::new(vec!["prog".into()], vec![Param::parse("a", &["1"]).unwrap()]).unwrap();
+    let g = Grid::new(
+        vec!["prog".into()],
+        vec![Param::parse("a", &["1"]).unwrap()],
+    )
+    .unwrap();
     assert!(matches!(
         RunStore::create(&file, &g),
-        Err(Error::InvalidArgument { name: "output folder", .. })
+        Err(Error::InvalidArgument {
+            name: "output folder",
+            ..
+        })
     ));
     assert!(matches!(
         RunStore::open(&file),
-        Err(Error::InvalidArgument { name: "output folder", .. })
+        Err(Error::InvalidArgument {
+            name: "output folder",
+            ..
+        })
     ));
     // The CLI: each exits non-zero and creates nothing.
     let dir = fresh("cli-bad");
@@ -368,7 +443,11 @@ fn bad_input_is_refused_with_the_argument_named() {
     ] {
         let out = sweep(&args);
         assert!(!out.status.success(), "{args:?} succeeded");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).trim().lines().count(), 1, "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+            1,
+            "{args:?}"
+        );
     }
     assert!(!dir.exists());
     // A second grid with another command cannot take over a folder.
@@ -377,17 +456,28 @@ fn bad_input_is_refused_with_the_argument_named() {
     let other = Grid::new(vec!["other".into()], g.params.clone()).unwrap();
     assert!(matches!(
         RunStore::create(&d2, &other),
-        Err(Error::InvalidArgument { name: "output folder", .. })
+        Err(Error::InvalidArgument {
+            name: "output folder",
+            ..
+        })
     ));
     // Zero workers, and SLURM options that would break the script.
     let store = RunStore::open(&d2).unwrap();
     assert!(matches!(
         run_local(&store, &[], 0, None, &|_, _| {}),
-        Err(Error::InvalidArgument { name: "workers", .. })
+        Err(Error::InvalidArgument {
+            name: "workers",
+            ..
+        })
     ));
     let out = sweep(&["submit", s(&d2), "--dry-run", "--time", "1:2:3:4"]);
     assert!(!out.status.success());
-    let out = sweep(&["submit", s(&d2), "--dry-run", "--sbatch-arg=--gres=gpu:1;reboot"]);
+    let out = sweep(&[
+        "submit",
+        s(&d2),
+        "--dry-run",
+        "--sbatch-arg=--gres=gpu:1;reboot",
+    ]);
     assert!(!out.status.success());
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_dir_all(&d2);

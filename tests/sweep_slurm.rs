@@ -129,7 +129,10 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     assert_eq!(p.done, 7, "the other 7 tasks finished");
     assert!(p.failed.is_empty());
     assert_eq!(p.missing.len(), 1);
-    assert_eq!(p.missing[0].id, cancelled_run, "the cancelled task's run has no record");
+    assert_eq!(
+        p.missing[0].id, cancelled_run,
+        "the cancelled task's run has no record"
+    );
 
     // Resubmitting submits only the missing run.
     ok(sweep(&["submit", s(&on_slurm), "--time", "10", "--wait"]));

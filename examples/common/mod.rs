@@ -281,9 +281,10 @@ pub fn sweep_results<T: serde::de::DeserializeOwned>(
                 )));
             }
         };
-        out.push(serde_json::from_value(v.clone()).map_err(|e| {
-            Error::Format(format!("run {} in {}: {e}", r.id, dir.display()))
-        })?);
+        out.push(
+            serde_json::from_value(v.clone())
+                .map_err(|e| Error::Format(format!("run {} in {}: {e}", r.id, dir.display())))?,
+        );
     }
     println!(
         "{}: {} of {} runs done, {} failed, {} missing",

@@ -161,7 +161,14 @@ impl DlnProblem {
             relative_error: None,
             note: String::new(),
         };
-        match estimate_llc(&self.model, &self.w, self.x.as_ref(), self.y.as_ref(), cfg, device) {
+        match estimate_llc(
+            &self.model,
+            &self.w,
+            self.x.as_ref(),
+            self.y.as_ref(),
+            cfg,
+            device,
+        ) {
             Ok(s) => {
                 p.llc_mean = Some(s.llc_mean);
                 p.llc_std = Some(s.llc_std);

@@ -142,7 +142,10 @@ type Outputs = (Option<serde_json::Value>, BTreeMap<String, CsvTable>);
 fn collect(work: &Path, output: &Path) -> Result<Outputs> {
     let result = match std::fs::read_to_string(output) {
         Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
-            Error::Format(format!("the run's result {} is not valid JSON: {e}", output.display()))
+            Error::Format(format!(
+                "the run's result {} is not valid JSON: {e}",
+                output.display()
+            ))
         })?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(output, e)),

@@ -209,7 +209,10 @@ impl Param {
                 return Err(Error::invalid(
                     "parameter values",
                     format!("{} = {v}", self.name),
-                    format!("is declared {} but this value is not one (or not finite)", self.kind),
+                    format!(
+                        "is declared {} but this value is not one (or not finite)",
+                        self.kind
+                    ),
                 ));
             }
         }
@@ -229,7 +232,9 @@ impl Param {
         let (kind, values) = if all_int {
             (
                 Kind::Int,
-                list.iter().map(|x| Value::Int(x.as_i64().unwrap_or(0))).collect(),
+                list.iter()
+                    .map(|x| Value::Int(x.as_i64().unwrap_or(0)))
+                    .collect(),
             )
         } else if all_num {
             (
@@ -286,6 +291,13 @@ fn check_name(name: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && !name.starts_with('-');
+    if matches!(name, "output" | "dir") {
+        return Err(Error::invalid(
+            "parameter name",
+            format!("{name:?}"),
+            "is reserved: {output} and {dir} stand for the run's result file and folder",
+        ));
+    }
     if ok {
         Ok(())
     } else {
@@ -322,7 +334,10 @@ impl Run {
             h.update(v.canonical().as_bytes());
             h.update(b"\n");
         }
-        h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// "h=8 alpha=12 seed=0".
@@ -591,7 +606,11 @@ impl Grid {
 
     /// Parameters of the runs by id (for looking records up).
     pub fn by_id(&self) -> Result<BTreeMap<String, Run>> {
-        Ok(self.runs()?.into_iter().map(|r| (r.id.clone(), r)).collect())
+        Ok(self
+            .runs()?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect())
     }
 }
 

@@ -23,7 +23,11 @@ pub fn run_local(
         return Err(Error::invalid("workers", 0, "need at least one worker"));
     }
     if threads == Some(0) {
-        return Err(Error::invalid("threads", 0, "need at least one thread per run"));
+        return Err(Error::invalid(
+            "threads",
+            0,
+            "need at least one thread per run",
+        ));
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = workers.min(runs.len().max(1));

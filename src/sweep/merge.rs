@@ -111,20 +111,30 @@ pub struct Merged {
 
 /// Merges records (in the order given; use [`RunStore::records`] for grid order).
 pub fn merge_records(names: &[&str], records: &[Record]) -> Merged {
-    let mut m = Merged::default();
-    m.runs.columns = ["id"]
-        .into_iter()
-        .chain(names.iter().copied())
-        .chain(["status", "wall_s", "error"])
-        .map(String::from)
-        .collect();
+    let mut m = Merged::new(names);
     for r in records {
+        m.add(names, r);
+    }
+    m
+}
+
+impl Merged {
+    fn new(names: &[&str]) -> Self {
+        let mut m = Merged::default();
+        m.runs.columns = ["id"]
+            .into_iter()
+            .chain(names.iter().copied())
+            .chain(["status", "wall_s", "error"])
+            .map(String::from)
+            .collect();
+        m
+    }
+
+    fn add(&mut self, names: &[&str], r: &Record) {
+        let m = self;
         let mut front = vec![("id".to_string(), serde_json::Value::from(r.id.as_str()))];
         for n in names {
-            front.push((
-                n.to_string(),
-                r.params.get(*n).cloned().unwrap_or_default(),
-            ));
+            front.push((n.to_string(), r.params.get(*n).cloned().unwrap_or_default()));
         }
         let mut cells: BTreeMap<String, serde_json::Value> = front.iter().cloned().collect();
         cells.insert(
@@ -167,11 +177,12 @@ pub fn merge_records(names: &[&str], records: &[Record]) -> Merged {
                 let mut cells: BTreeMap<String, serde_json::Value> =
                     front.iter().cloned().collect();
                 for (c, v) in t.columns.iter().zip(row) {
-                    let key = if cells.contains_key(c) && !front.iter().any(|f| &f.0 == c && f.1 == *v) {
-                        format!("table.{c}")
-                    } else {
-                        c.clone()
-                    };
+                    let key =
+                        if cells.contains_key(c) && !front.iter().any(|f| &f.0 == c && f.1 == *v) {
+                            format!("table.{c}")
+                        } else {
+                            c.clone()
+                        };
                     if table.column(&key).is_none() {
                         table.columns.push(key.clone());
                         for r in &mut table.rows {
@@ -184,13 +195,19 @@ pub fn merge_records(names: &[&str], records: &[Record]) -> Merged {
             }
         }
     }
-    m
 }
 
-/// Merges the store's records in grid order.
+/// Merges the store's records in grid order, reading one record at a time (a store of thousands
+/// of large records is never held in memory at once).
 pub fn merge(store: &RunStore) -> Result<Merged> {
-    let records = store.records()?;
-    Ok(merge_records(&store.grid().names(), &records))
+    let names = store.grid().names();
+    let mut m = Merged::new(&names);
+    for run in store.grid().runs()? {
+        if let Some(r) = store.record(&run.id)? {
+            m.add(&names, &r);
+        }
+    }
+    Ok(m)
 }
 
 /// Writes `runs.csv` and one CSV per table (named by its file name, or by its path with `/` as

@@ -54,5 +54,6 @@ pub use grid::{Grid, Kind, Param, Run, Value};
 pub use local::run_local;
 pub use merge::{Merged, Table, merge, merge_records, write_merged};
 pub use store::{
-    CsvTable, GRID_FORMAT, Progress, RECORD_FORMAT, Record, RunStore, SlurmTask, Status, host_name,
+    CsvTable, GRID_FORMAT, Progress, RECORD_FORMAT, Record, RecordHead, RunStore, SlurmTask,
+    Status, host_name,
 };

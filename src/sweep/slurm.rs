@@ -105,10 +105,18 @@ impl SlurmOptions {
             return Err(Error::invalid("cpus-per-task", 0, "need at least one core"));
         }
         if self.runs_per_task == 0 {
-            return Err(Error::invalid("runs-per-task", 0, "need at least one run per task"));
+            return Err(Error::invalid(
+                "runs-per-task",
+                0,
+                "need at least one run per task",
+            ));
         }
         if self.max_parallel == Some(0) {
-            return Err(Error::invalid("max-parallel", 0, "need at least one task at a time"));
+            return Err(Error::invalid(
+                "max-parallel",
+                0,
+                "need at least one task at a time",
+            ));
         }
         for (name, v) in [
             ("partition", self.partition.as_deref()),
@@ -209,7 +217,12 @@ pub fn submissions(store: &RunStore) -> Result<Vec<Submission>> {
 /// and fast parts of the grid mix), numbered after the existing submissions. Nothing is
 /// written; `runner` is the binary whose `exec` subcommand the tasks call (it is copied into the
 /// folder by [`submit`]).
-pub fn plan(store: &RunStore, runs: &[Run], opts: &SlurmOptions, runner: &Path) -> Result<Submission> {
+pub fn plan(
+    store: &RunStore,
+    runs: &[Run],
+    opts: &SlurmOptions,
+    runner: &Path,
+) -> Result<Submission> {
     opts.check()?;
     if runs.is_empty() {
         return Err(Error::invalid(
@@ -219,7 +232,10 @@ pub fn plan(store: &RunStore, runs: &[Run], opts: &SlurmOptions, runner: &Path) 
         ));
     }
     let dir = store.dir().display().to_string();
-    if dir.chars().any(|c| c.is_whitespace() || matches!(c, '%' | '\'' | '"' | '$' | '`' | '\\')) {
+    if dir
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '%' | '\'' | '"' | '$' | '`' | '\\'))
+    {
         return Err(Error::invalid(
             "output folder",
             format!("{dir:?}"),
@@ -381,8 +397,8 @@ pub fn submit(store: &RunStore, sub: &mut Submission, runner_src: &Path) -> Resu
 }
 
 fn write_submission(store: &RunStore, sub: &Submission) -> Result<()> {
-    let text = serde_json::to_string_pretty(sub)
-        .map_err(|e| Error::Format(format!("submission: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(sub).map_err(|e| Error::Format(format!("submission: {e}")))?;
     store.write_atomic(&Submission::path(store, sub.number), text.as_bytes())
 }
 
@@ -394,7 +410,9 @@ fn copy_binary(store: &RunStore, from: &Path, to: &Path) -> Result<()> {
     }
     let tmp = store.dir().join("tmp").join(format!(
         "{}.{}",
-        to.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+        to.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
         super::store::unique_suffix()
     ));
     std::fs::copy(from, &tmp).map_err(|e| Error::io(from, e))?;
@@ -422,9 +440,14 @@ fn one_line(s: &str) -> String {
 
 /// `MaxArraySize` from `scontrol show config`, where scontrol answers.
 fn max_array_size() -> Option<usize> {
-    let out = Command::new("scontrol").args(["show", "config"]).output().ok()?;
+    let out = Command::new("scontrol")
+        .args(["show", "config"])
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().find(|l| l.trim_start().starts_with("MaxArraySize"))?;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("MaxArraySize"))?;
     line.split('=').nth(1)?.trim().parse().ok()
 }
 
@@ -456,7 +479,11 @@ pub fn queue(store: &RunStore) -> Result<Option<Vec<TaskState>>> {
         .filter_map(|s| Some((s.job_id.clone()?, s.number)))
         .collect();
     if jobs.is_empty() {
-        return Ok(if slurm_available() { Some(vec![]) } else { None });
+        return Ok(if slurm_available() {
+            Some(vec![])
+        } else {
+            None
+        });
     }
     let out = match Command::new("squeue")
         .args(["--me", "-h", "-r", "-o", "%i|%T"])
@@ -471,7 +498,10 @@ pub fn queue(store: &RunStore) -> Result<Option<Vec<TaskState>>> {
             message: one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
-    Ok(Some(parse_tasks(&String::from_utf8_lossy(&out.stdout), &jobs)))
+    Ok(Some(parse_tasks(
+        &String::from_utf8_lossy(&out.stdout),
+        &jobs,
+    )))
 }
 
 /// Finished tasks' states from `sacct` (`None` where accounting is off or sacct is absent).
@@ -567,7 +597,7 @@ pub fn exec_shard(store: &RunStore, number: usize, shard: usize) -> Result<Vec<R
                 store.dir().display()
             ))
         })?;
-        if store.record(id)?.is_some_and(|r| r.status == Status::Done) {
+        if store.head(id)?.is_some_and(|r| r.status == Status::Done) {
             continue;
         }
         out.push(execute(store, run, &opts)?);

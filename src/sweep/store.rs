@@ -103,9 +103,8 @@ pub struct Record {
 impl Record {
     /// Parses a record, checking its format field.
     pub fn from_json(text: &str, origin: &Path) -> Result<Self> {
-        let r: Record = serde_json::from_str(text).map_err(|e| {
-            Error::Format(format!("run record {}: {e}", origin.display()))
-        })?;
+        let r: Record = serde_json::from_str(text)
+            .map_err(|e| Error::Format(format!("run record {}: {e}", origin.display())))?;
         if r.format != RECORD_FORMAT {
             return Err(Error::Format(format!(
                 "run record {}: format {:?}, expected {RECORD_FORMAT:?}",
@@ -115,6 +114,20 @@ impl Record {
         }
         Ok(r)
     }
+}
+
+/// The small fields of a record, read without the result and tables (a run store of thousands
+/// of large records is surveyed quickly).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct RecordHead {
+    /// The run id.
+    pub id: String,
+    /// Done or failed.
+    pub status: Status,
+    /// Why it failed.
+    pub error: String,
+    /// The last lines of standard error.
+    pub stderr_tail: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -139,7 +152,7 @@ pub struct Progress {
     /// Runs with a `done` record.
     pub done: usize,
     /// Runs with a `failed` record.
-    pub failed: Vec<Record>,
+    pub failed: Vec<RecordHead>,
     /// Runs without a record.
     pub missing: Vec<Run>,
 }
@@ -178,8 +191,8 @@ impl RunStore {
             format: GRID_FORMAT.into(),
             grid: grid.clone(),
         };
-        let text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| Error::Format(format!("grid: {e}")))?;
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::Format(format!("grid: {e}")))?;
         store.write_atomic(&file, text.as_bytes())?;
         Ok(store)
     }
@@ -241,6 +254,18 @@ impl RunStore {
         }
     }
 
+    /// The status fields of run `id`'s record, if it has one (the result is skipped).
+    pub fn head(&self, id: &str) -> Result<Option<RecordHead>> {
+        let p = self.record_path(id);
+        match std::fs::File::open(&p) {
+            Ok(f) => serde_json::from_reader(std::io::BufReader::new(f))
+                .map(Some)
+                .map_err(|e| Error::Format(format!("run record {}: {e}", p.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+
     /// The records of the grid's runs, in grid order (runs without a record left out).
     pub fn records(&self) -> Result<Vec<Record>> {
         let mut out = vec![];
@@ -260,7 +285,7 @@ impl RunStore {
             ..Default::default()
         };
         for run in runs {
-            match self.record(&run.id)? {
+            match self.head(&run.id)? {
                 Some(r) if r.status == Status::Done => p.done += 1,
                 Some(r) => p.failed.push(r),
                 None => p.missing.push(run),
@@ -274,7 +299,7 @@ impl RunStore {
     pub fn pending(&self, retry_failed: bool) -> Result<Vec<Run>> {
         let mut out = vec![];
         for run in self.grid.runs()? {
-            match self.record(&run.id)? {
+            match self.head(&run.id)? {
                 None => out.push(run),
                 Some(r) if retry_failed && r.status == Status::Failed => out.push(run),
                 Some(_) => {}
