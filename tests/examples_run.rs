@@ -5,12 +5,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/<test-binary> → target/<profile>/examples/<name>
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    profile_dir.join("examples").join(name)
-}
+mod bins;
+use bins::example;
 
 fn run_quick(name: &str, extra: &[&str]) -> (PathBuf, String) {
     let out =

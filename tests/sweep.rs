@@ -3,36 +3,13 @@
 //! SLURM cluster: tests/sweep_slurm.rs.)
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod bins;
+use bins::{example, ok, sweep};
 
 use doubledescent::Error;
 use doubledescent::sweep::{Grid, Param, Record, RunStore, Status, Value, merge, run_local};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn sweep(args: &[&str]) -> Output {
-    let bin = example("sweep");
-    assert!(bin.exists(), "{} not built", bin.display());
-    Command::new(bin).args(args).output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "sweep failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 fn fresh(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("dd-sweep-test-{name}-{}", std::process::id()));

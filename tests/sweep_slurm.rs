@@ -6,35 +6,14 @@
 //! Without `sbatch` on the PATH (or without a cluster answering `sinfo`) the test is skipped with
 //! the reason printed; with `DOUBLEDESCENT_REQUIRE_SLURM=1` (set by `.ci/run`) that is a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
+
+mod bins;
+use bins::{example, ok, sweep};
 use std::time::{Duration, Instant};
 
 use doubledescent::sweep::{RunStore, Status, merge, slurm};
-
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-fn sweep(args: &[&str]) -> Output {
-    Command::new(example("sweep")).args(args).output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "sweep failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 /// Why SLURM cannot be used here, or `None` when it can.
 fn slurm_missing() -> Option<String> {
@@ -73,7 +52,7 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     let bin = example("sweep");
     // 8 networks of the DLN sweep, a few seconds each on one core.
     let init = |dir: &Path| {
-        ok(sweep(&[
+        ok(&sweep(&[
             "init",
             s(dir),
             "-p",
@@ -90,7 +69,7 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     init(&on_slurm);
     init(&local);
 
-    let out = ok(sweep(&[
+    let out = ok(&sweep(&[
         "submit",
         s(&on_slurm),
         "--time",
@@ -124,7 +103,7 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let cancelled_run = subs[0].shards[cancelled][0].clone();
-    ok(sweep(&["wait", s(&on_slurm), "--timeout", "600"]));
+    ok(&sweep(&["wait", s(&on_slurm), "--timeout", "600"]));
     let p = store.progress().unwrap();
     assert_eq!(p.done, 7, "the other 7 tasks finished");
     assert!(p.failed.is_empty());
@@ -135,14 +114,14 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     );
 
     // Resubmitting submits only the missing run.
-    ok(sweep(&["submit", s(&on_slurm), "--time", "10", "--wait"]));
+    ok(&sweep(&["submit", s(&on_slurm), "--time", "10", "--wait"]));
     let subs = slurm::submissions(&store).unwrap();
     assert_eq!(subs.len(), 2);
     assert_eq!(subs[1].shards, vec![vec![cancelled_run.clone()]]);
     let p = store.progress().unwrap();
     assert_eq!((p.done, p.missing.len()), (8, 0));
     // A third submission has nothing to do.
-    ok(sweep(&["submit", s(&on_slurm)]));
+    ok(&sweep(&["submit", s(&on_slurm)]));
     assert_eq!(slurm::submissions(&store).unwrap().len(), 2);
     let slurm_secs = t_start.elapsed().as_secs_f64();
 
@@ -159,7 +138,7 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     assert_eq!(std::fs::read_dir(on_slurm.join("work")).unwrap().count(), 0);
 
     // The same grid on this machine: equal, run for run (wall times aside).
-    ok(sweep(&["run", s(&local), "--workers", "2"]));
+    ok(&sweep(&["run", s(&local), "--workers", "2"]));
     let (a, b) = (
         merge(&store).unwrap().runs,
         merge(&RunStore::open(&local).unwrap()).unwrap().runs,
