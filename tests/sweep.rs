@@ -488,6 +488,26 @@ fn dry_run_prints_an_array_over_the_missing_runs_only() {
         .expect("an --array line");
     assert_eq!(array, "0-1%3");
     assert!(!dir.join("slurm").exists(), "a dry run writes nothing");
+    // What the tasks start: the runner's copy for itself, a `cmd-` copy for another binary,
+    // programs on the PATH, system paths and symbolic links (a virtualenv's python) in place.
+    use doubledescent::sweep::slurm::program_copy;
+    let (runner, bin) = (example("sweep"), dir.join("bin"));
+    assert_eq!(
+        program_copy(&runner, &runner, &bin),
+        Some(bin.join("sweep"))
+    );
+    let other = example("fig1");
+    assert_eq!(
+        program_copy(&other, &runner, &bin),
+        Some(bin.join("cmd-fig1"))
+    );
+    assert_eq!(program_copy(Path::new("python3"), &runner, &bin), None);
+    assert_eq!(program_copy(Path::new("/usr/bin/env"), &runner, &bin), None);
+    let link = dir.with_extension("link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&other, &link).unwrap();
+    assert_eq!(program_copy(&link, &runner, &bin), None);
+    let _ = std::fs::remove_file(&link);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

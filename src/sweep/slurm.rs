@@ -253,16 +253,7 @@ pub fn plan(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "runner".into());
-    let program = {
-        let p = Path::new(&store.grid().command[0]);
-        (p.components().count() > 1 && p.is_file()).then(|| {
-            bin.join(
-                p.file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "program".into()),
-            )
-        })
-    };
+    let program = program_copy(Path::new(&store.grid().command[0]), runner, &bin);
     Ok(Submission {
         number,
         job_id: None,
@@ -272,6 +263,30 @@ pub fn plan(
         submitted_unix: 0.0,
         options: opts.clone(),
     })
+}
+
+/// Where the command's program is copied for the tasks, or `None` when it is used in place: a
+/// bare name (found on the nodes' PATH), a symbolic link (a virtualenv's `python` only works from
+/// its own folder) or a system path (`/usr`, `/bin`, `/sbin`, `/lib`). The runner itself is not
+/// copied twice; another program gets the prefix `cmd-`, so it never replaces the runner's copy.
+pub fn program_copy(program: &Path, runner: &Path, bin: &Path) -> Option<PathBuf> {
+    let system = ["/usr/", "/bin/", "/sbin/", "/lib"]
+        .iter()
+        .any(|d| program.starts_with(d) || program.to_string_lossy().starts_with(d));
+    let is_link = std::fs::symlink_metadata(program).is_ok_and(|m| m.file_type().is_symlink());
+    if program.components().count() < 2 || !program.is_file() || system || is_link {
+        return None;
+    }
+    let name = program.file_name()?.to_string_lossy().to_string();
+    let same = match (program.canonicalize(), runner.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        runner.file_name().map(|n| bin.join(n))
+    } else {
+        Some(bin.join(format!("cmd-{name}")))
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -347,7 +362,7 @@ pub fn submit(store: &RunStore, sub: &mut Submission, runner_src: &Path) -> Resu
         }
     }
     copy_binary(store, runner_src, &sub.runner)?;
-    if let Some(p) = &sub.program {
+    if let Some(p) = sub.program.as_ref().filter(|p| **p != sub.runner) {
         copy_binary(store, Path::new(&store.grid().command[0]), p)?;
     }
     sub.submitted_unix = now();
