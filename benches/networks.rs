@@ -7,6 +7,12 @@
 //! `tutorial_gd_step_*`: one gradient-descent step of the tutorial's one-hidden-layer ReLU network
 //! on 4000 MNIST-sized inputs (k = 512, 10 outputs), against the two GEMMs it cannot avoid.
 //!
+//! `binary_pca_mnist10k`: the PCA pipeline of the phase-diagram examples on the embedded 10 000
+//! digits (balance, centre, normalise, 784² covariance, eigendecomposition, projection to d = 10,
+//! three splits), computed in a fixed order on any number of threads, against its dominant
+//! operations done with faer's defaults (parallel GEMMs that split the inner dimension by thread
+//! count, parallel eigendecomposition): what determinism costs.
+//!
 //! `cargo bench --bench networks`
 #![allow(clippy::needless_range_loop)] // index loops mirror the formulas
 
@@ -273,5 +279,52 @@ fn tutorial_steps(c: &mut Criterion) {
     tutorial_step::<f64>(c);
 }
 
-criterion_group!(benches, gradient, tangent_kernel, tutorial_steps);
+fn pca(c: &mut Criterion) {
+    use doubledescent::data::{PcaConfig, binary_pca, mnist_embedded};
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, Par, Side};
+    let digits = mnist_embedded().unwrap();
+    let mut group = c.benchmark_group("binary_pca_mnist10k");
+    group.sample_size(10);
+    group.bench_function("crate binary_pca (fixed order)", |b| {
+        b.iter(|| binary_pca(&digits, &PcaConfig::new(10, 2000, 0, 1000)).unwrap())
+    });
+    // The same pool size and dimension (all 10 000 digits, centred) through faer's defaults.
+    let (n, dim) = (digits.labels.len(), digits.dim);
+    let mut z = Mat::<f64>::from_fn(n, dim, |i, j| digits.pixels[i * dim + j] as f64);
+    for j in 0..dim {
+        let col = z.col_as_slice_mut(j);
+        let m = col.iter().sum::<f64>() / n as f64;
+        col.iter_mut().for_each(|v| *v -= m);
+    }
+    group.bench_function("faer defaults: covariance + eigh + projection", |b| {
+        b.iter(|| {
+            let mut cov = Mat::<f64>::zeros(dim, dim);
+            let par = Par::rayon(0);
+            matmul(
+                cov.as_mut(),
+                Accum::Replace,
+                z.transpose(),
+                z.as_ref(),
+                1.0 / n as f64,
+                par,
+            );
+            let evd = cov.self_adjoint_eigen(Side::Lower).unwrap();
+            let comps = evd.U().subcols(dim - 10, 10).to_owned();
+            let mut proj = Mat::<f64>::zeros(n, 10);
+            matmul(
+                proj.as_mut(),
+                Accum::Replace,
+                z.as_ref(),
+                comps.as_ref(),
+                1.0,
+                par,
+            );
+            proj
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gradient, tangent_kernel, tutorial_steps, pca);
 criterion_main!(benches);

@@ -235,26 +235,11 @@ struct DlnTaskArgs {
 fn init(a: &InitArgs) -> Result<()> {
     let mut grid = match &a.grid {
         Some(f) => Grid::from_file(f)?,
-        None => {
-            if a.command.is_empty() {
-                return Err(Error::invalid(
-                    "command",
-                    "none",
-                    "give the command after -- (or a --grid file)",
-                ));
-            }
-            if a.params.is_empty() {
-                return Err(Error::invalid(
-                    "--param",
-                    "none",
-                    "an empty grid has no runs: give at least one -p NAME=VALUES",
-                ));
-            }
-            Grid {
-                command: a.command.clone(),
-                params: vec![],
-            }
-        }
+        // Grid::check below names what is missing (the command after --, or any parameter).
+        None => Grid {
+            command: a.command.clone(),
+            params: vec![],
+        },
     };
     if a.grid.is_some() && !a.command.is_empty() {
         grid.command = a.command.clone();
@@ -314,7 +299,7 @@ fn run(a: &RunArgs) -> Result<()> {
     let failed = Mutex::new(vec![]);
     let records = run_local(&store, &runs, workers, a.threads, &|run, r| {
         pb.inc(1);
-        pb.set_message(format!("{}: {}", run.label(), status_word(r.status)));
+        pb.set_message(format!("{}: {}", run.label(), r.status));
         if r.status == Status::Failed {
             if let Ok(mut f) = failed.lock() {
                 f.push(format!(
@@ -337,25 +322,29 @@ fn run(a: &RunArgs) -> Result<()> {
     for f in failed.iter().take(10) {
         println!("  failed {f}");
     }
-    if !failed.is_empty() {
-        return Err(Error::External {
-            program: "sweep".into(),
-            message: format!(
-                "{} of {} runs failed (their records keep the stderr tail; `sweep status {}`)",
-                failed.len(),
-                records.len(),
-                store.dir().display()
-            ),
-        });
-    }
-    Ok(())
+    any_failed(
+        "sweep",
+        &records,
+        &format!(
+            "their records keep the stderr tail; `sweep status {}`",
+            store.dir().display()
+        ),
+    )
 }
 
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Done => "done",
-        Status::Failed => "failed",
+/// `Err` when any of `records` failed: "k of n runs failed" and where to look.
+fn any_failed(program: &str, records: &[doubledescent::sweep::Record], hint: &str) -> Result<()> {
+    let failed = records
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .count();
+    if failed == 0 {
+        return Ok(());
     }
+    Err(Error::External {
+        program: program.into(),
+        message: format!("{failed} of {} runs failed ({hint})", records.len()),
+    })
 }
 
 fn last_line(s: &str) -> String {
@@ -436,8 +425,7 @@ fn wait_for(store: &RunStore, timeout: Option<f64>) -> Result<()> {
     let pb = progress_bar(total as u64, "runs with a record");
     loop {
         let q = slurm::queue(store)?.unwrap_or_default();
-        let p = store.progress()?;
-        pb.set_position((p.done + p.failed.len()) as u64);
+        pb.set_position(store.recorded()? as u64);
         let running = q.iter().filter(|t| t.state == "RUNNING").count();
         pb.set_message(format!("{} tasks queued, {running} running", q.len()));
         if q.is_empty() {
@@ -452,7 +440,7 @@ fn wait_for(store: &RunStore, timeout: Option<f64>) -> Result<()> {
                 });
             }
         }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_secs(1));
     }
     pb.finish_and_clear();
     let p = store.progress()?;
@@ -604,27 +592,13 @@ fn merge_cmd(a: &MergeArgs) -> Result<()> {
 fn exec(a: &ExecArgs) -> Result<()> {
     let store = RunStore::open(&a.dir)?;
     let records = slurm::exec_shard(&store, a.submission, a.shard)?;
-    let failed: Vec<_> = records
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .collect();
     for r in &records {
         match r.status {
             Status::Done => println!("{} done in {:.1} s", r.id, r.wall_s),
             Status::Failed => println!("{} failed: {}", r.id, r.error),
         }
     }
-    if !failed.is_empty() {
-        return Err(Error::External {
-            program: "sweep exec".into(),
-            message: format!(
-                "{} of {} runs of this task failed",
-                failed.len(),
-                records.len()
-            ),
-        });
-    }
-    Ok(())
+    any_failed("sweep exec", &records, "of this task")
 }
 
 fn write_result(output: &Option<PathBuf>, value: &serde_json::Value) -> Result<()> {

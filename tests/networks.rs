@@ -717,7 +717,7 @@ fn collapsed_step_is_a_named_error_and_changes_nothing() {
 }
 
 #[test]
-fn pca_splits_and_training_are_the_same_on_one_and_two_threads() {
+fn pca_splits_and_training_are_the_same_on_one_two_and_three_threads() {
     // A sweep runs each network with its own thread count (one per core locally, the task's
     // cores on SLURM): the data and the trained record must not depend on it.
     let run = |threads: usize| {
@@ -733,7 +733,8 @@ fn pca_splits_and_training_are_the_same_on_one_and_two_threads() {
                 (s, r)
             })
     };
-    let ((s1, r1), (s2, r2)) = (run(1), run(2));
+    let ((s1, r1), (s2, r2), (s3, _)) = (run(1), run(2), run(3));
+    assert_eq!(s1.components, s3.components);
     assert_eq!(s1.eigenvalues, s2.eigenvalues);
     assert_eq!(s1.components, s2.components);
     assert_eq!(s1.train.x, s2.train.x);

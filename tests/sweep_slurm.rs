@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod bins;
-use bins::{example, ok, sweep};
+use bins::{example, init, ok, sweep};
 use std::time::{Duration, Instant};
 
 use doubledescent::sweep::{RunStore, Status, merge, slurm};
@@ -51,23 +51,13 @@ fn job_array_with_a_cancelled_task_resubmits_and_equals_a_local_run() {
     let (on_slurm, local) = (base.join("slurm"), base.join("local"));
     let bin = example("sweep");
     // 8 networks of the DLN sweep, a few seconds each on one core.
-    let init = |dir: &Path| {
-        ok(&sweep(&[
-            "init",
-            s(dir),
-            "-p",
-            "index:int=0..8",
-            "--",
-            s(&bin),
-            "task",
-            "dln-llc",
-            "--quick",
-            "--steps",
-            "2500",
-        ]))
-    };
-    init(&on_slurm);
-    init(&local);
+    for dir in [&on_slurm, &local] {
+        init(
+            dir,
+            &["index:int=0..8"],
+            &[s(&bin), "task", "dln-llc", "--quick", "--steps", "2500"],
+        );
+    }
 
     let out = ok(&sweep(&[
         "submit",

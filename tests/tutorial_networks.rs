@@ -6,11 +6,11 @@
 
 use std::f64::consts::PI;
 
-use doubledescent::data::sphere_teacher;
+use doubledescent::data::{SphereTeacher, sphere_teacher};
 use doubledescent::kernels::Kernel;
 use doubledescent::models::{OutputLoss, ReluNetwork, ReluWorkspace};
 use doubledescent::solvers::Linearized;
-use doubledescent::training::{Adam, GradientDescent};
+use doubledescent::training::{Adam, GdOutcome, GradientDescent};
 use doubledescent::{Device, Error};
 use faer::Mat;
 
@@ -45,6 +45,32 @@ fn notebook_kernel(x: &[f64], z: &[f64], bias: bool, ntk: bool) -> f64 {
     let first = 1.0 / PI * (out * (PI - out.acos()) + (1.0 - out * out).sqrt()) * xx;
     let sec = 1.0 / PI * out * (PI - out.acos()) * xx;
     if ntk { first + sec } else { first }
+}
+
+/// Full-batch gradient descent on the squared error at learning rate 0.05, from `w`.
+fn mse_gd(
+    net: &ReluNetwork,
+    w: &mut [f64],
+    data: &SphereTeacher,
+    steps: usize,
+    stop_below: Option<f64>,
+) -> GdOutcome {
+    let gd = GradientDescent {
+        lr: 0.05,
+        steps,
+        log_every: 0,
+        stop_below,
+        threads: 0,
+    };
+    gd.run(
+        net,
+        OutputLoss::Mse,
+        w,
+        data.x.as_ref(),
+        data.y.as_ref(),
+        |_, _, _| Ok(()),
+    )
+    .unwrap()
 }
 
 fn row(a: &Mat<f64>, i: usize) -> Vec<f64> {
@@ -348,23 +374,7 @@ fn wide_trained_network_follows_the_corrected_ntk_predictor() {
         .predict(kt.as_ref(), None)
         .unwrap();
     let mut w = w0.clone();
-    let gd = GradientDescent {
-        lr: 0.05,
-        steps: 20_000,
-        log_every: 0,
-        stop_below: Some(1e-12),
-        threads: 0,
-    };
-    let out = gd
-        .run(
-            &net,
-            OutputLoss::Mse,
-            &mut w,
-            data.x.as_ref(),
-            data.y.as_ref(),
-            |_, _, _| Ok(()),
-        )
-        .unwrap();
+    let out = mse_gd(&net, &mut w, &data, 20_000, Some(1e-12));
     assert!(
         out.converged,
         "loss {} after {} steps",
@@ -520,22 +530,7 @@ fn gradient_descent_does_not_depend_on_the_thread_count() {
             .unwrap();
         pool.install(|| {
             let mut w: Vec<f64> = net.init(4);
-            let gd = GradientDescent {
-                lr: 0.05,
-                steps: 50,
-                log_every: 0,
-                stop_below: None,
-                threads: 0,
-            };
-            gd.run(
-                &net,
-                OutputLoss::Mse,
-                &mut w,
-                data.x.as_ref(),
-                data.y.as_ref(),
-                |_, _, _| Ok(()),
-            )
-            .unwrap();
+            mse_gd(&net, &mut w, &data, 50, None);
             w
         })
     };

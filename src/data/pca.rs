@@ -28,6 +28,8 @@ use crate::random;
 
 /// Columns (and, times 16, rows) per block of the PCA products.
 const BLOCK: usize = 32;
+/// The eigendecomposition's parallelism: a fixed number of parts, whatever the pool.
+const EVD_PAR: Par = Par::Rayon(std::num::NonZeroUsize::new(4).unwrap());
 
 /// Sizes and seeds of the three disjoint sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,7 +208,9 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
                 Par::Seq,
             );
         });
-    // Sequential, for the same reason: faer's parallel tridiagonalisation depends on the threads.
+    // A fixed degree of parallelism, for the same reason: faer splits the tridiagonalisation into
+    // as many parts as `Par` says, so a fixed count gives the same sums on any pool (1 or more
+    // threads run the same parts).
     let mut s = faer::diag::Diag::<f64>::zeros(dim);
     let mut u = Mat::<f64>::zeros(dim, dim);
     {
@@ -216,14 +220,14 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
         let mut buf = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
             dim,
             ComputeEigenvectors::Yes,
-            Par::Seq,
+            EVD_PAR,
             params,
         ));
         self_adjoint_evd(
             cov.as_ref(),
             s.as_mut(),
             Some(u.as_mut()),
-            Par::Seq,
+            EVD_PAR,
             MemStack::new(&mut buf),
             params,
         )

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use super::grid::Run;
 use super::store::{
@@ -63,10 +63,7 @@ pub fn execute(store: &RunStore, run: &Run, opts: &ExecOptions) -> Result<Record
     if let Some(t) = opts.threads {
         cmd.env("RAYON_NUM_THREADS", t.max(1).to_string());
     }
-    let started_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let started_unix = super::unix_now();
     let t0 = Instant::now();
     let status = cmd.spawn().and_then(|mut child| child.wait());
     let wall_s = t0.elapsed().as_secs_f64();

@@ -469,7 +469,10 @@ impl Grid {
     /// ```
     pub fn from_toml(text: &str) -> Result<Self> {
         let v: toml::Table = toml::from_str(text).map_err(|e| {
-            Error::Format(format!("grid file (TOML): {}", first_line(&e.to_string())))
+            Error::Format(format!(
+                "grid file (TOML): {}",
+                super::one_line(&e.to_string())
+            ))
         })?;
         let to_json = |v: &toml::Value| {
             serde_json::to_value(v).map_err(|e| Error::Format(format!("grid file (TOML): {e}")))
@@ -612,13 +615,6 @@ impl Grid {
             .map(|r| (r.id.clone(), r))
             .collect())
     }
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::store::{Record, RunStore, Status};
+use super::store::{Record, RunStore};
 use crate::error::{Error, Result};
 
 /// A table of JSON cells (numbers, text, or null for missing).
@@ -137,14 +137,7 @@ impl Merged {
             front.push((n.to_string(), r.params.get(*n).cloned().unwrap_or_default()));
         }
         let mut cells: BTreeMap<String, serde_json::Value> = front.iter().cloned().collect();
-        cells.insert(
-            "status".into(),
-            match r.status {
-                Status::Done => "done",
-                Status::Failed => "failed",
-            }
-            .into(),
-        );
+        cells.insert("status".into(), r.status.to_string().into());
         cells.insert("wall_s".into(), r.wall_s.into());
         cells.insert("error".into(), r.error.as_str().into());
         let mut flat = vec![];

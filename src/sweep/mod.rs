@@ -57,3 +57,21 @@ pub use store::{
     CsvTable, GRID_FORMAT, Progress, RECORD_FORMAT, Record, RecordHead, RunStore, SlurmTask,
     Status, host_name,
 };
+
+/// The non-empty lines of a program's message, joined with "; " (errors stay one line).
+pub(crate) fn one_line(s: &str) -> String {
+    let l: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if l.is_empty() {
+        "failed without a message".into()
+    } else {
+        l.join("; ")
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

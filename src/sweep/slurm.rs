@@ -365,7 +365,7 @@ pub fn submit(store: &RunStore, sub: &mut Submission, runner_src: &Path) -> Resu
     if let Some(p) = sub.program.as_ref().filter(|p| **p != sub.runner) {
         copy_binary(store, Path::new(&store.grid().command[0]), p)?;
     }
-    sub.submitted_unix = now();
+    sub.submitted_unix = super::unix_now();
     write_submission(store, sub)?;
     let script_path = sub.script_path(store);
     store.write_atomic(&script_path, script(store, sub).as_bytes())?;
@@ -389,7 +389,7 @@ pub fn submit(store: &RunStore, sub: &mut Submission, runner_src: &Path) -> Resu
     if !out.status.success() {
         return Err(Error::External {
             program: "sbatch".into(),
-            message: one_line(&String::from_utf8_lossy(&out.stderr)),
+            message: super::one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     let text = String::from_utf8_lossy(&out.stdout);
@@ -435,22 +435,6 @@ fn copy_binary(store: &RunStore, from: &Path, to: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(to, e)
     })
-}
-
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn one_line(s: &str) -> String {
-    let l: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if l.is_empty() {
-        "failed without a message".into()
-    } else {
-        l.join("; ")
-    }
 }
 
 /// `MaxArraySize` from `scontrol show config`, where scontrol answers.
@@ -510,7 +494,7 @@ pub fn queue(store: &RunStore) -> Result<Option<Vec<TaskState>>> {
     if !out.status.success() {
         return Err(Error::External {
             program: "squeue".into(),
-            message: one_line(&String::from_utf8_lossy(&out.stderr)),
+            message: super::one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     Ok(Some(parse_tasks(

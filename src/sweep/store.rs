@@ -100,6 +100,16 @@ pub struct Record {
     pub tables: BTreeMap<String, CsvTable>,
 }
 
+impl std::fmt::Display for Status {
+    /// `done` or `failed`, as in the records.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Done => "done",
+            Status::Failed => "failed",
+        })
+    }
+}
+
 impl Record {
     /// Parses a record, checking its format field.
     pub fn from_json(text: &str, origin: &Path) -> Result<Self> {
@@ -275,6 +285,24 @@ impl RunStore {
             }
         }
         Ok(out)
+    }
+
+    /// How many of the grid's runs have a record (done or failed), from the folder listing
+    /// alone: cheap enough to poll while a job array runs.
+    pub fn recorded(&self) -> Result<usize> {
+        let ids: std::collections::HashSet<String> =
+            self.grid.runs()?.into_iter().map(|r| r.id).collect();
+        let dir = self.dir.join("runs");
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(entries
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .is_some_and(|id| ids.contains(id))
+            })
+            .count())
     }
 
     /// Done, failed and missing runs.

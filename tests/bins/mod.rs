@@ -32,3 +32,14 @@ pub fn ok(out: &Output) -> String {
     );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// `sweep init DIR -p P1 -p P2 … -- COMMAND…`, checked to succeed.
+pub fn init(dir: &std::path::Path, params: &[&str], command: &[&str]) {
+    let mut args = vec!["init", dir.to_str().unwrap()];
+    for p in params {
+        args.extend(["-p", p]);
+    }
+    args.push("--");
+    args.extend(command);
+    ok(&sweep(&args));
+}
