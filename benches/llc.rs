@@ -1,22 +1,54 @@
-//! SGLD throughput for a deep linear network of about 1e5 parameters (input 100, widths
-//! [250, 200], output 100: 95 000 parameters), batch 500, n = 10⁴: 8 chains in parallel (rayon,
-//! what `estimate_llc` does) against the same 8 chains one after another, in the same run. Each
-//! iteration runs 10 SGLD steps per chain. The CUDA row times the fused update kernel alone
-//! (8 chains × 95 000 parameters per launch) when a device is present.
+//! SGLD throughput for the deep linear network of the LLC paper's peers (input 100, widths
+//! [250, 200], output 100: 95 000 parameters), batch 500, n = 10⁴, 8 chains (rayon over chains,
+//! what `estimate_llc` does), 20 steps per chain per iteration, in f64 and f32 (the original's
+//! JAX code runs f32). Rows:
+//!
+//! * `<precision>_auto`: the default evaluation order (here [`ChainOrder::EndToEnd`], through the
+//!   end-to-end matrix: a quarter of the multiply–adds);
+//! * `<precision>_layerwise`: layer by layer as autodiff evaluates it, the baseline of the ratios
+//!   printed after the group (same noise, batches and update).
+//!
+//! The peer (`../shared/peers/sgld_dln_peer.py f32|f64`, JAX vmap over 8 chains) runs the same
+//! step; compare chain-steps/s (criterion's elements/s here).
+//!
+//! `sgld_update_8x95k`: the fused update alone (Philox noise, Box–Muller, the SGLD formula) of
+//! 8 chains × 95 000 parameters, and the CUDA kernel with its copies when a device is present.
 
 #[path = "common/gpu.rs"]
 mod gpu;
+#[path = "common/ratio.rs"]
+mod ratio;
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use doubledescent::Device;
-use doubledescent::models::{DeepLinearNetwork, Model};
+use doubledescent::models::{ChainOrder, DeepLinearNetwork, Model};
 use doubledescent::random::{gaussian_vec, seeded};
-use doubledescent::sampling::{SgldConfig, Step, sgld_chain, sgld_update_chains};
+use doubledescent::sampling::{SgldConfig, Step, sgld_chains, sgld_update_chains};
+use doubledescent::{Device, Float};
 use faer::Mat;
-use rayon::prelude::*;
+
+const GROUP: &str = "sgld_dln_95k_params_batch500_8_chains";
+
+fn rows<T: Float>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    w: &[f64],
+    x: &Mat<f64>,
+    cfg: &SgldConfig,
+) {
+    let w: Vec<T> = w.iter().map(|&v| T::of(v)).collect();
+    let x = Mat::from_fn(x.nrows(), x.ncols(), |i, j| T::of(x[(i, j)]));
+    let model = DeepLinearNetwork::new(100, &[250, 200], 100).unwrap();
+    let y = model.forward(&w, x.as_ref());
+    for (name, order) in [("auto", ChainOrder::Auto), ("layerwise", ChainOrder::Layerwise)] {
+        let m = model.clone().with_order(order);
+        g.bench_function(format!("{}_{name}", T::NAME), |b| {
+            b.iter(|| {
+                sgld_chains(&m, &w, x.as_ref(), y.as_ref(), cfg, 8, &Device::cpu()).unwrap()
+            })
+        });
+    }
+}
 
 fn sgld(c: &mut Criterion) {
     let model = DeepLinearNetwork::new(100, &[250, 200], 100).unwrap();
@@ -25,41 +57,28 @@ fn sgld(c: &mut Criterion) {
     let x = Mat::from_fn(10_000, 100, |i, j| {
         ((i * 31 + j * 17) % 97) as f64 / 48.5 - 1.0
     });
-    let y = model.forward(&w, x.as_ref());
     let cfg = SgldConfig {
         epsilon: 1e-7,
         gamma: 1.0,
         batch_size: 500,
-        steps: 10,
+        steps: 20,
         mala_every: None,
         ..Default::default()
     };
-    let chains = 8u32;
-    let mut g = c.benchmark_group("sgld_dln_95k_params_batch500");
+    let mut g = c.benchmark_group(GROUP);
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(20))
+        .measurement_time(Duration::from_secs(10))
         .warm_up_time(Duration::from_secs(1));
-    g.throughput(Throughput::Elements(chains as u64 * cfg.steps as u64));
-    g.bench_function("8_chains_one_after_another", |b| {
-        b.iter(|| {
-            for ch in 0..chains {
-                black_box(sgld_chain(&model, &w, x.as_ref(), y.as_ref(), &cfg, ch).unwrap());
-            }
-        })
-    });
-    g.bench_function("8_chains_in_parallel", |b| {
-        b.iter(|| {
-            (0..chains)
-                .into_par_iter()
-                .map(|ch| sgld_chain(&model, &w, x.as_ref(), y.as_ref(), &cfg, ch).unwrap())
-                .collect::<Vec<_>>()
-        })
-    });
+    g.throughput(Throughput::Elements(8 * cfg.steps as u64));
+    rows::<f64>(&mut g, &w, &x, &cfg);
+    rows::<f32>(&mut g, &w, &x, &cfg);
     g.finish();
+    ratio::print_ratios(GROUP, "f64_layerwise", &["f64_auto", "f32_layerwise", "f32_auto"]);
 
-    let d = model.num_params();
-    let mut wc = gaussian_vec(&mut rng, chains as usize * d, 1.0);
-    let grads = gaussian_vec(&mut rng, chains as usize * d, 1.0);
+    let d = Model::<f64>::num_params(&model);
+    let chains = 8;
+    let mut wc = gaussian_vec(&mut rng, chains * d, 1.0);
+    let grads = gaussian_vec(&mut rng, chains * d, 1.0);
     let step = Step {
         epsilon: 1e-7,
         nbeta: 1000.0,
@@ -68,7 +87,7 @@ fn sgld(c: &mut Criterion) {
         step: 0,
     };
     let mut g = c.benchmark_group("sgld_update_8x95k");
-    g.throughput(Throughput::Elements(chains as u64 * d as u64));
+    g.throughput(Throughput::Elements((chains * d) as u64));
     g.bench_function("cpu", |b| {
         b.iter(|| sgld_update_chains(&mut wc, &grads, &w, None, &step, &Device::cpu()).unwrap())
     });

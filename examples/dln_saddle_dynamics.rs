@@ -17,7 +17,7 @@ use clap::Parser;
 use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
 };
-use doubledescent::models::{DeepLinearNetwork, Model};
+use doubledescent::models::DeepLinearNetwork;
 use doubledescent::sampling::dln_learning_coefficient;
 use doubledescent::sampling::{
     BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, SgdConfig,

@@ -383,3 +383,136 @@ fn batched_chain_update_is_the_sgld_formula_with_philox_noise() {
         "{m} {v}"
     );
 }
+
+/// Both evaluation orders of a deep linear network (layer by layer, and through the end-to-end
+/// matrix) give the same loss and gradient, in f64 and in f32, with fresh or reused scratch;
+/// `Auto` picks the one with fewer multiply–adds, counted by hand for the bench's network.
+#[test]
+fn dln_evaluation_orders_agree_in_both_precisions() {
+    use doubledescent::models::{ChainOrder, Scratch};
+    let mut rng = seeded(31);
+    for (nin, hidden, nout, b) in [
+        (3, vec![], 2, 9),
+        (5, vec![4], 3, 40),
+        (6, vec![7, 3, 5], 4, 200),
+        (4, vec![9, 8], 3, 2),
+    ] {
+        let base = DeepLinearNetwork::new(nin, &hidden, nout).unwrap();
+        let d = Model::<f64>::num_params(&base);
+        let w = gaussian_vec(&mut rng, d, 0.5);
+        let x = Mat::from_fn(b, nin, |_, _| rng.random::<f64>() * 2.0 - 1.0);
+        let y = Mat::from_fn(b, nout, |_, _| rng.random::<f64>());
+        let eval = |order: ChainOrder| {
+            let m = base.clone().with_order(order);
+            let mut g = vec![0.0; d];
+            let l = m.loss_grad(&w, x.as_ref(), y.as_ref(), &mut g);
+            (l, g, m.loss(&w, x.as_ref(), y.as_ref()))
+        };
+        let (l1, g1, f1) = eval(ChainOrder::Layerwise);
+        let (l2, g2, f2) = eval(ChainOrder::EndToEnd);
+        assert_relative_eq!(l1, l2, max_relative = 1e-12);
+        assert_relative_eq!(f1, f2, max_relative = 1e-12);
+        assert_relative_eq!(l1, f1, max_relative = 1e-12);
+        let scale = g1.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        for k in 0..d {
+            assert!((g1[k] - g2[k]).abs() <= 1e-12 * scale, "{k}: {} {}", g1[k], g2[k]);
+        }
+        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let (x32, y32) = (
+            Mat::from_fn(b, nin, |i, j| x[(i, j)] as f32),
+            Mat::from_fn(b, nout, |i, j| y[(i, j)] as f32),
+        );
+        for order in [ChainOrder::Layerwise, ChainOrder::EndToEnd] {
+            let m = base.clone().with_order(order);
+            let mut g32 = vec![0f32; d];
+            let mut scratch = Scratch::new();
+            // A larger batch first, so the scratch is reused, not fresh.
+            let _ = m.loss_in(&mut scratch, &w32, x32.as_ref(), y32.as_ref());
+            let l32 = m.loss_grad_in(&mut scratch, &w32, x32.as_ref(), y32.as_ref(), &mut g32);
+            assert_relative_eq!(l32, l1, max_relative = 1e-5);
+            for k in 0..d {
+                assert!(
+                    (g32[k] as f64 - g1[k]).abs() <= 1e-5 * scale,
+                    "f32 {order:?} {k}: {} {}",
+                    g32[k],
+                    g1[k]
+                );
+            }
+            let mut g_fresh = vec![0f32; d];
+            let l_fresh = m.loss_grad(&w32, x32.as_ref(), y32.as_ref(), &mut g_fresh);
+            assert_eq!((l_fresh, &g_fresh), (l32, &g32));
+        }
+    }
+    // The bench's network 100 → 250 → 200 → 100 at batch 500, counted by hand:
+    // layerwise 500·95 000 forward + 500·95 000 weight gradients + 500·(250·200 + 200·100)
+    // back-propagated; end to end 250·200·100 + 100·250·100 (suffix products) + 2·500·100·100
+    // (output and XᵀΔ) + 100·250·100 + 250·200·100 (left) + 100·100·250 + 250·100·200 (right).
+    let m = DeepLinearNetwork::new(100, &[250, 200], 100).unwrap();
+    assert_eq!(m.cost(ChainOrder::Layerwise, 500, true), 130_000_000);
+    assert_eq!(m.cost(ChainOrder::EndToEnd, 500, true), 32_500_000);
+    assert_eq!(m.cost(ChainOrder::Layerwise, 500, false), 47_500_000);
+    assert_eq!(m.cost(ChainOrder::EndToEnd, 500, false), 12_500_000);
+    assert_eq!(m.resolved_order(500, true), ChainOrder::EndToEnd);
+    assert_eq!(m.resolved_order(4, true), ChainOrder::Layerwise);
+}
+
+/// λ̂ of a regular model (d/2) from f32 chains: the same estimate as the f64 chains with the same
+/// seed (same batches and noise; the chains differ by rounding only), and R̂ and ESS reported.
+#[test]
+fn llc_in_f32_matches_f64_with_the_same_seed() {
+    let (model, w, x, y) = dln_problem(4, &[], 3, 9, 10_000);
+    let cfg = config(4);
+    let s64 = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
+    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+    let x32 = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] as f32);
+    let y32 = model.forward(&w32, x32.as_ref());
+    let s32 = estimate_llc(&model, &w32, x32.as_ref(), y32.as_ref(), &cfg, &Device::cpu()).unwrap();
+    assert!((s32.llc_mean - 6.0).abs() < 0.6, "f32 λ̂ = {}", s32.llc_mean);
+    for (a, b) in s32.llc_per_chain.iter().zip(&s64.llc_per_chain) {
+        assert!((a - b).abs() < 0.02 * b.abs(), "f32 {a} vs f64 {b}");
+    }
+    for s in [&s32, &s64] {
+        let r = s.r_hat.unwrap();
+        assert!((0.99..1.05).contains(&r), "R-hat {r}");
+        let ess = s.ess.unwrap();
+        assert!(ess > 10.0 && ess <= 4.0 * 2000.0 * 4.0, "ESS {ess}");
+    }
+}
+
+/// Split R̂ and ESS on independent stationary Gaussian AR(1) chains x_t = φx_{t−1} + √(1−φ²)ξ_t,
+/// whose autocorrelation is φᵗ, so τ = (1 + φ)/(1 − φ) and ESS = C·N·(1 − φ)/(1 + φ); R̂ → 1.
+/// Chains with different means give R̂ well above 1.
+#[test]
+fn rhat_and_ess_on_ar1_chains_match_the_closed_form() {
+    use doubledescent::sampling::{effective_sample_size, split_rhat};
+    use rand_distr::StandardNormal;
+    let (c, n) = (8, 20_000);
+    for (phi, seed) in [(0.0, 1u64), (0.5, 2), (0.9, 3), (0.97, 4)] {
+        let mut rng = seeded(seed);
+        let chains: Vec<Vec<f64>> = (0..c)
+            .map(|_| {
+                let mut x: f64 = rng.sample(StandardNormal);
+                (0..n)
+                    .map(|_| {
+                        let z: f64 = rng.sample(StandardNormal);
+                        x = phi * x + (1.0 - phi * phi).sqrt() * z;
+                        x
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f64]> = chains.iter().map(|v| v.as_slice()).collect();
+        let want = (c * n) as f64 * (1.0 - phi) / (1.0 + phi);
+        let ess = effective_sample_size(&refs).unwrap();
+        assert!((ess / want - 1.0).abs() < 0.1, "φ = {phi}: ESS {ess} vs {want}");
+        let r = split_rhat(&refs).unwrap();
+        assert!((r - 1.0).abs() < 0.01, "φ = {phi}: R-hat {r}");
+        let shifted: Vec<Vec<f64>> = chains
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.iter().map(|x| x + i as f64).collect())
+            .collect();
+        let refs: Vec<&[f64]> = shifted.iter().map(|v| v.as_slice()).collect();
+        assert!(split_rhat(&refs).unwrap() > 1.5);
+    }
+}

@@ -27,6 +27,7 @@ pub mod cuda;
 #[cfg(not(feature = "cuda"))]
 #[path = "cuda_stub.rs"]
 pub mod cuda;
+pub mod fastmath;
 mod float;
 
 use std::fmt;

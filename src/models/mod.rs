@@ -16,7 +16,7 @@ mod mlp;
 mod relu_network;
 
 pub use activation::{Activation, SWISH_CONSTANT};
-pub use dln::{DeepLinearNetwork, TrueParam};
+pub use dln::{ChainOrder, DeepLinearNetwork, TrueParam};
 pub use fully_connected::{FullyConnected, Workspace};
 pub use margin_loss::MarginLoss;
 pub use mlp::{Loss, Mlp};
@@ -24,6 +24,7 @@ pub use relu_network::{OutputLoss, ReluNetwork, ReluWorkspace};
 
 use faer::{Mat, MatRef};
 
+use crate::backend::Float;
 use crate::data::gather_rows;
 use crate::error::{Error, Result};
 
@@ -33,7 +34,12 @@ use crate::error::{Error, Result};
 /// [`Model::num_params`] entries and the batches [`Model::input_dim`] and [`Model::output_dim`]
 /// columns. [`check_inputs`] checks all of that (and finiteness) once and returns a clear error;
 /// the samplers and the estimator call it before their first step.
-pub trait Model: Sync {
+///
+/// A model may run in f32 as well as f64 (`Model<f32>`, as [`DeepLinearNetwork`] does); losses
+/// are returned in f64 whatever the precision. The `_in` methods take a [`Scratch`] that the
+/// model grows once and reuses, so a sampler's steps allocate nothing; by default they call the
+/// allocating methods.
+pub trait Model<T: Float = f64>: Sync {
     /// Length d of the flat parameter vector.
     fn num_params(&self) -> usize;
     /// Input dimension N.
@@ -41,12 +47,56 @@ pub trait Model: Sync {
     /// Output dimension M.
     fn output_dim(&self) -> usize;
     /// Model outputs for the rows of `x` (b × M).
-    fn forward(&self, w: &[f64], x: MatRef<'_, f64>) -> Mat<f64>;
+    fn forward(&self, w: &[T], x: MatRef<'_, T>) -> Mat<T>;
     /// Mean loss on the batch.
-    fn loss(&self, w: &[f64], x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> f64;
+    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64;
     /// Mean loss on the batch, with its gradient written into `grad` (length d).
-    fn loss_grad(&self, w: &[f64], x: MatRef<'_, f64>, y: MatRef<'_, f64>, grad: &mut [f64])
-    -> f64;
+    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64;
+    /// [`Model::loss`] with scratch space.
+    fn loss_in(
+        &self,
+        scratch: &mut Scratch<T>,
+        w: &[T],
+        x: MatRef<'_, T>,
+        y: MatRef<'_, T>,
+    ) -> f64 {
+        let _ = scratch;
+        self.loss(w, x, y)
+    }
+    /// [`Model::loss_grad`] with scratch space.
+    fn loss_grad_in(
+        &self,
+        scratch: &mut Scratch<T>,
+        w: &[T],
+        x: MatRef<'_, T>,
+        y: MatRef<'_, T>,
+        grad: &mut [T],
+    ) -> f64 {
+        let _ = scratch;
+        self.loss_grad(w, x, y, grad)
+    }
+}
+
+/// Reusable scratch memory for [`Model::loss_in`] and [`Model::loss_grad_in`]: one buffer that a
+/// model carves into its intermediates, grown on first use and then kept.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch<T> {
+    buf: Vec<T>,
+}
+
+impl<T: Float> Scratch<T> {
+    /// Empty scratch (it grows on first use).
+    pub fn new() -> Self {
+        Scratch { buf: Vec::new() }
+    }
+
+    /// `len` values (contents unspecified), growing the buffer when it is shorter.
+    pub(crate) fn take(&mut self, len: usize) -> &mut [T] {
+        if self.buf.len() < len {
+            self.buf.resize(len, T::ZERO);
+        }
+        &mut self.buf[..len]
+    }
 }
 
 /// Layer sizes [N, hidden…, M] and the offset of each layer's parameters in the flat vector, with
@@ -75,11 +125,11 @@ pub(crate) fn layer_layout(
 }
 
 /// Checks a parameter vector and a data set against a model: lengths, shapes, no NaN or ∞.
-pub fn check_inputs<M: Model + ?Sized>(
+pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
 ) -> Result<()> {
     if w.len() != model.num_params() {
         return Err(Error::ShapeMismatch {
@@ -88,7 +138,7 @@ pub fn check_inputs<M: Model + ?Sized>(
             got: format!("{}", w.len()),
         });
     }
-    crate::error::check_finite("w", w.iter().copied())?;
+    crate::error::check_finite("w", w.iter().map(|v| v.to_f64()))?;
     if x.nrows() == 0 {
         return Err(Error::invalid("x", "0 rows", "need at least one sample"));
     }
@@ -111,11 +161,11 @@ pub fn check_inputs<M: Model + ?Sized>(
 
 /// The full-data mean loss, evaluated in batches of 1024 rows (as the original's
 /// `batched_loss_fn`) and weighted by batch size.
-pub fn full_loss<M: Model + ?Sized>(
+pub fn full_loss<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
 ) -> f64 {
     let n = x.nrows();
     let mut total = 0.0;

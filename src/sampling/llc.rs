@@ -31,7 +31,7 @@
 use faer::MatRef;
 
 use super::sgld::{SgldConfig, chains_checked, check_chains};
-use crate::backend::Device;
+use crate::backend::{Device, Float};
 use crate::error::{Error, Result};
 use crate::models::{Model, full_loss};
 
@@ -76,14 +76,21 @@ pub struct LlcSummary {
     pub mala_acceptance: Vec<Vec<(usize, f64)>>,
     /// Mean MALA acceptance over chains and recorded steps (`None` when not recorded).
     pub mala_mean: Option<f64>,
+    /// Split R̂ of the kept loss draws across chains ([`super::diagnostics::split_rhat`]);
+    /// `None` with fewer than 4 kept draws or constant draws.
+    pub r_hat: Option<f64>,
+    /// Effective sample size of the kept loss draws, all chains together
+    /// ([`super::diagnostics::effective_sample_size`]); `None` as for `r_hat`.
+    pub ess: Option<f64>,
 }
 
-/// λ̂ at `w_star` for data (x, y): C chains in parallel (rayon), each sequential inside.
-pub fn estimate_llc<M: Model + ?Sized>(
+/// λ̂ at `w_star` for data (x, y): C chains in parallel (rayon), each sequential inside, in the
+/// precision of the data (f32 as the original JAX code, or f64).
+pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &LlcConfig,
     device: &Device,
 ) -> Result<LlcSummary> {
@@ -115,6 +122,9 @@ pub fn estimate_llc<M: Model + ?Sized>(
         .map(|c| llc_from_losses(&c.losses[burn_in_steps..], init_loss, nbeta))
         .collect::<Result<_>>()?;
     let (llc_mean, llc_std) = crate::stats::mean_std(&llc_per_chain, 1)?;
+    let kept: Vec<&[f64]> = chains.iter().map(|c| &c.losses[burn_in_steps..]).collect();
+    let r_hat = super::diagnostics::split_rhat(&kept).ok();
+    let ess = super::diagnostics::effective_sample_size(&kept).ok();
     let mala: Vec<f64> = chains
         .iter()
         .flat_map(|c| c.mala.iter().map(|p| p.1))
@@ -129,15 +139,17 @@ pub fn estimate_llc<M: Model + ?Sized>(
         loss_trace: chains.iter().map(|c| c.losses.clone()).collect(),
         mala_acceptance: chains.into_iter().map(|c| c.mala).collect(),
         mala_mean: (!mala.is_empty()).then(|| mala.iter().sum::<f64>() / mala.len() as f64),
+        r_hat,
+        ess,
     })
 }
 
 /// L_n(w*), the baseline of the estimator; an error when it is not finite.
-pub(crate) fn baseline_loss<M: Model + ?Sized>(
+pub(crate) fn baseline_loss<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
 ) -> Result<f64> {
     let init_loss = full_loss(model, w_star, x, y);
     if !init_loss.is_finite() {

@@ -84,12 +84,13 @@ fn run_chain<M: Model + ?Sized>(
     let mut rng = random::substream(seed ^ 0x4d41_4c41, chain as u64);
     let mut w = w_star.to_vec();
     let mut grad = vec![0.0; d];
+    let mut scratch = crate::models::Scratch::new();
     let local = Local {
         w_star,
         nbeta,
         gamma,
     };
-    let (mut u, mut loss) = local.potential(model, &w, x, y, &mut grad);
+    let (mut u, mut loss) = local.potential(model, &mut scratch, &w, x, y, &mut grad);
     let mut w_new = vec![0.0; d];
     let mut grad_new = vec![0.0; d];
     let mut losses = Vec::with_capacity(steps);
@@ -103,7 +104,7 @@ fn run_chain<M: Model + ?Sized>(
                 }
             }
         }
-        let (u_new, loss_new) = local.potential(model, &w_new, x, y, &mut grad_new);
+        let (u_new, loss_new) = local.potential(model, &mut scratch, &w_new, x, y, &mut grad_new);
         let a = mala_acceptance(&w, &w_new, u, u_new, &grad, &grad_new, epsilon);
         if rand::RngExt::random::<f64>(&mut rng) < a {
             std::mem::swap(&mut w, &mut w_new);

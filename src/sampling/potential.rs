@@ -4,36 +4,38 @@
 
 use faer::MatRef;
 
-use crate::models::Model;
+use crate::backend::Float;
+use crate::models::{Model, Scratch};
 
 /// The localised tempered potential U(w) = nβ·L_B(w) + (γ/2)‖w − w*‖².
-pub(crate) struct Local<'a> {
-    pub(crate) w_star: &'a [f64],
+pub(crate) struct Local<'a, T: Float = f64> {
+    pub(crate) w_star: &'a [T],
     pub(crate) nbeta: f64,
     pub(crate) gamma: f64,
 }
 
-impl Local<'_> {
+impl<T: Float> Local<'_, T> {
     /// U(w) and ∇U (into `grad`) on the batch (x, y); also returns L_B(w).
-    pub(crate) fn potential<M: Model + ?Sized>(
+    pub(crate) fn potential<M: Model<T> + ?Sized>(
         &self,
         model: &M,
-        w: &[f64],
-        x: MatRef<'_, f64>,
-        y: MatRef<'_, f64>,
-        grad: &mut [f64],
+        scratch: &mut Scratch<T>,
+        w: &[T],
+        x: MatRef<'_, T>,
+        y: MatRef<'_, T>,
+        grad: &mut [T],
     ) -> (f64, f64) {
-        let loss = model.loss_grad(w, x, y, grad);
+        let loss = model.loss_grad_in(scratch, w, x, y, grad);
         (self.with_data_gradient(w, loss, grad), loss)
     }
 
     /// Turns the data gradient in `grad` into ∇U = nβ∇L_B + γ(w − w*) and returns U for the
     /// batch loss `loss`.
-    pub(crate) fn with_data_gradient(&self, w: &[f64], loss: f64, grad: &mut [f64]) -> f64 {
+    pub(crate) fn with_data_gradient(&self, w: &[T], loss: f64, grad: &mut [T]) -> f64 {
         let mut local = 0.0;
         for ((g, wi), ws) in grad.iter_mut().zip(w).zip(self.w_star) {
-            let dw = wi - ws;
-            *g = self.nbeta * *g + self.gamma * dw;
+            let dw = wi.to_f64() - ws.to_f64();
+            *g = T::of(self.nbeta * g.to_f64() + self.gamma * dw);
             local += dw * dw;
         }
         self.nbeta * loss + 0.5 * self.gamma * local
@@ -41,21 +43,23 @@ impl Local<'_> {
 }
 
 /// The MALA acceptance probability of the move w → w′ under potential U with step ε:
-/// min(1, exp(log q(w | w′) − log q(w′ | w) + U(w) − U(w′))), q(b | a) = N(b; a − (ε/2)∇U(a), εI).
-pub fn mala_acceptance(
-    w: &[f64],
-    w_new: &[f64],
+/// min(1, exp(log q(w | w′) − log q(w′ | w) + U(w) − U(w′))), q(b | a) = N(b; a − (ε/2)∇U(a), εI),
+/// accumulated in f64 whatever the precision of the parameters.
+pub fn mala_acceptance<T: Float>(
+    w: &[T],
+    w_new: &[T],
     u: f64,
     u_new: f64,
-    grad: &[f64],
-    grad_new: &[f64],
+    grad: &[T],
+    grad_new: &[T],
     epsilon: f64,
 ) -> f64 {
     let mut back = 0.0; // ‖w − w′ + (ε/2)∇U(w′)‖²
     let mut fwd = 0.0; // ‖w′ − w + (ε/2)∇U(w)‖²
     for i in 0..w.len() {
-        let b = w[i] - w_new[i] + 0.5 * epsilon * grad_new[i];
-        let f = w_new[i] - w[i] + 0.5 * epsilon * grad[i];
+        let (wi, wn) = (w[i].to_f64(), w_new[i].to_f64());
+        let b = wi - wn + 0.5 * epsilon * grad_new[i].to_f64();
+        let f = wn - wi + 0.5 * epsilon * grad[i].to_f64();
         back += b * b;
         fwd += f * f;
     }

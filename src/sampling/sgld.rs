@@ -7,10 +7,10 @@ use rayon::prelude::*;
 use super::potential::{Local, mala_acceptance};
 use super::update::{Step, sgld_update_chains, update_chain};
 use super::{LossTrace, NBeta};
-use crate::backend::{Backend, Device};
-use crate::data::{Minibatches, gather_rows};
+use crate::backend::{Backend, Device, Float};
+use crate::data::{Minibatches, gather_rows_into};
 use crate::error::{Error, Result};
-use crate::models::{Model, full_loss};
+use crate::models::{Model, Scratch, full_loss};
 use crate::random;
 
 /// SGLD settings. `Default` gives the DLN defaults of `expt_dln.py` (ε = 1e-5, γ = 10, batch 100,
@@ -96,62 +96,69 @@ impl SgldConfig {
 
 /// One SGLD chain.
 #[derive(Clone, Debug)]
-pub struct Chain {
+pub struct Chain<T = f64> {
     /// The recorded loss after every step.
     pub losses: Vec<f64>,
     /// (step, MALA acceptance probability) every `mala_every` steps.
     pub mala: Vec<(usize, f64)>,
     /// The last parameter.
-    pub last: Vec<f64>,
+    pub last: Vec<T>,
 }
 
 /// The running state of one SGLD chain: its batch order, current parameter, scratch and records.
-/// A step is split in two around the update, so that many chains can share one fused update
+/// Everything a step touches is allocated here once, so steps allocate nothing. A step is split
+/// in two around the update, so that many chains can share one fused update
 /// ([`sgld_update_chains`]) between the halves.
-struct ChainState<'a, M: Model + ?Sized> {
+struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     model: &'a M,
-    x: MatRef<'a, f64>,
-    y: MatRef<'a, f64>,
-    w_star: &'a [f64],
+    x: MatRef<'a, T>,
+    y: MatRef<'a, T>,
+    w_star: &'a [T],
     cfg: &'a SgldConfig,
     nbeta: f64,
     chain: u32,
     rng: random::Rng,
     batches: Minibatches,
-    w: Vec<f64>,
-    w_new: Vec<f64>,
-    grad: Vec<f64>,
-    grad_new: Vec<f64>,
-    batch: Option<(Mat<f64>, Mat<f64>, f64)>,
+    w: Vec<T>,
+    w_new: Vec<T>,
+    grad: Vec<T>,
+    grad_new: Vec<T>,
+    xb: Mat<T>,
+    yb: Mat<T>,
+    loss_w: f64,
+    scratch: Scratch<T>,
     losses: Vec<f64>,
     mala: Vec<(usize, f64)>,
 }
 
-impl<'a, M: Model + ?Sized> ChainState<'a, M> {
+impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     fn new(
         model: &'a M,
-        w_star: &'a [f64],
-        x: MatRef<'a, f64>,
-        y: MatRef<'a, f64>,
+        w_star: &'a [T],
+        x: MatRef<'a, T>,
+        y: MatRef<'a, T>,
         cfg: &'a SgldConfig,
         chain: u32,
     ) -> Result<Self> {
-        let (n, d) = (x.nrows(), w_star.len());
+        let (n, d, b) = (x.nrows(), w_star.len(), cfg.batch_size);
         Ok(ChainState {
             model,
             x,
             y,
             w_star,
             cfg,
-            nbeta: cfg.nbeta.resolve(n, cfg.batch_size),
+            nbeta: cfg.nbeta.resolve(n, b),
             chain,
             rng: random::substream(cfg.seed, chain as u64),
-            batches: Minibatches::new(n, cfg.batch_size, cfg.shuffle)?,
+            batches: Minibatches::new(n, b, cfg.shuffle)?,
             w: w_star.to_vec(),
-            w_new: vec![0.0; d],
-            grad: vec![0.0; d],
-            grad_new: vec![0.0; d],
-            batch: None,
+            w_new: vec![T::ZERO; d],
+            grad: vec![T::ZERO; d],
+            grad_new: vec![T::ZERO; d],
+            xb: Mat::zeros(b, x.ncols()),
+            yb: Mat::zeros(b, y.ncols()),
+            loss_w: 0.0,
+            scratch: Scratch::new(),
             losses: Vec::with_capacity(cfg.steps),
             mala: Vec::new(),
         })
@@ -171,20 +178,23 @@ impl<'a, M: Model + ?Sized> ChainState<'a, M> {
     /// `w_new` for the update.
     fn before_update(&mut self) {
         let idx = self.batches.next_batch(&mut self.rng);
-        let xb = gather_rows(self.x, idx);
-        let yb = gather_rows(self.y, idx);
-        let loss_w = self
-            .model
-            .loss_grad(&self.w, xb.as_ref(), yb.as_ref(), &mut self.grad);
+        gather_rows_into(self.x, idx, self.xb.as_mut());
+        gather_rows_into(self.y, idx, self.yb.as_mut());
+        self.loss_w = self.model.loss_grad_in(
+            &mut self.scratch,
+            &self.w,
+            self.xb.as_ref(),
+            self.yb.as_ref(),
+            &mut self.grad,
+        );
         self.w_new.copy_from_slice(&self.w);
-        self.batch = Some((xb, yb, loss_w));
     }
 
     /// Second half of step t, once `w_new` holds the updated parameter: the MALA diagnostic, the
     /// recorded loss and the divergence check.
     fn after_update(&mut self, t: usize) -> Result<()> {
-        let (xb, yb, loss_w) = self.batch.take().expect("before_update runs first");
         let (model, cfg) = (self.model, self.cfg);
+        let (xb, yb) = (self.xb.as_ref(), self.yb.as_ref());
         let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
         let batch_loss = if record_mala {
             let local = Local {
@@ -192,12 +202,13 @@ impl<'a, M: Model + ?Sized> ChainState<'a, M> {
                 nbeta: self.nbeta,
                 gamma: cfg.gamma,
             };
-            let u = local.with_data_gradient(&self.w, loss_w, &mut self.grad);
+            let u = local.with_data_gradient(&self.w, self.loss_w, &mut self.grad);
             let (u_new, l) = local.potential(
                 model,
+                &mut self.scratch,
                 &self.w_new,
-                xb.as_ref(),
-                yb.as_ref(),
+                xb,
+                yb,
                 &mut self.grad_new,
             );
             self.mala.push((
@@ -214,7 +225,7 @@ impl<'a, M: Model + ?Sized> ChainState<'a, M> {
             ));
             l
         } else {
-            model.loss(&self.w_new, xb.as_ref(), yb.as_ref())
+            model.loss_in(&mut self.scratch, &self.w_new, xb, yb)
         };
         let loss = match cfg.loss_trace {
             LossTrace::Minibatch => batch_loss,
@@ -233,7 +244,7 @@ impl<'a, M: Model + ?Sized> ChainState<'a, M> {
         Ok(())
     }
 
-    fn finish(self) -> Chain {
+    fn finish(self) -> Chain<T> {
         Chain {
             losses: self.losses,
             mala: self.mala,
@@ -242,41 +253,44 @@ impl<'a, M: Model + ?Sized> ChainState<'a, M> {
     }
 }
 
-/// Runs SGLD chain number `chain` from w* on data (x, y) (n × N, n × M), on the CPU.
-pub fn sgld_chain<M: Model + ?Sized>(
+/// The preconditioner of `cfg` in the chains' precision.
+fn precond_in<T: Float>(cfg: &SgldConfig) -> Option<Vec<T>> {
+    cfg.preconditioner
+        .as_ref()
+        .map(|p| p.iter().map(|&v| T::of(v)).collect())
+}
+
+/// Runs SGLD chain number `chain` from w* on data (x, y) (n × N, n × M), on the CPU, in the
+/// precision of the data (f32 or f64; the update and the recorded losses are computed in f64).
+pub fn sgld_chain<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chain: u32,
-) -> Result<Chain> {
+) -> Result<Chain<T>> {
     crate::models::check_inputs(model, w_star, x, y)?;
     cfg.validate(x.nrows(), w_star.len())?;
-    run_chain(model, w_star, x, y, cfg, chain)
+    let precond = precond_in::<T>(cfg);
+    run_chain(model, w_star, x, y, cfg, precond.as_deref(), chain)
 }
 
 /// One chain on its own, with the update on the CPU; the inputs were checked by the caller.
-fn run_chain<M: Model + ?Sized>(
+fn run_chain<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
+    precond: Option<&[T]>,
     chain: u32,
-) -> Result<Chain> {
+) -> Result<Chain<T>> {
     let mut state = ChainState::new(model, w_star, x, y, cfg, chain)?;
     for t in 0..cfg.steps {
         state.before_update();
         let step = state.step_constants(t);
-        update_chain(
-            &mut state.w_new,
-            &state.grad,
-            w_star,
-            cfg.preconditioner.as_deref(),
-            &step,
-            chain,
-        );
+        update_chain(&mut state.w_new, &state.grad, w_star, precond, &step, chain);
         state.after_update(t)?;
     }
     Ok(state.finish())
@@ -286,44 +300,45 @@ fn run_chain<M: Model + ?Sized>(
 /// chains); on CUDA the chains advance in lockstep and every step updates all of them in one
 /// launch of the fused update (`cuda/sgld.cu`), with the gradients computed on the CPU. Both draw
 /// the same noise (Philox keyed by seed, chain and step) and the same batches.
-pub fn sgld_chains<M: Model + ?Sized>(
+pub fn sgld_chains<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chains: usize,
     device: &Device,
-) -> Result<Vec<Chain>> {
+) -> Result<Vec<Chain<T>>> {
     let chains = check_chains(model, w_star, x, y, cfg, chains)?;
     chains_checked(model, w_star, x, y, cfg, chains, device)
 }
 
 /// [`sgld_chains`] once the inputs have been checked (by it, or by the LLC estimator).
-pub(crate) fn chains_checked<M: Model + ?Sized>(
+pub(crate) fn chains_checked<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chains: u32,
     device: &Device,
-) -> Result<Vec<Chain>> {
+) -> Result<Vec<Chain<T>>> {
     if device.backend() == Backend::Cpu {
+        let precond = precond_in::<T>(cfg);
         return (0..chains)
             .into_par_iter()
-            .map(|c| run_chain(model, w_star, x, y, cfg, c))
+            .map(|c| run_chain(model, w_star, x, y, cfg, precond.as_deref(), c))
             .collect();
     }
     lockstep(model, w_star, x, y, cfg, chains, device)
 }
 
 /// The checks shared by the multi-chain drivers; the chain count as the noise counter's type.
-pub(crate) fn check_chains<M: Model + ?Sized>(
+pub(crate) fn check_chains<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chains: usize,
 ) -> Result<u32> {
@@ -336,34 +351,35 @@ pub(crate) fn check_chains<M: Model + ?Sized>(
 /// step at a time and share one fused update per step. On the CPU it gives the same chains as
 /// [`sgld_chain`] run one by one (the tests check this), so the CUDA path differs from the CPU
 /// path only in the update's arithmetic.
-pub fn sgld_chains_lockstep<M: Model + ?Sized>(
+pub fn sgld_chains_lockstep<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chains: usize,
     device: &Device,
-) -> Result<Vec<Chain>> {
+) -> Result<Vec<Chain<T>>> {
     let chains = check_chains(model, w_star, x, y, cfg, chains)?;
     lockstep(model, w_star, x, y, cfg, chains, device)
 }
 
-fn lockstep<M: Model + ?Sized>(
+fn lockstep<T: Float, M: Model<T> + ?Sized>(
     model: &M,
-    w_star: &[f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
+    w_star: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
     cfg: &SgldConfig,
     chains: u32,
     device: &Device,
-) -> Result<Vec<Chain>> {
+) -> Result<Vec<Chain<T>>> {
     let d = w_star.len();
-    let mut states: Vec<ChainState<'_, M>> = (0..chains)
+    let precond = precond_in::<T>(cfg);
+    let mut states: Vec<ChainState<'_, T, M>> = (0..chains)
         .map(|c| ChainState::new(model, w_star, x, y, cfg, c))
         .collect::<Result<_>>()?;
-    let mut w_all = vec![0.0; chains as usize * d];
-    let mut g_all = vec![0.0; chains as usize * d];
+    let mut w_all = vec![T::ZERO; chains as usize * d];
+    let mut g_all = vec![T::ZERO; chains as usize * d];
     for t in 0..cfg.steps {
         states.par_iter_mut().for_each(|s| s.before_update());
         for (c, s) in states.iter().enumerate() {
@@ -372,14 +388,7 @@ fn lockstep<M: Model + ?Sized>(
         }
         if let Some(s) = states.first() {
             let step = s.step_constants(t);
-            sgld_update_chains(
-                &mut w_all,
-                &g_all,
-                w_star,
-                cfg.preconditioner.as_deref(),
-                &step,
-                device,
-            )?;
+            sgld_update_chains(&mut w_all, &g_all, w_star, precond.as_deref(), &step, device)?;
         }
         for (c, s) in states.iter_mut().enumerate() {
             s.w_new.copy_from_slice(&w_all[c * d..(c + 1) * d]);

@@ -20,17 +20,19 @@ pub(crate) fn update_chain<T: Float>(
     s: &Step,
     chain: u32,
 ) {
-    let d = w.len();
-    for p in 0..d.div_ceil(2) {
-        let (z0, z1) = philox::normal_pair(s.seed, chain, s.step, p as u32);
-        for (k, z) in [(2 * p, z0), (2 * p + 1, z1)] {
-            if k < d {
-                let pk = precond.map_or(1.0, |pc| pc[k].to_f64());
-                let wk = w[k].to_f64();
-                let drift = s.nbeta * g[k].to_f64() + s.gamma * (wk - w_star[k].to_f64());
-                w[k] = T::of(wk - 0.5 * s.epsilon * pk * drift + (s.epsilon * pk).sqrt() * z);
-            }
-        }
+    let (eps, nbeta, gamma) = (s.epsilon, s.nbeta, s.gamma);
+    let (half, root) = (0.5 * eps, eps.sqrt());
+    match precond {
+        None => philox::map_with_normals(s.seed, chain, s.step, w, |k, wk, z| {
+            let wk = wk.to_f64();
+            let drift = nbeta * g[k].to_f64() + gamma * (wk - w_star[k].to_f64());
+            T::of(wk - half * drift + root * z)
+        }),
+        Some(pc) => philox::map_with_normals(s.seed, chain, s.step, w, |k, wk, z| {
+            let (pk, wk) = (pc[k].to_f64(), wk.to_f64());
+            let drift = nbeta * g[k].to_f64() + gamma * (wk - w_star[k].to_f64());
+            T::of(wk - half * pk * drift + (eps * pk).sqrt() * z)
+        }),
     }
 }
 

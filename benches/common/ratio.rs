@@ -1,0 +1,43 @@
+//! Ratios against a baseline measured in the same run: after a group, the benches read the
+//! medians criterion wrote (`target/criterion/<group>/<id>/new/estimates.json`) and print
+//! `baseline / row` for each row, so a speed-up is read off the run itself.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// Criterion's median time in ns of `group`/`id`, if this run wrote it.
+pub fn median_ns(group: &str, id: &str) -> Option<f64> {
+    let root = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
+        })
+        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let safe = |s: &str| s.replace(['/', '\\', ':', '?', '"', '<', '>', '|', '*'], "_");
+    let mut path = root.join(safe(group));
+    for part in id.split('/') {
+        path = path.join(safe(part));
+    }
+    let text = std::fs::read_to_string(path.join("new/estimates.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+/// Prints `baseline / row` (the speed-up of each row over the baseline) for the rows of `group`.
+pub fn print_ratios(group: &str, baseline: &str, rows: &[&str]) {
+    let Some(base) = median_ns(group, baseline) else {
+        eprintln!("{group}: no median for the baseline {baseline} (filtered out?)");
+        return;
+    };
+    for row in rows {
+        match median_ns(group, row) {
+            Some(t) => println!(
+                "{group}: {row} is {:.2}x faster than {baseline} ({:.3} ms vs {:.3} ms)",
+                base / t,
+                t / 1e6,
+                base / 1e6
+            ),
+            None => eprintln!("{group}: no median for {row} (filtered out?)"),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Convergence diagnostics of several chains of one scalar (the LLC's loss traces): split R̂ and
+//! the effective sample size, as in Gelman et al., *Bayesian Data Analysis* (3rd ed., §11.4–11.5)
+//! and the Stan reference manual ("Effective sample size", `compute_effective_sample_size` in
+//! `stan/analyze/mcmc/compute_effective_sample_size.hpp`).
+//!
+//! * Split R̂: every chain is cut into halves (the middle draw of an odd length dropped), so
+//!   m = 2C sequences of n draws. With W the mean within-sequence variance and B/n the variance
+//!   of the sequence means, var⁺ = (n − 1)/n·W + B/n and R̂ = √(var⁺/W). It tends to 1 as the
+//!   chains mix; 1.01 is the usual threshold.
+//! * ESS = m·n/τ̂ over the same split sequences, with τ̂ = −1 + 2·Σ ρ̂_t the integrated
+//!   autocorrelation time, ρ̂_t = 1 − (W − mean autocovariance at lag t)/var⁺, summed by Geyer's
+//!   initial positive and monotone sequence (pairs ρ̂_{2k} + ρ̂_{2k+1} while positive, made
+//!   non-increasing).
+
+use crate::error::{Error, Result};
+
+/// The halves of every chain (the middle draw dropped when the length is odd).
+fn split_halves<'a>(chains: &[&'a [f64]]) -> Result<Vec<&'a [f64]>> {
+    let len = chains.first().map_or(0, |c| c.len());
+    if chains.is_empty() || chains.iter().any(|c| c.len() != len) {
+        return Err(Error::invalid(
+            "chains",
+            format!("{} chains", chains.len()),
+            "need at least one chain, all of the same length",
+        ));
+    }
+    if len < 4 {
+        return Err(Error::invalid(
+            "chains",
+            format!("{len} draws per chain"),
+            "need at least 4 draws per chain",
+        ));
+    }
+    if let Some(v) = chains.iter().flat_map(|c| c.iter()).find(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            name: "chains",
+            location: "a draw".into(),
+            value: *v,
+        });
+    }
+    let n = len / 2;
+    Ok(chains
+        .iter()
+        .flat_map(|c| [&c[..n], &c[len - n..]])
+        .collect())
+}
+
+/// Means and variances (ddof 1) of the sequences, W and var⁺.
+struct Moments {
+    means: Vec<f64>,
+    w: f64,
+    var_plus: f64,
+}
+
+fn moments(seqs: &[&[f64]]) -> Result<Moments> {
+    let n = seqs[0].len() as f64;
+    let means: Vec<f64> = seqs.iter().map(|s| s.iter().sum::<f64>() / n).collect();
+    let w = seqs
+        .iter()
+        .zip(&means)
+        .map(|(s, m)| s.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0))
+        .sum::<f64>()
+        / seqs.len() as f64;
+    let grand = means.iter().sum::<f64>() / means.len() as f64;
+    let b_over_n = if means.len() > 1 {
+        means.iter().map(|m| (m - grand).powi(2)).sum::<f64>() / (means.len() - 1) as f64
+    } else {
+        0.0
+    };
+    if !(w > 0.0) {
+        return Err(Error::invalid(
+            "chains",
+            "constant draws",
+            "R-hat and ESS need draws that vary within chains",
+        ));
+    }
+    Ok(Moments {
+        means,
+        w,
+        var_plus: (n - 1.0) / n * w + b_over_n,
+    })
+}
+
+/// Split R̂ of chains of equal length (at least 4 draws each).
+pub fn split_rhat(chains: &[&[f64]]) -> Result<f64> {
+    let seqs = split_halves(chains)?;
+    let m = moments(&seqs)?;
+    Ok((m.var_plus / m.w).sqrt())
+}
+
+/// The effective sample size of chains of equal length (at least 4 draws each), over split
+/// chains with Geyer's initial monotone sequence (Stan's estimator). At most m·n·log₁₀(m·n).
+pub fn effective_sample_size(chains: &[&[f64]]) -> Result<f64> {
+    let seqs = split_halves(chains)?;
+    let mo = moments(&seqs)?;
+    let n = seqs[0].len();
+    let total = (seqs.len() * n) as f64;
+    // Mean over sequences of the biased autocovariance at lag t.
+    let acov = |t: usize| -> f64 {
+        seqs.iter()
+            .zip(&mo.means)
+            .map(|(s, m)| {
+                (0..n - t)
+                    .map(|i| (s[i] - m) * (s[i + t] - m))
+                    .sum::<f64>()
+                    / n as f64
+            })
+            .sum::<f64>()
+            / seqs.len() as f64
+    };
+    let rho = |t: usize| 1.0 - (mo.w - acov(t)) / mo.var_plus;
+    // Geyer: pairs P_k = ρ_{2k} + ρ_{2k+1} while positive, made non-increasing.
+    let mut tau_sum = 0.0; // Σ of the kept pairs
+    let mut prev_pair = f64::INFINITY;
+    let mut t = 0;
+    while t + 1 < n {
+        let pair = if t == 0 { 1.0 + rho(1) } else { rho(t) + rho(t + 1) };
+        if pair <= 0.0 {
+            break;
+        }
+        let pair = pair.min(prev_pair);
+        tau_sum += pair;
+        prev_pair = pair;
+        t += 2;
+    }
+    let tau = (-1.0 + 2.0 * tau_sum).max(1.0 / total.log10());
+    Ok(total / tau)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_or_ragged_or_constant_chains_are_errors() {
+        let a = [1.0, 2.0, 3.0];
+        assert!(split_rhat(&[&a]).is_err());
+        let b = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let c = [1.0, 2.0, 3.0, 4.0];
+        assert!(effective_sample_size(&[&b, &c]).is_err());
+        assert!(split_rhat(&[&[2.0; 8]]).is_err());
+        assert!(split_rhat(&[]).is_err());
+        assert!(split_rhat(&[&[1.0, f64::NAN, 2.0, 3.0]]).is_err());
+    }
+}
