@@ -57,20 +57,6 @@ pub fn gather_rows(a: MatRef<'_, f64>, idx: &[usize]) -> Mat<f64> {
     Mat::from_fn(idx.len(), a.ncols(), |i, j| a[(idx[i], j)])
 }
 
-/// Rows `idx` of `a` into `out` (idx.len() × a.ncols()), column by column.
-pub fn gather_rows_into<T: crate::backend::Float>(
-    a: MatRef<'_, T>,
-    idx: &[usize],
-    mut out: faer::MatMut<'_, T>,
-) {
-    for j in 0..a.ncols() {
-        let src = a.col(j);
-        for (i, &r) in idx.iter().enumerate() {
-            out[(i, j)] = src[r];
-        }
-    }
-}
-
 /// An n × d matrix of independent draws from U(lo, hi), drawn from `rng` in the order
 /// `Mat::from_fn` visits the entries (the inputs of
 /// the LLC experiments: x ~ U(−10, 10)^d in `validating_lambdahat/expt_dln.py` and

@@ -29,7 +29,7 @@ mod pca;
 mod sphere_teacher;
 mod tabular;
 
-pub use batches::{Minibatches, gather_rows, gather_rows_into, uniform_inputs};
+pub use batches::{Minibatches, gather_rows, uniform_inputs};
 pub use cifar::cifar10;
 #[cfg(feature = "csv")]
 pub use csv_tables::{CsvOptions, diabetes, diabetes_raw, parse_csv, read_csv};

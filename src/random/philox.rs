@@ -64,9 +64,10 @@ pub fn normal_pair(seed: u64, chain: u32, step: u64, pair: u32) -> (f64, f64) {
 /// a time.
 pub const LANES: usize = 8;
 
-/// `LANES` pairs from `pair0` on, as structure-of-arrays lanes (the loop bodies vectorise).
+/// Ten Philox rounds of `LANES` counters (c₀ = pair0 + lane, c₁ = chain, c₂c₃ = step) in
+/// structure-of-arrays lanes.
 #[inline(always)]
-fn normal_block(seed: u64, chain: u32, step: u64, pair0: u32, out: &mut [f64; 2 * LANES]) {
+fn philox_lanes(seed: u64, chain: u32, step: u64, pair0: u32) -> [[u32; LANES]; 4] {
     let mut c0 = [0u32; LANES];
     for (l, c) in c0.iter_mut().enumerate() {
         *c = pair0.wrapping_add(l as u32);
@@ -89,6 +90,72 @@ fn normal_block(seed: u64, chain: u32, step: u64, pair0: u32, out: &mut [f64; 2 
         k0 = k0.wrapping_add(W0);
         k1 = k1.wrapping_add(W1);
     }
+    [c0, c1, c2, c3]
+}
+
+/// [`philox_lanes`] with AVX2 intrinsics: the 32 × 32 → 64-bit products of the eight lanes
+/// by two `vpmuludq` (even and odd lanes), split into high and low words by blends.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn philox_lanes_avx2(seed: u64, chain: u32, step: u64, pair0: u32) -> [[u32; LANES]; 4] {
+    use std::arch::x86_64::*;
+    /// High and low words of m·c for the eight lanes of c.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn mul_hilo(c: __m256i, m: __m256i) -> (__m256i, __m256i) {
+        let even = _mm256_mul_epu32(c, m);
+        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(c), m);
+        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+        (hi, lo)
+    }
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let mut c0 = _mm256_add_epi32(_mm256_set1_epi32(pair0 as i32), lanes);
+    let mut c1 = _mm256_set1_epi32(chain as i32);
+    let mut c2 = _mm256_set1_epi32(step as u32 as i32);
+    let mut c3 = _mm256_set1_epi32((step >> 32) as u32 as i32);
+    let (m0, m1) = (_mm256_set1_epi32(M0 as i32), _mm256_set1_epi32(M1 as i32));
+    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+    for _ in 0..10 {
+        let (hi0, lo0) = mul_hilo(c0, m0);
+        let (hi1, lo1) = mul_hilo(c2, m1);
+        let n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(k0 as i32));
+        let n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(k1 as i32));
+        c1 = lo1;
+        c3 = lo0;
+        c0 = n0;
+        c2 = n2;
+        k0 = k0.wrapping_add(W0);
+        k1 = k1.wrapping_add(W1);
+    }
+    let mut out = [[0u32; LANES]; 4];
+    for (o, v) in out.iter_mut().zip([c0, c1, c2, c3]) {
+        // SAFETY: [u32; 8] is 32 bytes, the size of the vector; unaligned store.
+        unsafe { _mm256_storeu_si256(o.as_mut_ptr().cast(), v) };
+    }
+    out
+}
+
+/// `LANES` pairs from `pair0` on: Philox in lanes (AVX2 intrinsics when `AVX2`, which only the
+/// AVX2-compiled caller passes), then the branch-free Box–Muller, which vectorises.
+#[inline(always)]
+fn normal_block<const AVX2: bool>(
+    seed: u64,
+    chain: u32,
+    step: u64,
+    pair0: u32,
+    out: &mut [f64; 2 * LANES],
+) {
+    #[cfg(target_arch = "x86_64")]
+    let [c0, c1, c2, c3] = if AVX2 {
+        // SAFETY: AVX2 is only requested from `map_avx2`, which runs after the feature check.
+        unsafe { philox_lanes_avx2(seed, chain, step, pair0) }
+    } else {
+        philox_lanes(seed, chain, step, pair0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let [c0, c1, c2, c3] = philox_lanes(seed, chain, step, pair0);
     for l in 0..LANES {
         let (u1, u2) = uniforms([c0[l], c1[l], c2[l], c3[l]]);
         let (z0, z1) = box_muller(u1, u2);
@@ -101,7 +168,7 @@ fn normal_block(seed: u64, chain: u32, step: u64, pair0: u32, out: &mut [f64; 2 
 /// stream (seed, chain, step), starting at normal `start` (even) and covering `len` normals;
 /// chunks hold up to 2·LANES values. The values equal [`normal_pair`]'s bit for bit.
 #[inline(always)]
-fn for_normals(
+fn for_normals<const AVX2: bool>(
     seed: u64,
     chain: u32,
     step: u64,
@@ -111,7 +178,7 @@ fn for_normals(
     let mut buf = [0.0; 2 * LANES];
     let mut k = 0;
     while k < len {
-        normal_block(seed, chain, step, (k / 2) as u32, &mut buf);
+        normal_block::<AVX2>(seed, chain, step, (k / 2) as u32, &mut buf);
         let m = (len - k).min(2 * LANES);
         f(k, &buf[..m]);
         k += 2 * LANES;
@@ -123,49 +190,55 @@ fn for_normals(
 /// vector lanes (AVX2 where the processor has it, detected at run time; the same bits either
 /// way, as nothing uses a fused multiply–add).
 pub fn fill_normals(seed: u64, chain: u32, step: u64, out: &mut [f64]) {
-    with_lanes(|| {
-        for_normals(seed, chain, step, out.len(), |k, z| {
-            out[k..k + z.len()].copy_from_slice(z)
-        })
-    })
+    map_with_normals(seed, chain, step, out, |_, _, z| z)
 }
 
-/// Runs `f` compiled for AVX2 when the processor has it (the caller's closure is inlined into
-/// the feature-enabled copy), and as is otherwise.
 #[inline(always)]
-pub(crate) fn with_lanes<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor supports AVX2 (checked just above).
-            return unsafe { avx2(f) };
-        }
-    }
-    f()
-}
-
-/// The SGLD update of one chain with its Philox noise: for k < w.len(),
-/// w_k ← `update(k, w_k, z_k)` with z_k normal k of (seed, chain, step), fused so the normals never
-/// leave registers and the first level of cache.
-#[inline(always)]
-pub(crate) fn map_with_normals<T: Copy>(
+fn map_body<const AVX2: bool, T: Copy, F: Fn(usize, T, f64) -> T>(
     seed: u64,
     chain: u32,
     step: u64,
     w: &mut [T],
-    update: impl Fn(usize, T, f64) -> T,
+    update: &F,
 ) {
-    with_lanes(|| {
-        for_normals(seed, chain, step, w.len(), |k, z| {
-            for (i, (wi, &zi)) in w[k..k + z.len()].iter_mut().zip(z).enumerate() {
-                *wi = update(k + i, *wi, zi);
-            }
-        })
+    for_normals::<AVX2>(seed, chain, step, w.len(), |k, z| {
+        for (i, (wi, &zi)) in w[k..k + z.len()].iter_mut().zip(z).enumerate() {
+            *wi = update(k + i, *wi, zi);
+        }
     })
+}
+
+/// [`map_body`] compiled for AVX2: Philox's 32-bit products and the transform run four f64
+/// (eight u32) lanes wide.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn map_avx2<T: Copy, F: Fn(usize, T, f64) -> T>(
+    seed: u64,
+    chain: u32,
+    step: u64,
+    w: &mut [T],
+    update: &F,
+) {
+    map_body::<true, T, F>(seed, chain, step, w, update)
+}
+
+/// The SGLD update of one chain with its Philox noise: for k < w.len(),
+/// w_k ← `update(k, w_k, z_k)` with z_k normal k of (seed, chain, step), fused so the normals never
+/// leave the first level of cache. AVX2 where the processor has it (the same bits either way).
+#[inline]
+pub(crate) fn map_with_normals<T: Copy, F: Fn(usize, T, f64) -> T>(
+    seed: u64,
+    chain: u32,
+    step: u64,
+    w: &mut [T],
+    update: F,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2 (checked just above).
+        return unsafe { map_avx2(seed, chain, step, w, &update) };
+    }
+    map_body::<false, T, F>(seed, chain, step, w, &update)
 }
 
 #[cfg(test)]

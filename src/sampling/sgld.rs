@@ -1,14 +1,14 @@
 //! SGLD chains (Welling & Teh 2011) as the LLC paper runs them (Lau et al., arXiv 2308.12108;
 //! `validating_lambdahat/sgld_utils.py`, function `sgld`).
 
-use faer::{Mat, MatRef};
+use faer::MatRef;
 use rayon::prelude::*;
 
 use super::potential::{Local, mala_acceptance};
 use super::update::{Step, sgld_update_chains, update_chain};
 use super::{LossTrace, NBeta};
 use crate::backend::{Backend, Device, Float};
-use crate::data::{Minibatches, gather_rows_into};
+use crate::data::Minibatches;
 use crate::error::{Error, Result};
 use crate::models::{Model, Scratch, full_loss};
 use crate::random;
@@ -113,6 +113,7 @@ struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     model: &'a M,
     x: MatRef<'a, T>,
     y: MatRef<'a, T>,
+    rows: &'a RowMajor<T>,
     w_star: &'a [T],
     cfg: &'a SgldConfig,
     nbeta: f64,
@@ -123,8 +124,8 @@ struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     w_new: Vec<T>,
     grad: Vec<T>,
     grad_new: Vec<T>,
-    xb: Mat<T>,
-    yb: Mat<T>,
+    xb: Vec<T>,
+    yb: Vec<T>,
     loss_w: f64,
     scratch: Scratch<T>,
     losses: Vec<f64>,
@@ -135,16 +136,17 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     fn new(
         model: &'a M,
         w_star: &'a [T],
-        x: MatRef<'a, T>,
-        y: MatRef<'a, T>,
+        data: &'a Data<'a, T>,
         cfg: &'a SgldConfig,
         chain: u32,
     ) -> Result<Self> {
+        let (x, y) = (data.x, data.y);
         let (n, d, b) = (x.nrows(), w_star.len(), cfg.batch_size);
         Ok(ChainState {
             model,
             x,
             y,
+            rows: &data.rows,
             w_star,
             cfg,
             nbeta: cfg.nbeta.resolve(n, b),
@@ -155,8 +157,8 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
             w_new: vec![T::ZERO; d],
             grad: vec![T::ZERO; d],
             grad_new: vec![T::ZERO; d],
-            xb: Mat::zeros(b, x.ncols()),
-            yb: Mat::zeros(b, y.ncols()),
+            xb: vec![T::ZERO; b * x.ncols()],
+            yb: vec![T::ZERO; b * y.ncols()],
             loss_w: 0.0,
             scratch: Scratch::new(),
             losses: Vec::with_capacity(cfg.steps),
@@ -178,15 +180,11 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     /// `w_new` for the update.
     fn before_update(&mut self) {
         let idx = self.batches.next_batch(&mut self.rng);
-        gather_rows_into(self.x, idx, self.xb.as_mut());
-        gather_rows_into(self.y, idx, self.yb.as_mut());
-        self.loss_w = self.model.loss_grad_in(
-            &mut self.scratch,
-            &self.w,
-            self.xb.as_ref(),
-            self.yb.as_ref(),
-            &mut self.grad,
-        );
+        self.rows.gather(idx, &mut self.xb, &mut self.yb);
+        let (xb, yb) = self.rows.batch(&self.xb, &self.yb);
+        self.loss_w = self
+            .model
+            .loss_grad_in(&mut self.scratch, &self.w, xb, yb, &mut self.grad);
         self.w_new.copy_from_slice(&self.w);
     }
 
@@ -194,7 +192,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     /// recorded loss and the divergence check.
     fn after_update(&mut self, t: usize) -> Result<()> {
         let (model, cfg) = (self.model, self.cfg);
-        let (xb, yb) = (self.xb.as_ref(), self.yb.as_ref());
+        let (xb, yb) = self.rows.batch(&self.xb, &self.yb);
         let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
         let batch_loss = if record_mala {
             let local = Local {
@@ -253,6 +251,68 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     }
 }
 
+/// The data as the chains read it: the caller's matrices, and a row-major copy made once, so a
+/// minibatch is gathered as whole contiguous rows (column-major data would cost a cache miss per
+/// entry).
+struct RowMajor<T> {
+    x: Vec<T>,
+    y: Vec<T>,
+    n_in: usize,
+    n_out: usize,
+}
+
+impl<T: Float> RowMajor<T> {
+    fn new(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Self {
+        let copy = |a: MatRef<'_, T>| -> Vec<T> {
+            let mut v = Vec::with_capacity(a.nrows() * a.ncols());
+            for i in 0..a.nrows() {
+                v.extend((0..a.ncols()).map(|j| a[(i, j)]));
+            }
+            v
+        };
+        RowMajor {
+            x: copy(x),
+            y: copy(y),
+            n_in: x.ncols(),
+            n_out: y.ncols(),
+        }
+    }
+
+    /// Rows `idx` into the batch buffers (row-major).
+    fn gather(&self, idx: &[usize], xb: &mut [T], yb: &mut [T]) {
+        let (a, c) = (self.n_in, self.n_out);
+        for (k, &r) in idx.iter().enumerate() {
+            xb[k * a..(k + 1) * a].copy_from_slice(&self.x[r * a..(r + 1) * a]);
+            yb[k * c..(k + 1) * c].copy_from_slice(&self.y[r * c..(r + 1) * c]);
+        }
+    }
+
+    /// The batch buffers as b × N and b × M matrices.
+    fn batch<'b>(&self, xb: &'b [T], yb: &'b [T]) -> (MatRef<'b, T>, MatRef<'b, T>) {
+        (
+            MatRef::from_row_major_slice(xb, xb.len() / self.n_in, self.n_in),
+            MatRef::from_row_major_slice(yb, yb.len() / self.n_out, self.n_out),
+        )
+    }
+}
+
+/// The caller's data with its row-major copy.
+struct Data<'a, T> {
+    x: MatRef<'a, T>,
+    y: MatRef<'a, T>,
+    rows: RowMajor<T>,
+}
+
+impl<'a, T: Float> Data<'a, T> {
+    fn new(x: MatRef<'a, T>, y: MatRef<'a, T>) -> Self {
+        Data {
+            x,
+            y,
+            rows: RowMajor::new(x, y),
+        }
+    }
+}
+
 /// The preconditioner of `cfg` in the chains' precision.
 fn precond_in<T: Float>(cfg: &SgldConfig) -> Option<Vec<T>> {
     cfg.preconditioner
@@ -273,20 +333,20 @@ pub fn sgld_chain<T: Float, M: Model<T> + ?Sized>(
     crate::models::check_inputs(model, w_star, x, y)?;
     cfg.validate(x.nrows(), w_star.len())?;
     let precond = precond_in::<T>(cfg);
-    run_chain(model, w_star, x, y, cfg, precond.as_deref(), chain)
+    let data = Data::new(x, y);
+    run_chain(model, w_star, &data, cfg, precond.as_deref(), chain)
 }
 
 /// One chain on its own, with the update on the CPU; the inputs were checked by the caller.
 fn run_chain<T: Float, M: Model<T> + ?Sized>(
     model: &M,
     w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
+    data: &Data<'_, T>,
     cfg: &SgldConfig,
     precond: Option<&[T]>,
     chain: u32,
 ) -> Result<Chain<T>> {
-    let mut state = ChainState::new(model, w_star, x, y, cfg, chain)?;
+    let mut state = ChainState::new(model, w_star, data, cfg, chain)?;
     for t in 0..cfg.steps {
         state.before_update();
         let step = state.step_constants(t);
@@ -325,9 +385,10 @@ pub(crate) fn chains_checked<T: Float, M: Model<T> + ?Sized>(
 ) -> Result<Vec<Chain<T>>> {
     if device.backend() == Backend::Cpu {
         let precond = precond_in::<T>(cfg);
+        let data = Data::new(x, y);
         return (0..chains)
             .into_par_iter()
-            .map(|c| run_chain(model, w_star, x, y, cfg, precond.as_deref(), c))
+            .map(|c| run_chain(model, w_star, &data, cfg, precond.as_deref(), c))
             .collect();
     }
     lockstep(model, w_star, x, y, cfg, chains, device)
@@ -375,8 +436,9 @@ fn lockstep<T: Float, M: Model<T> + ?Sized>(
 ) -> Result<Vec<Chain<T>>> {
     let d = w_star.len();
     let precond = precond_in::<T>(cfg);
+    let data = Data::new(x, y);
     let mut states: Vec<ChainState<'_, T, M>> = (0..chains)
-        .map(|c| ChainState::new(model, w_star, x, y, cfg, c))
+        .map(|c| ChainState::new(model, w_star, &data, cfg, c))
         .collect::<Result<_>>()?;
     let mut w_all = vec![T::ZERO; chains as usize * d];
     let mut g_all = vec![T::ZERO; chains as usize * d];
