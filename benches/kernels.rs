@@ -10,11 +10,16 @@
 //! `relu_ntk_depth1` / `relu_ntk_depth3` are the arc-cosine NTK of 1 and 3 hidden layers (with
 //! biases): the GEMM plus one (three) arccos, square roots and divisions per entry.
 //!
+//! After each group the bench prints each row's speed against `faer_gemm` (below 1: slower than
+//! the bare GEMM) and the arc-cosine rows against `laplace`, from criterion's medians of this run.
+//!
 //! The CUDA rows run when a device is present (`Device::cuda()`); they include the host↔device
 //! copies and the copy into a faer matrix, and `cuda_kw` is the matrix-free K·W with 8 columns.
 
 #[path = "common/gpu.rs"]
 mod gpu;
+#[path = "common/ratio.rs"]
+mod ratio;
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -126,6 +131,17 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
             });
         }
         g.finish();
+        let group = format!("kernel_matrix_{}/d{d}", T::NAME);
+        let mut vs_gemm = vec!["laplace/cpu", "gaussian/cpu", "laplace_self/cpu"];
+        if d <= 16 {
+            vs_gemm.push("simple_fused_loop/cpu");
+        }
+        ratio::print_ratios(&group, "faer_gemm/cpu", &vs_gemm);
+        ratio::print_ratios(
+            &group,
+            "laplace/cpu",
+            &["relu_ntk_depth1/cpu", "relu_ntk_depth3/cpu"],
+        );
     }
 }
 

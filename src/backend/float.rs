@@ -77,6 +77,9 @@ pub trait Float:
     fn powf(self, y: Self) -> Self;
     /// arccos x.
     fn acos(self) -> Self;
+    /// arccos x, branch-free (loops over it vectorise), within 2 ulp of [`Float::acos`]; see
+    /// [`crate::backend::fastmath::acos_f64`] and [`crate::backend::fastmath::acos_f32`].
+    fn acos_fast(self) -> Self;
     /// max(x, y) (the non-NaN one when one is NaN).
     fn max(self, y: Self) -> Self;
     /// min(x, y).
@@ -155,7 +158,7 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $exp:ident) => {
+    ($t:ty, $name:literal, $exp:ident, $acos:path) => {
         impl Float for $t {
             const NAME: &'static str = $name;
             const EPS: f64 = <$t>::EPSILON as f64;
@@ -186,6 +189,10 @@ macro_rules! impl_float {
                 <$t>::acos(self)
             }
             #[inline(always)]
+            fn acos_fast(self) -> Self {
+                $acos(self)
+            }
+            #[inline(always)]
             fn max(self, y: Self) -> Self {
                 <$t>::max(self, y)
             }
@@ -209,8 +216,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "f32", exp_f32);
-impl_float!(f64, "f64", exp_f64);
+impl_float!(f32, "f32", exp_f32, super::fastmath::acos_f32);
+impl_float!(f64, "f64", exp_f64, super::fastmath::acos_f64);
 
 #[cfg(test)]
 mod tests {

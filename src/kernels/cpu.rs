@@ -8,8 +8,8 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::{
-    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, arccos, dispersal, distance2,
-    gaussian, laplace,
+    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, dispersal, distance2, gaussian,
+    laplace,
 };
 use crate::backend::Float;
 
@@ -80,13 +80,121 @@ pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &
         KIND_DISPERSAL => map_tile(tile, xn, zn, |nx, nz, g| {
             dispersal(p1, p2, distance2(nx, nz, g))
         }),
-        KIND_NNGP => map_tile(tile, xn, zn, |nx, nz, g| {
-            arccos::<T, false>(depth, b, nx, nz, g)
-        }),
-        _ => map_tile(tile, xn, zn, |nx, nz, g| {
-            arccos::<T, true>(depth, b, nx, nz, g)
-        }),
+        KIND_NNGP => arccos_tile::<T, false>(depth, b, tile, xn, zn),
+        _ => arccos_tile::<T, true>(depth, b, tile, xn, zn),
     }
+}
+
+/// The arc-cosine recursion of [`super::arccos`] over a column-major tile, level by level: for
+/// each column, one pass over its entries per layer, so that the per-entry work (a square root,
+/// a division, the branch-free arccos) runs in vector lanes; the same operations in the same
+/// order as the per-entry function, so the values are identical.
+#[inline(always)]
+fn arccos_tile_body<T: Float, const NTK: bool>(
+    depth: u32,
+    bias: T,
+    mut tile: MatMut<'_, T>,
+    xn: &[T],
+    zn: &[T],
+) {
+    let pi = T::of(std::f64::consts::PI);
+    let mut sxx = [T::ZERO; TILE_ROWS];
+    let mut theta = [T::ZERO; TILE_ROWS];
+    let mut rr = [T::ZERO; TILE_ROWS];
+    for (jj, &nz) in zn.iter().enumerate().take(tile.ncols()) {
+        let col = tile
+            .rb_mut()
+            .col_mut(jj)
+            .try_as_col_major_mut()
+            .expect("output tiles are column-major")
+            .as_slice_mut();
+        let mb = col.len();
+        let (sxx, theta, rr) = (&mut sxx[..mb], &mut theta[..mb], &mut rr[..mb]);
+        let mut szz = nz + bias;
+        for (i, (v, s)) in col.iter_mut().zip(sxx.iter_mut()).enumerate() {
+            *s = xn[i] + bias;
+            *v = *v + bias; // Σ¹ₓ_z, carried in the tile
+        }
+        for l in 1..=depth {
+            // One step of the recursion at entry i: (r, ξ, π − arccos ξ, the NNGP value).
+            let level = |i: usize, sxx: &[T], col: &[T]| {
+                let r = (sxx[i] * szz).sqrt();
+                let xi = (col[i] / r).max(-T::ONE).min(T::ONE);
+                let a = pi - xi.acos_fast();
+                (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi)
+            };
+            // The four loops keep the branches on the level outside the vectorised bodies.
+            match (l == 1, l == depth) {
+                (first, true) => {
+                    for i in 0..mb {
+                        let (r, xi, a, nngp) = level(i, sxx, col);
+                        if first {
+                            theta[i] = r * xi;
+                            rr[i] = r;
+                        }
+                        let v = if NTK { nngp + theta[i] * a / pi } else { nngp };
+                        #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
+                        let zero = !(rr[i] > T::ZERO);
+                        col[i] = if zero { T::ZERO } else { v };
+                    }
+                }
+                (true, false) => {
+                    for i in 0..mb {
+                        let (r, xi, a, nngp) = level(i, sxx, col);
+                        rr[i] = r;
+                        let next = nngp + bias;
+                        col[i] = next;
+                        sxx[i] += bias;
+                        if NTK {
+                            theta[i] = (r * xi) * a / pi + next;
+                        }
+                    }
+                }
+                (false, false) => {
+                    for i in 0..mb {
+                        let (_, _, a, nngp) = level(i, sxx, col);
+                        let next = nngp + bias;
+                        col[i] = next;
+                        sxx[i] += bias;
+                        if NTK {
+                            theta[i] = theta[i] * a / pi + next;
+                        }
+                    }
+                }
+            }
+            szz += bias;
+        }
+    }
+}
+
+/// [`arccos_tile_body`] compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn arccos_tile_avx2<T: Float, const NTK: bool>(
+    depth: u32,
+    bias: T,
+    tile: MatMut<'_, T>,
+    xn: &[T],
+    zn: &[T],
+) {
+    arccos_tile_body::<T, NTK>(depth, bias, tile, xn, zn)
+}
+
+/// Runtime dispatch between the AVX2 and the baseline arc-cosine tile.
+#[inline(always)]
+fn arccos_tile<T: Float, const NTK: bool>(
+    depth: u32,
+    bias: T,
+    tile: MatMut<'_, T>,
+    xn: &[T],
+    zn: &[T],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        return unsafe { arccos_tile_avx2::<T, NTK>(depth, bias, tile, xn, zn) };
+    }
+    arccos_tile_body::<T, NTK>(depth, bias, tile, xn, zn)
 }
 
 /// One fused tile: out = transform(X_I Z_Jᵀ).

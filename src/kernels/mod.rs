@@ -231,62 +231,6 @@ pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
     (-(d2.powf(half_gamma) * inv_bw)).exp_nonpositive()
 }
 
-/// Taylor coefficients of asin z = Σₙ cₙ z²ⁿ⁺¹, cₙ = (2n)!/(4ⁿ (n!)² (2n + 1)).
-const ASIN_TERMS: usize = 26;
-const ASIN_COEFFS: [f64; ASIN_TERMS] = {
-    let mut c = [0.0; ASIN_TERMS];
-    // (2n)!/(4ⁿ (n!)²) by its recurrence, then divided by 2n + 1.
-    let mut central = 1.0;
-    let mut n = 0;
-    while n < ASIN_TERMS {
-        c[n] = central / (2 * n + 1) as f64;
-        central *= (2 * n + 1) as f64 / (2 * n + 2) as f64;
-        n += 1;
-    }
-    c
-};
-
-/// arccos x for x ∈ [−1, 1], in f64, without a call into libm: glibc's correctly rounded `acos`
-/// takes a slow path for arguments near ±1 (about 145 ns a call, measured on the depth-L kernels,
-/// where correlations crowd towards 1), which made it 70 % of a kernel matrix. Argument
-/// reduction: acos|x| = π/2 − asin|x| for |x| ≤ ½, and 2·asin √((1 − |x|)/2) above (1 − |x|
-/// and the halving are exact there); asin z for z ≤ ½ by its Taylor series to 26 terms
-/// (truncation below 10⁻¹⁷, evaluated by Estrin's scheme); acos x = π − acos|x| for x < 0.
-/// Within a few ulp of libm (tested).
-#[inline(always)]
-pub(crate) fn acos(x: f64) -> f64 {
-    use std::f64::consts::{FRAC_PI_2, PI};
-    let ax = x.abs();
-    let small = ax <= 0.5;
-    let z = if small { ax } else { ((1.0 - ax) * 0.5).sqrt() };
-    // Estrin's scheme: pairs, then pairs of pairs, … — a dependency chain of 5 levels instead
-    // of 26, so neighbouring entries overlap in the pipeline. Every coefficient and power is
-    // positive: no cancellation.
-    let y = z * z;
-    let c = &ASIN_COEFFS;
-    let mut q = [0.0; 13];
-    for (j, qj) in q.iter_mut().enumerate() {
-        *qj = c[2 * j] + c[2 * j + 1] * y;
-    }
-    let y2 = y * y;
-    let mut r = [0.0; 7];
-    for (j, rj) in r.iter_mut().enumerate() {
-        *rj = if 2 * j + 1 < 13 {
-            q[2 * j] + q[2 * j + 1] * y2
-        } else {
-            q[2 * j]
-        };
-    }
-    let y4 = y2 * y2;
-    let s = [r[0] + r[1] * y4, r[2] + r[3] * y4, r[4] + r[5] * y4, r[6]];
-    let y8 = y4 * y4;
-    let (t0, t1) = (s[0] + s[1] * y8, s[2] + s[3] * y8);
-    let p = t0 + t1 * (y8 * y8);
-    let asin = z * p;
-    let pos = if small { FRAC_PI_2 - asin } else { 2.0 * asin };
-    if x < 0.0 { PI - pos } else { pos }
-}
-
 /// The depth-L arc-cosine NNGP (`NTK = false`) or NTK (`NTK = true`) value by the recursion of
 /// the module docs; 0 when ‖x̃‖‖z̃‖ = 0. The NTK carries Θˡ as r·ξ (the clamped Σˡₓ_z) at the
 /// first layer, so that depth 1 is the one-layer formula operation for operation.
@@ -303,7 +247,7 @@ pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: 
             return T::ZERO;
         }
         let xi = (sxz / r).max(-T::ONE).min(T::ONE);
-        let a = pi - T::of(acos(xi.to_f64()));
+        let a = pi - xi.acos_fast();
         let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi;
         if l == 1 {
             theta = r * xi;
@@ -521,33 +465,3 @@ fn check_same_features<T>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    /// The series arccos against libm's correctly rounded one over [−1, 1], densest near ±1.
-    #[test]
-    fn series_acos_is_within_a_few_ulp_of_libm() {
-        let mut worst = 0.0f64;
-        let n = 200_000;
-        for i in 0..=n {
-            let t = i as f64 / n as f64;
-            for x in [
-                2.0 * t - 1.0,
-                1.0 - t * t * t * 1e-6,
-                -1.0 + t * 1e-9,
-                t * 0.5,
-            ] {
-                let (a, b) = (super::acos(x), x.acos());
-                let err = (a - b).abs() / (b.abs() * f64::EPSILON).max(f64::MIN_POSITIVE);
-                worst = worst.max(if b == 0.0 {
-                    (a - b).abs() / f64::EPSILON
-                } else {
-                    err
-                });
-            }
-        }
-        assert_eq!(super::acos(1.0), 0.0);
-        assert_eq!(super::acos(-1.0), std::f64::consts::PI);
-        eprintln!("worst error {worst:.2} ulp");
-        assert!(worst <= 4.0, "worst error {worst} ulp");
-    }
-}
