@@ -9,7 +9,9 @@
 //!
 //! The default is the paper's smallest sweep scaled to about a minute on 2 cores (20 networks,
 //! widths 5–29, 2–4 layer widths, n = 10⁴, ε = 1e-6, 5000 steps, 4 chains); the paper's sweep 0 is
-//! `--width-min 5 --width-max 50 --layers-max 5 --n 100000 --epsilon 5e-7 --steps 10000`.
+//! `--width-min 5 --width-max 50 --layers-max 5 --n 100000 --epsilon 5e-7 --steps 10000`. The
+//! chains run in f32 as the original's JAX code (`--precision f64` for double precision); the
+//! table adds split R̂ and the effective sample size of each network's loss draws.
 //!
 //! `cargo run --release --example dln_llc_vs_truth`
 
@@ -53,7 +55,8 @@ fn run(args: &Args) -> Result<()> {
         let (arch, cfg) = args.dln.settings(&args.fig)?;
         let device = args.fig.device()?;
         println!(
-            "{count} architectures, n = {}, ε = {:e}, γ = 1, batch {}, {} steps × {} chains, burn-in {:.0}%",
+            "{count} architectures, {} chains, n = {}, ε = {:e}, γ = 1, batch {}, {} steps × {} chains, burn-in {:.0}%",
+            args.dln.precision,
             arch.n,
             cfg.sgld.epsilon,
             cfg.sgld.batch_size,
@@ -65,7 +68,7 @@ fn run(args: &Args) -> Result<()> {
         let mut rows = Vec::new();
         for i in 0..count {
             let problem = arch.draw(args.dln.seed, i as u64)?;
-            rows.push(problem.llc_vs_truth(&cfg, &device)?);
+            rows.push(problem.llc_vs_truth(&cfg, args.dln.precision, &device)?);
             pb.inc(1);
         }
         pb.finish_and_clear();
@@ -80,6 +83,8 @@ fn run(args: &Args) -> Result<()> {
         "λ̂ mean ± sd",
         "rel. error (λ−λ̂)/λ",
         "MALA acc.",
+        "R-hat",
+        "ESS",
     ]);
     let (mut lam, mut est, mut dims, mut rel) = (vec![], vec![], vec![], vec![]);
     for r in &rows {
@@ -93,6 +98,8 @@ fn run(args: &Args) -> Result<()> {
                     format!("{m:.2} ± {s:.2}"),
                     format!("{:+.3}", e),
                     fmt_opt(r.mala_acceptance, 3),
+                    fmt_opt(r.r_hat, 3),
+                    fmt_opt(r.ess, 0),
                 ]);
                 lam.push(r.lambda);
                 est.push(m);
@@ -107,6 +114,8 @@ fn run(args: &Args) -> Result<()> {
                 "diverged".into(),
                 "-".into(),
                 r.note.clone(),
+                "-".into(),
+                "-".into(),
             ]),
         }
     }

@@ -668,7 +668,7 @@ fn task_dln(a: &DlnTaskArgs) -> Result<()> {
     let device = a.fig.device()?;
     let point = arch
         .draw(a.dln.seed, a.index)?
-        .llc_vs_truth(&cfg, &device)?;
+        .llc_vs_truth(&cfg, a.dln.precision, &device)?;
     println!(
         "architecture {} of seed {}: sizes {:?}, λ = {}, λ̂ = {}",
         a.index,

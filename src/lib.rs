@@ -95,7 +95,7 @@ pub mod sweep;
 #[cfg(feature = "figures")]
 pub mod figure;
 
-pub use backend::{Backend, Device, DeviceRequest, Float};
+pub use backend::{Backend, Device, DeviceRequest, Float, Precision};
 pub use error::{Error, Result};
 
 /// The README's Rust examples, compiled and run as doctests.

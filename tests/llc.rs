@@ -516,3 +516,50 @@ fn rhat_and_ess_on_ar1_chains_match_the_closed_form() {
         assert!(split_rhat(&refs).unwrap() > 1.5);
     }
 }
+
+/// The calibrated ε reaches the target MALA acceptance in its pilot, keeps it in fresh chains
+/// with another seed, and four times that ε falls below it; a bracket whose lower end already
+/// misses the target is an error.
+#[test]
+fn calibrated_epsilon_reaches_the_target_acceptance() {
+    use doubledescent::sampling::{EpsilonSearch, calibrate_epsilon, sgld_chains};
+    let (model, w, x, y) = dln_problem(4, &[3], 3, 2, 5000);
+    let base = SgldConfig {
+        gamma: 1.0,
+        batch_size: 500,
+        ..Default::default()
+    };
+    let search = EpsilonSearch {
+        target_acceptance: 0.9,
+        pilot_steps: 100,
+        chains: 2,
+        iterations: 8,
+        ..Default::default()
+    };
+    let cpu = Device::cpu();
+    let c = calibrate_epsilon(&model, &w, x.as_ref(), y.as_ref(), &base, &search, &cpu).unwrap();
+    assert!(c.acceptance >= 0.9 && c.trials.len() == 10, "{c:?}");
+    let acceptance = |epsilon: f64| {
+        let cfg = SgldConfig {
+            epsilon,
+            steps: 100,
+            seed: 5,
+            mala_every: Some(1),
+            ..base.clone()
+        };
+        let runs = sgld_chains(&model, &w, x.as_ref(), y.as_ref(), &cfg, 2, &cpu);
+        runs.map_or(0.0, |r| {
+            let a: Vec<f64> = r.iter().flat_map(|c| c.mala.iter().map(|m| m.1)).collect();
+            a.iter().sum::<f64>() / a.len() as f64
+        })
+    };
+    assert!(acceptance(c.epsilon) > 0.85, "{}", acceptance(c.epsilon));
+    assert!(acceptance(4.0 * c.epsilon) < 0.9, "{}", acceptance(4.0 * c.epsilon));
+    let high = EpsilonSearch {
+        lo: 1.0,
+        hi: 2.0,
+        ..search
+    };
+    let err = calibrate_epsilon(&model, &w, x.as_ref(), y.as_ref(), &base, &high, &cpu);
+    assert!(matches!(err, Err(doubledescent::Error::InvalidArgument { .. })), "{err:?}");
+}

@@ -36,7 +36,7 @@ fn dln_sweep_runs_resumes_and_equals_the_library() {
     assert_eq!(records.len(), 4);
 
     // Each run equals the same architecture computed here through the library.
-    // The example's --quick settings: n = 2000, 400 steps.
+    // The example's --quick settings: n = 2000, 400 steps, f32 chains.
     let arch = doubledescent::sampling::RandomDln::new(5..30, 2..5, 2000);
     let cfg = doubledescent::sampling::LlcConfig {
         sgld: doubledescent::sampling::SgldConfig {
@@ -56,7 +56,11 @@ fn dln_sweep_runs_resumes_and_equals_the_library() {
         let direct = arch
             .draw(0, i)
             .unwrap()
-            .llc_vs_truth(&cfg, &doubledescent::Device::cpu())
+            .llc_vs_truth(
+                &cfg,
+                doubledescent::Precision::F32,
+                &doubledescent::Device::cpu(),
+            )
             .unwrap();
         let swept: doubledescent::sampling::DlnLlcPoint =
             serde_json::from_value(r.result.clone().unwrap()).unwrap();

@@ -1,6 +1,6 @@
 //! Ratios against a baseline measured in the same run: after a group, the benches read the
 //! medians criterion wrote (`target/criterion/<group>/<id>/new/estimates.json`) and print
-//! `baseline / row` for each row, so a speed-up is read off the run itself.
+//! each row against the baseline, so a speed-up is read off the run itself.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     v["median"]["point_estimate"].as_f64()
 }
 
-/// Prints `baseline / row` (the speed-up of each row over the baseline) for the rows of `group`.
+/// Prints each row's time against the baseline's (and the speed-up or slow-down) for `group`.
 pub fn print_ratios(group: &str, baseline: &str, rows: &[&str]) {
     let Some(base) = median_ns(group, baseline) else {
         eprintln!("{group}: no median for the baseline {baseline} (filtered out?)");
@@ -32,10 +32,15 @@ pub fn print_ratios(group: &str, baseline: &str, rows: &[&str]) {
     for row in rows {
         match median_ns(group, row) {
             Some(t) => println!(
-                "{group}: {row} is {:.2}x faster than {baseline} ({:.3} ms vs {:.3} ms)",
-                base / t,
+                "{group}: {row} {:.3} ms = {:.2}x the time of {baseline} ({:.3} ms): {}",
                 t / 1e6,
-                base / 1e6
+                t / base,
+                base / 1e6,
+                if t <= base {
+                    format!("{:.2}x faster", base / t)
+                } else {
+                    format!("{:.2}x slower", t / base)
+                }
             ),
             None => eprintln!("{group}: no median for {row} (filtered out?)"),
         }

@@ -3,7 +3,7 @@
 
 use doubledescent::figure::FigureArgs;
 use doubledescent::sampling::{BurnIn, LlcConfig, RandomDln, SgldConfig};
-use doubledescent::{Error, Result};
+use doubledescent::{Error, Precision, Result};
 
 /// Architecture ranges, data size and SGLD settings of the DLN λ̂ sweep.
 #[derive(clap::Args, Debug, Clone)]
@@ -41,6 +41,9 @@ pub struct DlnArgs {
     /// Seed of the sweep: architecture i is drawn from its own stream of this seed
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Precision of the chains: f32 (the original's JAX code) or f64
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
 }
 
 impl DlnArgs {

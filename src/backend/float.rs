@@ -37,6 +37,42 @@ macro_rules! impl_ctype {
 impl_ctype!(f32 => "float", f64 => "double", i32 => "int", i64 => "long long",
             u64 => "unsigned long long");
 
+/// The working precision a caller asks for at run time (`--precision f32|f64` in the
+/// examples); generic code runs in the matching [`Float`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Precision {
+    /// f32 weights, data and activations (the LLC paper's JAX code).
+    F32,
+    /// f64 throughout.
+    F64,
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::Error;
+
+    /// `f32` (or `float32`, `single`) and `f64` (or `float64`, `double`), in any case.
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "float32" | "single" => Ok(Precision::F32),
+            "f64" | "float64" | "double" => Ok(Precision::F64),
+            other => Err(crate::Error::invalid(
+                "precision",
+                other,
+                "must be f32 or f64",
+            )),
+        }
+    }
+}
+
 /// `f32` or `f64`.
 pub trait Float:
     faer::traits::RealField

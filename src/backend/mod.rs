@@ -34,7 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use float::{CType, Float, exp_f32, exp_f64};
+pub use float::{CType, Float, Precision, exp_f32, exp_f64};
 
 use crate::error::{Error, Result};
 

@@ -14,6 +14,8 @@
 //! * [`llc`]: the estimator λ̂ = nβ(E\[L\] − L_n(w*)) over chains, from SGLD or MALA draws.
 //! * [`trajectory`]: SGD training with λ̂ measured at checkpoints.
 //! * [`preconditioner`]: the rescaling-equivariant preconditioner of ReLU networks.
+//! * [`calibrate`]: ε from short pilot runs, the largest that keeps the MALA acceptance at a
+//!   target.
 //! * [`diagnostics`]: split R̂ and the effective sample size of the chains' loss traces.
 //! * [`aoyagi`]: Aoyagi's closed-form learning coefficient of deep linear networks.
 //! * [`random_dln`]: one point of the paper's DLN sweeps (a random architecture and rank, λ̂
@@ -24,6 +26,7 @@
 //! seeded generator. The same seed gives the same chain whatever the number of threads.
 
 pub mod aoyagi;
+pub mod calibrate;
 pub mod diagnostics;
 pub mod llc;
 pub mod mala;
@@ -35,6 +38,7 @@ pub mod trajectory;
 pub mod update;
 
 pub use aoyagi::{LearningCoefficient, dln_learning_coefficient};
+pub use calibrate::{EpsilonCalibration, EpsilonSearch, calibrate_epsilon};
 pub use diagnostics::{effective_sample_size, split_rhat};
 pub use llc::{BurnIn, LlcConfig, LlcSummary, estimate_llc, llc_from_losses};
 pub use mala::{MalaChain, MalaConfig, MalaLlc, mala_chain, mala_llc};

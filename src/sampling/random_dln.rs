@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aoyagi::dln_learning_coefficient;
 use super::llc::{LlcConfig, estimate_llc};
-use crate::backend::Device;
+use crate::backend::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::models::{DeepLinearNetwork, Model, TrueParam};
 
@@ -71,6 +71,12 @@ pub struct DlnLlcPoint {
     pub relative_error: Option<f64>,
     /// Why there is no estimate (the divergence message), empty otherwise.
     pub note: String,
+    /// Split R̂ of the chains' kept losses (absent in records written before it was added).
+    #[serde(default)]
+    pub r_hat: Option<f64>,
+    /// Effective sample size of the chains' kept losses.
+    #[serde(default)]
+    pub ess: Option<f64>,
 }
 
 impl RandomDln {
@@ -147,9 +153,16 @@ impl RandomDln {
 }
 
 impl DlnProblem {
-    /// λ̂ at w* with `cfg` on `device`. Diverged chains (the paper's NaN rows) give a point
-    /// without an estimate and the reason in `note`; other errors are returned.
-    pub fn llc_vs_truth(&self, cfg: &LlcConfig, device: &Device) -> Result<DlnLlcPoint> {
+    /// λ̂ at w* with `cfg` on `device`, with the chains in `precision` (in f32 the data and w*
+    /// are rounded and y recomputed in f32, as the original's float32 JAX code). Diverged
+    /// chains (the paper's NaN rows) give a point without an estimate and the reason in `note`;
+    /// other errors are returned.
+    pub fn llc_vs_truth(
+        &self,
+        cfg: &LlcConfig,
+        precision: Precision,
+        device: &Device,
+    ) -> Result<DlnLlcPoint> {
         let mut p = DlnLlcPoint {
             sizes: self.model.sizes().to_vec(),
             d: self.model.num_params(),
@@ -160,16 +173,29 @@ impl DlnProblem {
             mala_acceptance: None,
             relative_error: None,
             note: String::new(),
+            r_hat: None,
+            ess: None,
         };
-        match estimate_llc(
-            &self.model,
-            &self.w,
-            self.x.as_ref(),
-            self.y.as_ref(),
-            cfg,
-            device,
-        ) {
+        let estimate = match precision {
+            Precision::F64 => estimate_llc(
+                &self.model,
+                &self.w,
+                self.x.as_ref(),
+                self.y.as_ref(),
+                cfg,
+                device,
+            ),
+            Precision::F32 => {
+                let w: Vec<f32> = self.w.iter().map(|&v| v as f32).collect();
+                let x = Mat::from_fn(self.x.nrows(), self.x.ncols(), |i, j| self.x[(i, j)] as f32);
+                let y = self.model.forward(&w, x.as_ref());
+                estimate_llc(&self.model, &w, x.as_ref(), y.as_ref(), cfg, device)
+            }
+        };
+        match estimate {
             Ok(s) => {
+                p.r_hat = s.r_hat;
+                p.ess = s.ess;
                 p.llc_mean = Some(s.llc_mean);
                 p.llc_std = Some(s.llc_std);
                 p.mala_acceptance = s.mala_mean;

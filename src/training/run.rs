@@ -45,13 +45,7 @@ fn optional_nulls_are_nan<'de, D: serde::Deserializer<'de>>(
 }
 
 /// Floating-point precision of a run (tangent kernels are always f64).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Precision {
-    /// f32 weights and activations.
-    F32,
-    /// f64 weights and activations (the original's `--dtype float64`).
-    F64,
-}
+pub use crate::backend::Precision;
 
 /// When a run stops, besides fitting.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
