@@ -7,6 +7,9 @@
 //!   at once (rayon over columns, libm exp): the reference for small d (d = 10 only), where the
 //!   exponential dominates.
 //!
+//! `laplace_into` writes into a reused output (`Kernel::matrix_into`): no allocation or page
+//! faults, which at d = 10 are a large part of `laplace`.
+//!
 //! `relu_ntk_depth1` / `relu_ntk_depth3` are the arc-cosine NTK of 1 and 3 hidden layers (with
 //! biases): the GEMM plus one (three) arccos, square roots and divisions per entry.
 //!
@@ -96,6 +99,9 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
         g.bench_function(BenchmarkId::new("laplace", "cpu"), |b| {
             b.iter(|| black_box(laplace.matrix(x, z, &cpu).unwrap()))
         });
+        g.bench_function(BenchmarkId::new("laplace_into", "cpu"), |b| {
+            b.iter(|| laplace.matrix_into(x, z, out.as_mut(), &cpu).unwrap())
+        });
         g.bench_function(BenchmarkId::new("gaussian", "cpu"), |b| {
             b.iter(|| black_box(gaussian.matrix(x, z, &cpu).unwrap()))
         });
@@ -132,7 +138,12 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
         }
         g.finish();
         let group = format!("kernel_matrix_{}/d{d}", T::NAME);
-        let mut vs_gemm = vec!["laplace/cpu", "gaussian/cpu", "laplace_self/cpu"];
+        let mut vs_gemm = vec![
+            "laplace/cpu",
+            "laplace_into/cpu",
+            "gaussian/cpu",
+            "laplace_self/cpu",
+        ];
         if d <= 16 {
             vs_gemm.push("simple_fused_loop/cpu");
         }
@@ -146,6 +157,7 @@ fn bench_type<T: Float>(c: &mut Criterion, cuda: Option<&Device>) {
 }
 
 fn kernels(c: &mut Criterion) {
+    ratio::start();
     let cuda = gpu::cuda("CUDA kernel-matrix rows");
     bench_type::<f32>(c, cuda.as_ref());
     bench_type::<f64>(c, cuda.as_ref());

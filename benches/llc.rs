@@ -51,6 +51,7 @@ fn rows<T: Float>(
 }
 
 fn sgld(c: &mut Criterion) {
+    ratio::start();
     let model = DeepLinearNetwork::new(100, &[250, 200], 100).unwrap();
     let mut rng = seeded(1);
     let w = model.init(&mut rng, None);

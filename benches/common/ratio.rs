@@ -4,8 +4,19 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::SystemTime;
 
-/// Criterion's median time in ns of `group`/`id`, if this run wrote it.
+/// When this bench process started reading: estimates older than this are from another run.
+static START: LazyLock<SystemTime> = LazyLock::new(SystemTime::now);
+
+/// Marks the start of the run (call before the first group), so that only medians this run
+/// wrote are used.
+pub fn start() {
+    LazyLock::force(&START);
+}
+
+/// Criterion's median time in ns of `group`/`id`, if this run wrote it (after [`start`]).
 pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     let root = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -18,7 +29,12 @@ pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     for part in id.split('/') {
         path = path.join(safe(part));
     }
-    let text = std::fs::read_to_string(path.join("new/estimates.json")).ok()?;
+    let file = path.join("new/estimates.json");
+    let fresh = std::fs::metadata(&file).ok()?.modified().ok()? >= *START;
+    if !fresh {
+        return None;
+    }
+    let text = std::fs::read_to_string(file).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["median"]["point_estimate"].as_f64()
 }
@@ -26,7 +42,7 @@ pub fn median_ns(group: &str, id: &str) -> Option<f64> {
 /// Prints each row's time against the baseline's (and the speed-up or slow-down) for `group`.
 pub fn print_ratios(group: &str, baseline: &str, rows: &[&str]) {
     let Some(base) = median_ns(group, baseline) else {
-        eprintln!("{group}: no median for the baseline {baseline} (filtered out?)");
+        eprintln!("{group}: no median of this run for the baseline {baseline} (filtered out?)");
         return;
     };
     for row in rows {
@@ -42,7 +58,7 @@ pub fn print_ratios(group: &str, baseline: &str, rows: &[&str]) {
                     format!("{:.2}x slower", t / base)
                 }
             ),
-            None => eprintln!("{group}: no median for {row} (filtered out?)"),
+            None => eprintln!("{group}: no median of this run for {row} (filtered out?)"),
         }
     }
 }

@@ -98,6 +98,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
     zn: &[T],
 ) {
     let pi = T::of(std::f64::consts::PI);
+    let inv_pi = T::of(std::f64::consts::FRAC_1_PI);
     let mut sxx = [T::ZERO; TILE_ROWS];
     let mut theta = [T::ZERO; TILE_ROWS];
     let mut rr = [T::ZERO; TILE_ROWS];
@@ -116,12 +117,12 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
             *v = *v + bias; // Σ¹ₓ_z, carried in the tile
         }
         for l in 1..=depth {
-            // One step of the recursion at entry i: (r, ξ, π − arccos ξ, the NNGP value).
+            // One step of the recursion at entry i: (r, ξ, (π − arccos ξ)/π, the NNGP value).
             let level = |i: usize, sxx: &[T], col: &[T]| {
                 let r = (sxx[i] * szz).sqrt();
                 let xi = (col[i] / r).max(-T::ONE).min(T::ONE);
-                let a = pi - xi.acos_fast();
-                (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi)
+                let a = (pi - xi.acos_fast()) * inv_pi; // (π − arccos ξ)/π
+                (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi))
             };
             // The four loops keep the branches on the level outside the vectorised bodies.
             match (l == 1, l == depth) {
@@ -132,7 +133,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
                             theta[i] = r * xi;
                             rr[i] = r;
                         }
-                        let v = if NTK { nngp + theta[i] * a / pi } else { nngp };
+                        let v = if NTK { nngp + theta[i] * a } else { nngp };
                         #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
                         let zero = !(rr[i] > T::ZERO);
                         col[i] = if zero { T::ZERO } else { v };
@@ -146,7 +147,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
                         col[i] = next;
                         sxx[i] += bias;
                         if NTK {
-                            theta[i] = (r * xi) * a / pi + next;
+                            theta[i] = (r * xi) * a + next;
                         }
                     }
                 }
@@ -157,7 +158,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
                         col[i] = next;
                         sxx[i] += bias;
                         if NTK {
-                            theta[i] = theta[i] * a / pi + next;
+                            theta[i] = theta[i] * a + next;
                         }
                     }
                 }
@@ -249,18 +250,26 @@ fn uninit_output<T: Float>(n: usize, m: usize) -> Mat<T> {
 
 /// K(X, Z), n×m.
 pub(crate) fn matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>, z: MatRef<'_, T>) -> Mat<T> {
-    let (n, m) = (x.nrows(), z.nrows());
+    let mut out = uninit_output::<T>(x.nrows(), z.nrows());
+    matrix_into(p, x, z, out.as_mut());
+    out
+}
+
+/// K(X, Z) into a column-major n×m `out` (every entry written).
+pub(crate) fn matrix_into<T: Float>(
+    p: &Params<T>,
+    x: MatRef<'_, T>,
+    z: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+) {
     let (xn, zn) = (sqnorms(x), sqnorms(z));
-    let mut out = uninit_output::<T>(n, m);
-    out.as_mut()
-        .par_col_chunks_mut(TILE_COLS)
+    out.par_col_chunks_mut(TILE_COLS)
         .enumerate()
         .for_each(|(jc, cols)| {
             let j0 = jc * TILE_COLS;
             let nb = cols.ncols();
             fused_column_block(p, cols, x, z.subrows(j0, nb), &xn, &zn[j0..j0 + nb]);
         });
-    out
 }
 
 /// A raw pointer that may cross threads: used only where the writes are provably disjoint.

@@ -67,7 +67,7 @@ pub mod nystrom;
 
 use std::fmt;
 
-use faer::{Mat, MatRef};
+use faer::{Mat, MatMut, MatRef};
 
 pub use nystrom::{EigenMethod, NystromEigen, nystrom_eigen};
 
@@ -237,6 +237,7 @@ pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
 #[inline(always)]
 pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: T, g: T) -> T {
     let pi = T::of(std::f64::consts::PI);
+    let inv_pi = T::of(std::f64::consts::FRAC_1_PI);
     let (mut sxx, mut szz, mut sxz) = (nx + bias, nz + bias, g + bias);
     let mut theta = T::ZERO;
     let mut l = 1;
@@ -247,19 +248,19 @@ pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: 
             return T::ZERO;
         }
         let xi = (sxz / r).max(-T::ONE).min(T::ONE);
-        let a = pi - xi.acos_fast();
-        let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt()) / pi;
+        let a = (pi - xi.acos_fast()) * inv_pi; // (π − arccos ξ)/π
+        let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi);
         if l == 1 {
             theta = r * xi;
         }
         if l >= depth {
-            return if NTK { nngp + theta * a / pi } else { nngp };
+            return if NTK { nngp + theta * a } else { nngp };
         }
         sxz = nngp + bias;
         sxx += bias;
         szz += bias;
         if NTK {
-            theta = theta * a / pi + sxz;
+            theta = theta * a + sxz;
         }
         l += 1;
     }
@@ -369,6 +370,40 @@ impl Kernel {
             Compute::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
             Compute::Cuda(rt) => cuda::kernels::matrix(rt, &self.params(), x, Some(z)),
         }
+    }
+
+    /// K(X, Z) written into `out` (n×m, column-major, e.g. `Mat::as_mut()`), reusing its
+    /// memory: repeated evaluations skip the allocation and the page faults of a fresh n×m
+    /// matrix, which at n = m = 4096 and small d cost as much as the kernel itself.
+    pub fn matrix_into<T: Float>(
+        &self,
+        x: MatRef<'_, T>,
+        z: MatRef<'_, T>,
+        mut out: MatMut<'_, T>,
+        device: &Device,
+    ) -> Result<()> {
+        check_pair(x, z)?;
+        if out.nrows() != x.nrows() || out.ncols() != z.nrows() {
+            return Err(Error::ShapeMismatch {
+                what: "out against the rows of x and z".into(),
+                expected: format!("{}x{}", x.nrows(), z.nrows()),
+                got: format!("{}x{}", out.nrows(), out.ncols()),
+            });
+        }
+        if out.row_stride() != 1 {
+            return Err(Error::invalid(
+                "out",
+                format!("row stride {}", out.row_stride()),
+                "must be column-major (row stride 1)",
+            ));
+        }
+        match device.compute() {
+            Compute::Cpu => cpu::matrix_into(&self.params(), x, z, out),
+            Compute::Cuda(rt) => {
+                out.copy_from(cuda::kernels::matrix(rt, &self.params(), x, Some(z))?)
+            }
+        }
+        Ok(())
     }
 
     /// The n×n matrix K(X, X): each pair computed once, exactly symmetric, with the exact
