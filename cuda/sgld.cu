@@ -14,7 +14,8 @@
 // (pair, chain, step lo, step hi); the four words make two 53-bit uniforms u1 in (0, 1] and u2 in
 // [0, 1), and Box-Muller gives the normals of parameters 2*pair and 2*pair+1. This is the stream
 // of src/random/philox.rs: the CPU and the GPU draw the same uniforms bit for bit, and normals that
-// agree to about 1e-16 relative (log, sincos and FMA contraction round differently here).
+// agree to about 1e-15 (log, sincos and FMA contraction round differently here, and the CPU uses
+// branch-free fdlibm polynomials).
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u

@@ -357,3 +357,36 @@ fn any_memory_layout_is_accepted() {
         }
     }
 }
+
+/// `matrix_into` writes every entry of a reused, NaN-filled buffer with the reference values
+/// (every kernel, shapes past one tile, both precisions), and refuses a wrong shape or a
+/// row-major buffer.
+#[test]
+fn matrix_into_fills_a_reused_buffer() {
+    let dev = Device::cpu();
+    for (n, m, d) in [(1, 1, 1), (300, 270, 7), (513, 20, 3)] {
+        for kernel in all_kernels(2.5, 1.2) {
+            let (xs, zs) = (data(n, d, 3, 1.0), data(m, d, 4, 1.0));
+            let (x, z) = (rows(&xs, n, d).unwrap(), rows(&zs, m, d).unwrap());
+            let mut out = Mat::from_fn(n, m, |_, _| f64::NAN);
+            for _ in 0..2 {
+                kernel.matrix_into(x, z, out.as_mut(), &dev).unwrap();
+                check_against_reference(&kernel, x, z, &out, f64::EPSILON, TOL_F64).unwrap();
+            }
+            let (xf, zf) = (to_f32(&xs), to_f32(&zs));
+            let (x, z) = (rows(&xf, n, d).unwrap(), rows(&zf, m, d).unwrap());
+            let mut out = Mat::from_fn(n, m, |_, _| f32::NAN);
+            kernel.matrix_into(x, z, out.as_mut(), &dev).unwrap();
+            check_against_reference(&kernel, x, z, &out, f32::EPSILON as f64, TOL_F32).unwrap();
+        }
+    }
+    let kernel = Kernel::laplace(1.0).unwrap();
+    let xs = data(4, 2, 1, 1.0);
+    let x = rows(&xs, 4, 2).unwrap();
+    let mut wrong = Mat::<f64>::zeros(4, 3);
+    let err = kernel.matrix_into(x, x, wrong.as_mut(), &dev);
+    assert!(matches!(err, Err(Error::ShapeMismatch { .. })), "{err:?}");
+    let mut square = Mat::<f64>::zeros(4, 4);
+    let err = kernel.matrix_into(x, x, square.as_mut().transpose_mut(), &dev);
+    assert!(matches!(err, Err(Error::InvalidArgument { .. })), "{err:?}");
+}

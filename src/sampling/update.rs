@@ -40,7 +40,7 @@ pub(crate) fn update_chain<T: Float>(
 /// rayon over chains on the CPU). `w` and `grads` are C × d row-major (chain c at c·d): the
 /// parameters and the gradients of the minibatch mean losses; chain c draws its noise from
 /// Philox (seed, c, step), so both backends draw the same uniforms; the normals agree to about
-/// 1e-16 relative (the GPU's `log`, `sincos` and FMA contraction round differently).
+/// 1e-15 (the CPU's branch-free `log` and `sincos` and the GPU's libdevice round differently).
 pub fn sgld_update_chains<T: Float>(
     w: &mut [T],
     grads: &[T],
