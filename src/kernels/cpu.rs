@@ -245,7 +245,36 @@ fn uninit_output<T: Float>(n: usize, m: usize) -> Mat<T> {
     // SAFETY: T is f32 or f64, for which every bit pattern is a valid value, and the capacity
     // covers n×m; every caller writes every entry before reading it.
     unsafe { out.set_dims(n, m) };
+    if m > 0 {
+        let bytes = out.col_stride() as usize * m * std::mem::size_of::<T>();
+        advise_huge_pages(out.as_mut().as_ptr_mut().cast(), bytes);
+    }
     out
+}
+
+/// Asks Linux for transparent huge pages over a large fresh buffer (`madvise(MADV_HUGEPAGE)`,
+/// effective where THP is in `madvise` mode): the first touch of a 4096² f32 matrix then takes
+/// 32 faults of 2 MiB instead of 16 384 of 4 KiB, which at small d cost more than the kernel.
+/// Only the 2 MiB-aligned interior is advised; a refusal is harmless and ignored.
+fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = (ptr as usize).next_multiple_of(HUGE);
+        let end = (ptr as usize + bytes) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: [start, end) lies inside the live allocation `ptr..ptr + bytes`, which this
+            // function does not free or move; MADV_HUGEPAGE only changes how its pages are backed.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, bytes);
 }
 
 /// K(X, Z), n×m.
