@@ -40,12 +40,13 @@ fn rows<T: Float>(
     let x = Mat::from_fn(x.nrows(), x.ncols(), |i, j| T::of(x[(i, j)]));
     let model = DeepLinearNetwork::new(100, &[250, 200], 100).unwrap();
     let y = model.forward(&w, x.as_ref());
-    for (name, order) in [("auto", ChainOrder::Auto), ("layerwise", ChainOrder::Layerwise)] {
+    for (name, order) in [
+        ("auto", ChainOrder::Auto),
+        ("layerwise", ChainOrder::Layerwise),
+    ] {
         let m = model.clone().with_order(order);
         g.bench_function(format!("{}_{name}", T::NAME), |b| {
-            b.iter(|| {
-                sgld_chains(&m, &w, x.as_ref(), y.as_ref(), cfg, 8, &Device::cpu()).unwrap()
-            })
+            b.iter(|| sgld_chains(&m, &w, x.as_ref(), y.as_ref(), cfg, 8, &Device::cpu()).unwrap())
         });
     }
 }
@@ -74,7 +75,11 @@ fn sgld(c: &mut Criterion) {
     rows::<f64>(&mut g, &w, &x, &cfg);
     rows::<f32>(&mut g, &w, &x, &cfg);
     g.finish();
-    ratio::print_ratios(GROUP, "f64_layerwise", &["f64_auto", "f32_layerwise", "f32_auto"]);
+    ratio::print_ratios(
+        GROUP,
+        "f64_layerwise",
+        &["f64_auto", "f32_layerwise", "f32_auto"],
+    );
 
     let d = Model::<f64>::num_params(&model);
     let chains = 8;

@@ -15,7 +15,6 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use doubledescent::{Device, Float, Precision, Result};
 use doubledescent::data::{Dataset, mse, multiclass_error};
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
@@ -23,6 +22,7 @@ use doubledescent::figure::{
 };
 use doubledescent::kernels::Kernel;
 use doubledescent::solvers::{Fit, KernelRidge, Predict, Solver};
+use doubledescent::{Device, Float, Precision, Result};
 
 /// Closed-form ReLU NTK regression on MNIST.
 #[derive(Parser, Debug)]

@@ -415,7 +415,12 @@ fn dln_evaluation_orders_agree_in_both_precisions() {
         assert_relative_eq!(l1, f1, max_relative = 1e-12);
         let scale = g1.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         for k in 0..d {
-            assert!((g1[k] - g2[k]).abs() <= 1e-12 * scale, "{k}: {} {}", g1[k], g2[k]);
+            assert!(
+                (g1[k] - g2[k]).abs() <= 1e-12 * scale,
+                "{k}: {} {}",
+                g1[k],
+                g2[k]
+            );
         }
         let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let (x32, y32) = (
@@ -466,7 +471,15 @@ fn llc_in_f32_matches_f64_with_the_same_seed() {
     let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
     let x32 = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] as f32);
     let y32 = model.forward(&w32, x32.as_ref());
-    let s32 = estimate_llc(&model, &w32, x32.as_ref(), y32.as_ref(), &cfg, &Device::cpu()).unwrap();
+    let s32 = estimate_llc(
+        &model,
+        &w32,
+        x32.as_ref(),
+        y32.as_ref(),
+        &cfg,
+        &Device::cpu(),
+    )
+    .unwrap();
     assert!((s32.llc_mean - 6.0).abs() < 0.6, "f32 λ̂ = {}", s32.llc_mean);
     for (a, b) in s32.llc_per_chain.iter().zip(&s64.llc_per_chain) {
         assert!((a - b).abs() < 0.02 * b.abs(), "f32 {a} vs f64 {b}");
@@ -504,7 +517,10 @@ fn rhat_and_ess_on_ar1_chains_match_the_closed_form() {
         let refs: Vec<&[f64]> = chains.iter().map(|v| v.as_slice()).collect();
         let want = (c * n) as f64 * (1.0 - phi) / (1.0 + phi);
         let ess = effective_sample_size(&refs).unwrap();
-        assert!((ess / want - 1.0).abs() < 0.1, "φ = {phi}: ESS {ess} vs {want}");
+        assert!(
+            (ess / want - 1.0).abs() < 0.1,
+            "φ = {phi}: ESS {ess} vs {want}"
+        );
         let r = split_rhat(&refs).unwrap();
         assert!((r - 1.0).abs() < 0.01, "φ = {phi}: R-hat {r}");
         let shifted: Vec<Vec<f64>> = chains
@@ -554,12 +570,19 @@ fn calibrated_epsilon_reaches_the_target_acceptance() {
         })
     };
     assert!(acceptance(c.epsilon) > 0.85, "{}", acceptance(c.epsilon));
-    assert!(acceptance(4.0 * c.epsilon) < 0.9, "{}", acceptance(4.0 * c.epsilon));
+    assert!(
+        acceptance(4.0 * c.epsilon) < 0.9,
+        "{}",
+        acceptance(4.0 * c.epsilon)
+    );
     let high = EpsilonSearch {
         lo: 1.0,
         hi: 2.0,
         ..search
     };
     let err = calibrate_epsilon(&model, &w, x.as_ref(), y.as_ref(), &base, &high, &cpu);
-    assert!(matches!(err, Err(doubledescent::Error::InvalidArgument { .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(doubledescent::Error::InvalidArgument { .. })),
+        "{err:?}"
+    );
 }

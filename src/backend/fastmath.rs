@@ -89,7 +89,11 @@ pub fn sincos_turns(u: f64) -> (f64, f64) {
     let (s, c) = sincos_kernel(r * TAU_HI + r * TAU_LO);
     // Rotate by q quarter turns.
     let (s1, c1) = if quadrant & 1 == 1 { (c, -s) } else { (s, c) };
-    if quadrant & 2 == 2 { (-s1, -c1) } else { (s1, c1) }
+    if quadrant & 2 == 2 {
+        (-s1, -c1)
+    } else {
+        (s1, c1)
+    }
 }
 
 /// arccos x for x ∈ [−1, 1] (arguments outside are clamped), fdlibm's `__ieee754_acos` without
@@ -229,7 +233,16 @@ mod tests {
         let mut xs: Vec<f64> = (0..=400_000).map(|i| -1.0 + i as f64 / 200_000.0).collect();
         for k in 1..60 {
             let t = 2f64.powi(-k);
-            xs.extend([1.0 - t, -1.0 + t, 0.5 + t, 0.5 - t, -0.5 + t, -0.5 - t, t, -t]);
+            xs.extend([
+                1.0 - t,
+                -1.0 + t,
+                0.5 + t,
+                0.5 - t,
+                -0.5 + t,
+                -0.5 - t,
+                t,
+                -t,
+            ]);
         }
         let (mut w64, mut w32) = (0.0f64, 0.0f64);
         for &x in &xs {

@@ -499,4 +499,3 @@ fn check_same_features<T>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {
     }
     Ok(())
 }
-

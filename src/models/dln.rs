@@ -82,7 +82,8 @@ impl DeepLinearNetwork {
     pub fn resolved_order(&self, b: usize, grad: bool) -> ChainOrder {
         match self.order {
             ChainOrder::Auto => {
-                if self.cost(ChainOrder::EndToEnd, b, grad) < self.cost(ChainOrder::Layerwise, b, grad)
+                if self.cost(ChainOrder::EndToEnd, b, grad)
+                    < self.cost(ChainOrder::Layerwise, b, grad)
                 {
                     ChainOrder::EndToEnd
                 } else {
@@ -308,7 +309,14 @@ impl DeepLinearNetwork {
             } else {
                 MatRef::from_column_major_slice(&head[act_at(k - 1)..], b, h[k - 1])
             };
-            matmul(dst, Accum::Replace, prev, self.layer(w, k - 1), T::ONE, Par::Seq);
+            matmul(
+                dst,
+                Accum::Replace,
+                prev,
+                self.layer(w, k - 1),
+                T::ONE,
+                Par::Seq,
+            );
         }
         let (acts, spare) = buf.split_at_mut(acts_len);
         let out_at = act_at(l);
@@ -387,7 +395,14 @@ impl DeepLinearNetwork {
                 MatRef::from_column_major_slice(&tail[..h[k + 1] * m], h[k + 1], m)
             };
             let dst = MatMut::from_column_major_slice_mut(&mut head[suffix_at(k)..], h[k], m);
-            matmul(dst, Accum::Replace, self.layer(w, k), next, T::ONE, Par::Seq);
+            matmul(
+                dst,
+                Accum::Replace,
+                self.layer(w, k),
+                next,
+                T::ONE,
+                Par::Seq,
+            );
         }
         let suffix: &[T] = suffix;
         let s = |k: usize| -> MatRef<'_, T> {
@@ -408,7 +423,14 @@ impl DeepLinearNetwork {
         let mut bufs = [l0, l1];
         {
             let lam = MatMut::from_column_major_slice_mut(&mut bufs[0][..h[0] * m], h[0], m);
-            matmul(lam, Accum::Replace, x.transpose(), out.rb(), T::ONE, Par::Seq);
+            matmul(
+                lam,
+                Accum::Replace,
+                x.transpose(),
+                out.rb(),
+                T::ONE,
+                Par::Seq,
+            );
         }
         let mut slot = 0usize;
         for k in 0..l {
@@ -433,7 +455,14 @@ impl DeepLinearNetwork {
                 // ∂W_L = Λ_L (H_L × M).
                 g.copy_from(lam);
             } else {
-                matmul(g, Accum::Replace, lam, s(k + 1).transpose(), T::ONE, Par::Seq);
+                matmul(
+                    g,
+                    Accum::Replace,
+                    lam,
+                    s(k + 1).transpose(),
+                    T::ONE,
+                    Par::Seq,
+                );
             }
         }
         loss
@@ -480,7 +509,13 @@ impl<T: Float> Model<T> for DeepLinearNetwork {
         self.with_scratch(&mut Scratch::new(), w, x, y, Some(grad))
     }
 
-    fn loss_in(&self, scratch: &mut Scratch<T>, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
+    fn loss_in(
+        &self,
+        scratch: &mut Scratch<T>,
+        w: &[T],
+        x: MatRef<'_, T>,
+        y: MatRef<'_, T>,
+    ) -> f64 {
         self.with_scratch(scratch, w, x, y, None)
     }
 

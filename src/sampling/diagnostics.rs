@@ -31,7 +31,11 @@ fn split_halves<'a>(chains: &[&'a [f64]]) -> Result<Vec<&'a [f64]>> {
             "need at least 4 draws per chain",
         ));
     }
-    if let Some(v) = chains.iter().flat_map(|c| c.iter()).find(|v| !v.is_finite()) {
+    if let Some(v) = chains
+        .iter()
+        .flat_map(|c| c.iter())
+        .find(|v| !v.is_finite())
+    {
         return Err(Error::NonFinite {
             name: "chains",
             location: "a draw".into(),
@@ -99,12 +103,7 @@ pub fn effective_sample_size(chains: &[&[f64]]) -> Result<f64> {
     let acov = |t: usize| -> f64 {
         seqs.iter()
             .zip(&mo.means)
-            .map(|(s, m)| {
-                (0..n - t)
-                    .map(|i| (s[i] - m) * (s[i + t] - m))
-                    .sum::<f64>()
-                    / n as f64
-            })
+            .map(|(s, m)| (0..n - t).map(|i| (s[i] - m) * (s[i + t] - m)).sum::<f64>() / n as f64)
             .sum::<f64>()
             / seqs.len() as f64
     };
@@ -114,7 +113,11 @@ pub fn effective_sample_size(chains: &[&[f64]]) -> Result<f64> {
     let mut prev_pair = f64::INFINITY;
     let mut t = 0;
     while t + 1 < n {
-        let pair = if t == 0 { 1.0 + rho(1) } else { rho(t) + rho(t + 1) };
+        let pair = if t == 0 {
+            1.0 + rho(1)
+        } else {
+            rho(t) + rho(t + 1)
+        };
         if pair <= 0.0 {
             break;
         }

@@ -450,7 +450,14 @@ fn lockstep<T: Float, M: Model<T> + ?Sized>(
         }
         if let Some(s) = states.first() {
             let step = s.step_constants(t);
-            sgld_update_chains(&mut w_all, &g_all, w_star, precond.as_deref(), &step, device)?;
+            sgld_update_chains(
+                &mut w_all,
+                &g_all,
+                w_star,
+                precond.as_deref(),
+                &step,
+                device,
+            )?;
         }
         for (c, s) in states.iter_mut().enumerate() {
             s.w_new.copy_from_slice(&w_all[c * d..(c + 1) * d]);
