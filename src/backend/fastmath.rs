@@ -80,7 +80,7 @@ fn sincos_kernel(x: f64) -> (f64, f64) {
 #[inline(always)]
 pub fn sincos_turns(u: f64) -> (f64, f64) {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²: adding it rounds to an integer
-    const TAU_HI: f64 = 6.283_185_307_179_586; // 2π rounded
+    const TAU_HI: f64 = std::f64::consts::TAU; // 2π rounded
     const TAU_LO: f64 = 2.449_293_598_294_706_4e-16; // 2π − TAU_HI
     let qm = 4.0 * u + MAGIC;
     let q = qm - MAGIC;
@@ -103,9 +103,9 @@ pub fn sincos_turns(u: f64) -> (f64, f64) {
 #[inline(always)]
 #[allow(clippy::excessive_precision)]
 pub fn acos_f64(x: f64) -> f64 {
-    const PIO2_HI: f64 = 1.570_796_326_794_896_558_00e0;
+    const PIO2_HI: f64 = std::f64::consts::FRAC_PI_2; // fdlibm's pio2_hi
     const PIO2_LO: f64 = 6.123_233_995_736_766_035_87e-17;
-    const PI: f64 = 3.141_592_653_589_793_116_00e0;
+    const PI: f64 = std::f64::consts::PI;
     let x = x.clamp(-1.0, 1.0);
     let ax = x.abs();
     let big = ax > 0.5;

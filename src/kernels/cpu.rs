@@ -114,7 +114,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
         let mut szz = nz + bias;
         for (i, (v, s)) in col.iter_mut().zip(sxx.iter_mut()).enumerate() {
             *s = xn[i] + bias;
-            *v = *v + bias; // Σ¹ₓ_z, carried in the tile
+            *v += bias; // Σ¹ₓ_z, carried in the tile
         }
         for l in 1..=depth {
             // One step of the recursion at entry i: (r, ξ, (π − arccos ξ)/π, the NNGP value).

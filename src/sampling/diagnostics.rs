@@ -71,7 +71,7 @@ fn moments(seqs: &[&[f64]]) -> Result<Moments> {
     } else {
         0.0
     };
-    if !(w > 0.0) {
+    if w.is_nan() || w <= 0.0 {
         return Err(Error::invalid(
             "chains",
             "constant draws",
