@@ -367,7 +367,39 @@ fn batched_chain_update_is_the_sgld_formula_with_philox_noise() {
         }
     }
     let err = sgld_update_chains(&mut w, &g[1..], &w_star, None, &s, &Device::cpu()).unwrap_err();
-    assert!(err.to_string().contains("gradients"), "{err}");
+    assert!(
+        matches!(err, doubledescent::Error::ShapeMismatch { .. }),
+        "{err}"
+    );
+    // Bad steps, preconditioners and parameters are errors that leave w untouched, never NaN.
+    use doubledescent::Error::{InvalidArgument, NonFinite};
+    let before = w.clone();
+    for (eps, nbeta, gamma) in [
+        (f64::NAN, 30.0, 2.0),
+        (-1e-2, 30.0, 2.0),
+        (1e-2, f64::INFINITY, 2.0),
+        (1e-2, 30.0, -1.0),
+    ] {
+        let bad = Step {
+            epsilon: eps,
+            nbeta,
+            gamma,
+            ..s
+        };
+        let err = sgld_update_chains(&mut w, &g, &w_star, None, &bad, &Device::cpu());
+        assert!(
+            matches!(err, Err(InvalidArgument { .. })),
+            "{eps} {nbeta} {gamma}: {err:?}"
+        );
+    }
+    let negative = vec![0.5, 1.0, -2.0, 4.0, 8.0];
+    let err = sgld_update_chains(&mut w, &g, &w_star, Some(&negative), &s, &Device::cpu());
+    assert!(matches!(err, Err(InvalidArgument { .. })), "{err:?}");
+    let mut nan_star = w_star.clone();
+    nan_star[3] = f64::NAN;
+    let err = sgld_update_chains(&mut w, &g, &nan_star, None, &s, &Device::cpu());
+    assert!(matches!(err, Err(NonFinite { .. })), "{err:?}");
+    assert_eq!(w, before);
     // The Philox normals are standard normal: 100000 draws, mean and variance within 5 sd.
     let z: Vec<f64> = (0..50_000u32)
         .flat_map(|i| {

@@ -41,6 +41,9 @@ pub(crate) fn update_chain<T: Float>(
 /// parameters and the gradients of the minibatch mean losses; chain c draws its noise from
 /// Philox (seed, c, step), so both backends draw the same uniforms; the normals agree to about
 /// 1e-15 (the CPU's branch-free `log` and `sincos` and the GPU's libdevice round differently).
+/// ε must be finite and > 0, nβ finite and > 0, γ finite and ≥ 0, the preconditioner's entries
+/// finite and > 0, and w, w* and the gradients finite; anything else is an error, never NaN
+/// parameters.
 pub fn sgld_update_chains<T: Float>(
     w: &mut [T],
     grads: &[T],
@@ -66,6 +69,23 @@ pub fn sgld_update_chains<T: Float>(
             });
         }
     }
+    super::check_step(step.epsilon, step.gamma, 1)?;
+    if !(step.nbeta.is_finite() && step.nbeta > 0.0) {
+        return Err(Error::invalid(
+            "nbeta",
+            step.nbeta,
+            "must be finite and > 0",
+        ));
+    }
+    if let Some(v) = precond.and_then(|p| p.iter().find(|v| !(v.is_finite() && v.to_f64() > 0.0))) {
+        return Err(Error::invalid(
+            "precond",
+            v,
+            "entries must be finite and > 0",
+        ));
+    }
+    crate::error::check_finite("w_star", w_star.iter().map(|v| v.to_f64()))?;
+    crate::error::check_finite("w", w.iter().map(|v| v.to_f64()))?;
     crate::error::check_finite("grads", grads.iter().map(|v| v.to_f64()))?;
     match device.compute() {
         Compute::Cpu => {
