@@ -8,8 +8,8 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::{
-    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, dispersal, distance2, gaussian,
-    laplace,
+    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, arccos_level, dispersal,
+    distance2, gaussian, laplace,
 };
 use crate::backend::Float;
 
@@ -97,8 +97,6 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
     xn: &[T],
     zn: &[T],
 ) {
-    let pi = T::of(std::f64::consts::PI);
-    let inv_pi = T::of(std::f64::consts::FRAC_1_PI);
     let mut sxx = [T::ZERO; TILE_ROWS];
     let mut theta = [T::ZERO; TILE_ROWS];
     let mut rr = [T::ZERO; TILE_ROWS];
@@ -118,12 +116,7 @@ fn arccos_tile_body<T: Float, const NTK: bool>(
         }
         for l in 1..=depth {
             // One step of the recursion at entry i: (r, ξ, (π − arccos ξ)/π, the NNGP value).
-            let level = |i: usize, sxx: &[T], col: &[T]| {
-                let r = (sxx[i] * szz).sqrt();
-                let xi = (col[i] / r).max(-T::ONE).min(T::ONE);
-                let a = (pi - xi.acos_fast()) * inv_pi; // (π − arccos ξ)/π
-                (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi))
-            };
+            let level = |i: usize, sxx: &[T], col: &[T]| arccos_level(sxx[i], szz, col[i]);
             // The four loops keep the branches on the level outside the vectorised bodies.
             match (l == 1, l == depth) {
                 (first, true) => {

@@ -236,20 +236,15 @@ pub(crate) fn dispersal<T: Float>(inv_bw: T, half_gamma: T, d2: T) -> T {
 /// first layer, so that depth 1 is the one-layer formula operation for operation.
 #[inline(always)]
 pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: T, g: T) -> T {
-    let pi = T::of(std::f64::consts::PI);
-    let inv_pi = T::of(std::f64::consts::FRAC_1_PI);
     let (mut sxx, mut szz, mut sxz) = (nx + bias, nz + bias, g + bias);
     let mut theta = T::ZERO;
     let mut l = 1;
     loop {
-        let r = (sxx * szz).sqrt();
+        let (r, xi, a, nngp) = arccos_level(sxx, szz, sxz);
         #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
         if !(r > T::ZERO) {
             return T::ZERO;
         }
-        let xi = (sxz / r).max(-T::ONE).min(T::ONE);
-        let a = (pi - xi.acos_fast()) * inv_pi; // (π − arccos ξ)/π
-        let nngp = r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi);
         if l == 1 {
             theta = r * xi;
         }
@@ -264,6 +259,19 @@ pub(crate) fn arccos<T: Float, const NTK: bool>(depth: u32, bias: T, nx: T, nz: 
         }
         l += 1;
     }
+}
+
+/// One level of the arc-cosine recursion from Σₓₓ, Σ_zz and Σₓ_z: r = √(ΣₓₓΣ_zz), the clamped
+/// correlation ξ = Σₓ_z/r, a = (π − arccos ξ)/π and the next NNGP value r·(ξa + √(1 − ξ²)/π).
+/// Shared by the per-entry recursion and the CPU tiles, so both do the same operations.
+#[inline(always)]
+pub(crate) fn arccos_level<T: Float>(sxx: T, szz: T, sxz: T) -> (T, T, T, T) {
+    let pi = T::of(std::f64::consts::PI);
+    let inv_pi = T::of(std::f64::consts::FRAC_1_PI);
+    let r = (sxx * szz).sqrt();
+    let xi = (sxz / r).max(-T::ONE).min(T::ONE);
+    let a = (pi - xi.acos_fast()) * inv_pi;
+    (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi))
 }
 
 fn positive(name: &'static str, v: f64) -> Result<()> {

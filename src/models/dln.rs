@@ -235,7 +235,7 @@ pub(crate) fn numerical_rank(s: &[f64], m: usize, n: usize) -> usize {
 impl DeepLinearNetwork {
     /// The scratch length of one evaluation in the given (resolved) order for `b` rows.
     fn scratch_len(&self, order: ChainOrder, b: usize) -> usize {
-        let (l, m) = (self.depth(), self.output_dim_());
+        let (l, m) = (self.depth(), self.output_dim());
         let hmax = *self.sizes.iter().max().expect("at least two sizes");
         match order {
             ChainOrder::EndToEnd => {
@@ -247,10 +247,6 @@ impl DeepLinearNetwork {
                 acts + 2 * b * hmax
             }
         }
-    }
-
-    fn output_dim_(&self) -> usize {
-        *self.sizes.last().expect("at least two sizes")
     }
 
     /// Number of parameters d = Σ H_k H_{k+1} (the same in every precision).
@@ -265,7 +261,7 @@ impl DeepLinearNetwork {
 
     /// Output dimension M.
     pub fn output_dim(&self) -> usize {
-        self.output_dim_()
+        *self.sizes.last().expect("at least two sizes")
     }
 
     /// The loss, and with `grad` its gradient, in the given (resolved) order, using `buf`.
@@ -381,7 +377,7 @@ impl DeepLinearNetwork {
         y: MatRef<'_, T>,
         grad: Option<&mut [T]>,
     ) -> f64 {
-        let (l, b, m) = (self.depth(), x.nrows(), self.output_dim_());
+        let (l, b, m) = (self.depth(), x.nrows(), self.output_dim());
         let h = &self.sizes;
         let suffix_at = |k: usize| -> usize { (0..k).map(|j| h[j] * m).sum() };
         let suffix_len = suffix_at(l - 1);
@@ -487,10 +483,10 @@ impl<T: Float> Model<T> for DeepLinearNetwork {
         DeepLinearNetwork::num_params(self)
     }
     fn input_dim(&self) -> usize {
-        self.sizes[0]
+        DeepLinearNetwork::input_dim(self)
     }
     fn output_dim(&self) -> usize {
-        self.output_dim_()
+        DeepLinearNetwork::output_dim(self)
     }
 
     fn forward(&self, w: &[T], x: MatRef<'_, T>) -> Mat<T> {

@@ -111,9 +111,7 @@ pub struct Chain<T = f64> {
 /// ([`sgld_update_chains`]) between the halves.
 struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     model: &'a M,
-    x: MatRef<'a, T>,
-    y: MatRef<'a, T>,
-    rows: &'a RowMajor<T>,
+    data: &'a Data<'a, T>,
     w_star: &'a [T],
     cfg: &'a SgldConfig,
     nbeta: f64,
@@ -144,9 +142,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         let (n, d, b) = (x.nrows(), w_star.len(), cfg.batch_size);
         Ok(ChainState {
             model,
-            x,
-            y,
-            rows: &data.rows,
+            data,
             w_star,
             cfg,
             nbeta: cfg.nbeta.resolve(n, b),
@@ -180,8 +176,8 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     /// `w_new` for the update.
     fn before_update(&mut self) {
         let idx = self.batches.next_batch(&mut self.rng);
-        self.rows.gather(idx, &mut self.xb, &mut self.yb);
-        let (xb, yb) = self.rows.batch(&self.xb, &self.yb);
+        self.data.gather(idx, &mut self.xb, &mut self.yb);
+        let (xb, yb) = self.data.batch(&self.xb, &self.yb);
         self.loss_w = self
             .model
             .loss_grad_in(&mut self.scratch, &self.w, xb, yb, &mut self.grad);
@@ -192,7 +188,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     /// recorded loss and the divergence check.
     fn after_update(&mut self, t: usize) -> Result<()> {
         let (model, cfg) = (self.model, self.cfg);
-        let (xb, yb) = self.rows.batch(&self.xb, &self.yb);
+        let (xb, yb) = self.data.batch(&self.xb, &self.yb);
         let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
         let batch_loss = if record_mala {
             let local = Local {
@@ -227,7 +223,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         };
         let loss = match cfg.loss_trace {
             LossTrace::Minibatch => batch_loss,
-            LossTrace::FullData => full_loss(model, &self.w_new, self.x, self.y),
+            LossTrace::FullData => full_loss(model, &self.w_new, self.data.x, self.data.y),
         };
         if !loss.is_finite() {
             return Err(Error::Diverged {
@@ -251,65 +247,47 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     }
 }
 
-/// The data as the chains read it: the caller's matrices, and a row-major copy made once, so a
-/// minibatch is gathered as whole contiguous rows (column-major data would cost a cache miss per
-/// entry).
-struct RowMajor<T> {
-    x: Vec<T>,
-    y: Vec<T>,
-    n_in: usize,
-    n_out: usize,
+/// The data as the chains read it: the caller's matrices (for the full-data loss), and a
+/// row-major copy made once, so a minibatch is gathered as whole contiguous rows (column-major
+/// data would cost a cache miss per entry).
+struct Data<'a, T> {
+    x: MatRef<'a, T>,
+    y: MatRef<'a, T>,
+    x_rows: Vec<T>,
+    y_rows: Vec<T>,
 }
 
-impl<T: Float> RowMajor<T> {
-    fn new(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Self {
-        let copy = |a: MatRef<'_, T>| -> Vec<T> {
-            let mut v = Vec::with_capacity(a.nrows() * a.ncols());
-            for i in 0..a.nrows() {
-                v.extend((0..a.ncols()).map(|j| a[(i, j)]));
-            }
-            v
+impl<'a, T: Float> Data<'a, T> {
+    fn new(x: MatRef<'a, T>, y: MatRef<'a, T>) -> Self {
+        let rows = |a: MatRef<'_, T>| -> Vec<T> {
+            (0..a.nrows())
+                .flat_map(|i| (0..a.ncols()).map(move |j| a[(i, j)]))
+                .collect()
         };
-        RowMajor {
-            x: copy(x),
-            y: copy(y),
-            n_in: x.ncols(),
-            n_out: y.ncols(),
+        Data {
+            x,
+            y,
+            x_rows: rows(x),
+            y_rows: rows(y),
         }
     }
 
     /// Rows `idx` into the batch buffers (row-major).
     fn gather(&self, idx: &[usize], xb: &mut [T], yb: &mut [T]) {
-        let (a, c) = (self.n_in, self.n_out);
+        let (a, c) = (self.x.ncols(), self.y.ncols());
         for (k, &r) in idx.iter().enumerate() {
-            xb[k * a..(k + 1) * a].copy_from_slice(&self.x[r * a..(r + 1) * a]);
-            yb[k * c..(k + 1) * c].copy_from_slice(&self.y[r * c..(r + 1) * c]);
+            xb[k * a..(k + 1) * a].copy_from_slice(&self.x_rows[r * a..(r + 1) * a]);
+            yb[k * c..(k + 1) * c].copy_from_slice(&self.y_rows[r * c..(r + 1) * c]);
         }
     }
 
     /// The batch buffers as b × N and b × M matrices.
     fn batch<'b>(&self, xb: &'b [T], yb: &'b [T]) -> (MatRef<'b, T>, MatRef<'b, T>) {
+        let (a, c) = (self.x.ncols(), self.y.ncols());
         (
-            MatRef::from_row_major_slice(xb, xb.len() / self.n_in, self.n_in),
-            MatRef::from_row_major_slice(yb, yb.len() / self.n_out, self.n_out),
+            MatRef::from_row_major_slice(xb, xb.len() / a, a),
+            MatRef::from_row_major_slice(yb, yb.len() / c, c),
         )
-    }
-}
-
-/// The caller's data with its row-major copy.
-struct Data<'a, T> {
-    x: MatRef<'a, T>,
-    y: MatRef<'a, T>,
-    rows: RowMajor<T>,
-}
-
-impl<'a, T: Float> Data<'a, T> {
-    fn new(x: MatRef<'a, T>, y: MatRef<'a, T>) -> Self {
-        Data {
-            x,
-            y,
-            rows: RowMajor::new(x, y),
-        }
     }
 }
 
