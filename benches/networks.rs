@@ -290,8 +290,8 @@ fn pca(c: &mut Criterion) {
         b.iter(|| binary_pca(&digits, &PcaConfig::new(10, 2000, 0, 1000)).unwrap())
     });
     // The same pool size and dimension (all 10 000 digits, centred) through faer's defaults.
-    let (n, dim) = (digits.labels.len(), digits.dim);
-    let mut z = Mat::<f64>::from_fn(n, dim, |i, j| digits.pixels[i * dim + j] as f64);
+    let (n, dim) = (digits.labels().len(), digits.dim());
+    let mut z = Mat::<f64>::from_fn(n, dim, |i, j| digits.pixels()[i * dim + j] as f64);
     for j in 0..dim {
         let col = z.col_as_slice_mut(j);
         let m = col.iter().sum::<f64>() / n as f64;

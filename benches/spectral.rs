@@ -32,9 +32,9 @@ fn eigenpro(c: &mut Criterion) {
         .first_per_class(400)
         .unwrap();
     let x32: Mat<f32> = split.train.unit_rows().unwrap();
-    let y32: Mat<f32> = split.train.one_hot();
+    let y32: Mat<f32> = split.train.one_hot().unwrap();
     let x64: Mat<f64> = split.train.unit_rows().unwrap();
-    let y64: Mat<f64> = split.train.one_hot();
+    let y64: Mat<f64> = split.train.one_hot().unwrap();
     let kernel = Kernel::laplace(10.0).unwrap();
     let mut devices = vec![("cpu", Device::cpu())];
     if let Some(d) = gpu::cuda("CUDA EigenPro rows") {

@@ -125,8 +125,8 @@ fn run(args: &Args) -> Result<()> {
         let (re, im) = fit.predict(x.as_ref())?;
         let (ret, imt) = fit.predict(xt.as_ref())?;
         rff.push((
-            snap(complex_mse(&re, &im, &y)),
-            complex_mse(&ret, &imt, &yt),
+            snap(complex_mse(&re, &im, &y)?),
+            complex_mse(&ret, &imt, &yt)?,
         ));
         pb.inc(1);
     }

@@ -55,7 +55,7 @@ fn run(args: &Args) -> Result<()> {
     let (train, test) = common::mnist_split(args.mnist.as_deref(), per_class)?;
     let x: faer::Mat<f64> = train.unit_rows()?;
     let x_test: faer::Mat<f64> = test.unit_rows()?;
-    let (y, y_test) = (train.one_hot::<f64>(), test.one_hot::<f64>());
+    let (y, y_test) = (train.one_hot::<f64>()?, test.one_hot::<f64>()?);
     let bias = !args.no_bias;
     println!(
         "train {} digits, test {} digits; ReLU kernels {} biases, direct solve, no ridge",
@@ -88,9 +88,9 @@ fn run(args: &Args) -> Result<()> {
             let p_train: faer::Mat<f64> = model.predict(x.as_ref())?;
             let p_test = model.predict(x_test.as_ref())?;
             let secs = t0.elapsed().as_secs_f64();
-            let tr_mse = mse(p_train.as_ref(), y.as_ref());
-            let te_mse = mse(p_test.as_ref(), y_test.as_ref());
-            let te_err = multiclass_error(p_test.as_ref(), y_test.as_ref());
+            let tr_mse = mse(p_train.as_ref(), y.as_ref())?;
+            let te_mse = mse(p_test.as_ref(), y_test.as_ref())?;
+            let te_err = multiclass_error(p_test.as_ref(), y_test.as_ref())?;
             if !(te_mse.is_finite() && tr_mse.is_finite()) {
                 return Err(Error::Numerical(format!(
                     "{kernel}: non-finite predictions"

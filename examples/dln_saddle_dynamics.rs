@@ -120,7 +120,7 @@ fn run(args: &Args) -> Result<()> {
         (vec![], vec![], vec![], vec![], vec![]);
     let pb = progress_bar(checkpoints.after.len() as u64, "checkpoints");
     let mut record = |c: &Checkpoint, w: &[f64]| -> Result<()> {
-        let prod = model.product(w);
+        let prod = model.product(w)?;
         let sv = doubledescent::linalg::thin_svd(prod.as_ref(), faer::Par::Seq)?.s;
         ts.push((c.updates - 1) as f64);
         losses.push(c.loss);

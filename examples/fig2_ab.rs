@@ -142,19 +142,19 @@ fn run(args: &Args) -> Result<()> {
             split.rest.pooled(args.pool)?,
         )
     };
-    let (noisy, replaced) = corrupt_labels(&train.labels, 10, args.noise, args.seed)?;
+    let (noisy, replaced) = corrupt_labels(&train.labels(), 10, args.noise, args.seed)?;
     let wrong = noisy
         .iter()
-        .zip(&train.labels)
+        .zip(train.labels())
         .filter(|(a, b)| a != b)
         .count();
     println!(
         "train {} digits ({} pixels), {replaced} labels replaced ({wrong} now wrong), test {} digits",
         train.len(),
-        train.dim,
+        train.dim(),
         test.len()
     );
-    let net = ReluNetwork::new(train.dim, width, args.depth, 10, true)?;
+    let net = ReluNetwork::new(train.dim(), width, args.depth, 10, true)?;
     println!(
         "network: {} hidden layer(s) of {width}, {} parameters; Adam lr {}, batch {}, {epochs} epochs, {} values of λ",
         args.depth,
@@ -165,8 +165,8 @@ fn run(args: &Args) -> Result<()> {
     );
     let x: faer::Mat<f32> = train.unit_rows()?;
     let x_test: faer::Mat<f32> = test.unit_rows()?;
-    let y = one_hot::<f32>(&noisy, 10);
-    let y_test = test.one_hot::<f32>();
+    let y = one_hot::<f32>(&noisy, 10)?;
+    let y_test = test.one_hot::<f32>()?;
     let cfg = EpochWise {
         net,
         log_lambdas: ells.clone(),

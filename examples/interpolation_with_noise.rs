@@ -81,7 +81,7 @@ fn run(args: &Args) -> Result<()> {
         "n_subsamples={}, bs_gpu={}, eta={:.2}, bs={}, top_eigval={:.2e}, beta={:.2}",
         s.n_subsamples, s.bs_gpu, s.eta, s.bs, s.top_eigval, s.beta
     );
-    let val = pro.validation(x_test.as_ref(), test.one_hot::<f32>().as_ref())?;
+    let val = pro.validation(x_test.as_ref(), test.one_hot::<f32>()?.as_ref())?;
     println!(
         "setup (Nyström, kernel caches) {:.2} s",
         t0.elapsed().as_secs_f64()
@@ -104,8 +104,8 @@ fn run(args: &Args) -> Result<()> {
     let (mut train_err, mut test_err, mut corrupted) = (vec![], vec![], vec![]);
     let mut json = Vec::new();
     for &p in &noise {
-        let (labels, replaced) = corrupt_labels(&train.labels, 10, p, args.seed)?;
-        let y = one_hot::<f32>(&labels, 10);
+        let (labels, replaced) = corrupt_labels(&train.labels(), 10, p, args.seed)?;
+        let y = one_hot::<f32>(&labels, 10)?;
         let fit = pro.fit(y.as_ref(), &checkpoints, Some(&val), &mut |r| {
             if let (true, Some(val_error), Some(val_mse)) = (r.epoch == epochs, r.val_error, r.val_mse) {
                 println!(

@@ -87,8 +87,8 @@ fn run(args: &Args) -> Result<()> {
     }
     let tr = digits.select(&(0..train_n).collect::<Vec<_>>())?;
     let te = digits.select(&(train_n..digits.len()).collect::<Vec<_>>())?;
-    let (x, y): (Mat<f64>, Mat<f64>) = (tr.unit_rows()?, tr.one_hot());
-    let (xt, yt): (Mat<f64>, Mat<f64>) = (te.unit_rows()?, te.one_hot());
+    let (x, y): (Mat<f64>, Mat<f64>) = (tr.unit_rows()?, tr.one_hot()?);
+    let (xt, yt): (Mat<f64>, Mat<f64>) = (te.unit_rows()?, te.one_hot()?);
     let model = Mlp::new(784, &[args.hidden], 10, Loss::CrossEntropy)?;
     let mut rng = random::seeded(args.seed);
     let mut w = model.init(&mut rng);
@@ -134,10 +134,10 @@ fn run(args: &Args) -> Result<()> {
     };
     let eval = |w: &[f64], x: &Mat<f64>, y: &Mat<f64>| {
         let p = model.forward(w, x.as_ref());
-        (
-            full_loss(&model, w, x.as_ref(), y.as_ref()),
-            data::multiclass_error(p.as_ref(), y.as_ref()),
-        )
+        Ok::<_, doubledescent::Error>((
+            full_loss(&model, w, x.as_ref(), y.as_ref())?,
+            data::multiclass_error(p.as_ref(), y.as_ref())?,
+        ))
     };
     let mut table = Table::new([
         "step",
@@ -152,8 +152,8 @@ fn run(args: &Args) -> Result<()> {
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let pb = progress_bar(checkpoints.after.len() as u64, "checkpoints");
     let mut record = |c: &Checkpoint, w: &[f64]| -> Result<()> {
-        let (l, e) = eval(w, &x, &y);
-        let (lt, et) = eval(w, &xt, &yt);
+        let (l, e) = eval(w, &x, &y)?;
+        let (lt, et) = eval(w, &xt, &yt)?;
         let s = &c.llc;
         table.row([
             c.updates.to_string(),

@@ -52,17 +52,17 @@ fn fit_and_score<T: Float>(
 ) -> Result<Scores> {
     let x: faer::Mat<T> = train.unit_rows()?;
     let x_test: faer::Mat<T> = test.unit_rows()?;
-    let (y, y_test) = (train.one_hot::<T>(), test.one_hot::<T>());
+    let (y, y_test) = (train.one_hot::<T>()?, test.one_hot::<T>()?);
     let t0 = std::time::Instant::now();
     let model = KernelRidge::new(kernel, 0.0, Solver::Lu, device)?.fit(x.as_ref(), y.as_ref())?;
     let p_train: faer::Mat<T> = model.predict(x.as_ref())?;
     let p_test = model.predict(x_test.as_ref())?;
     let secs = t0.elapsed().as_secs_f64();
     Ok((
-        mse(p_train.as_ref(), y.as_ref()),
-        multiclass_error(p_train.as_ref(), y.as_ref()),
-        mse(p_test.as_ref(), y_test.as_ref()),
-        multiclass_error(p_test.as_ref(), y_test.as_ref()),
+        mse(p_train.as_ref(), y.as_ref())?,
+        multiclass_error(p_train.as_ref(), y.as_ref())?,
+        mse(p_test.as_ref(), y_test.as_ref())?,
+        multiclass_error(p_test.as_ref(), y_test.as_ref())?,
         secs,
     ))
 }

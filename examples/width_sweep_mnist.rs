@@ -110,10 +110,10 @@ fn run(args: &Args) -> Result<()> {
     } else {
         (train.pooled(pool)?, test.pooled(pool)?)
     };
-    let threshold = interpolation_threshold(train.len(), train.classes);
+    let threshold = interpolation_threshold(train.len(), train.classes());
     // The notebook's widths, moved with the threshold width k* = n·c/(d + 1 + c) (50.3 in the
     // notebook), so they keep their places around it.
-    let k_star = threshold as f64 / (train.dim + 1 + train.classes) as f64;
+    let k_star = threshold as f64 / (train.dim() + 1 + train.classes()) as f64;
     let widths = match &args.widths {
         Some(w) => w.clone(),
         None => {
@@ -129,7 +129,7 @@ fn run(args: &Args) -> Result<()> {
     println!(
         "train {} digits ({per_class} per class, {} pixels), test {} digits; interpolation threshold {threshold} parameters (width {k_star:.1})",
         train.len(),
-        train.dim,
+        train.dim(),
         test.len(),
     );
     println!(
@@ -157,16 +157,16 @@ fn run(args: &Args) -> Result<()> {
     // The infinite-width NTK (the notebook's cell 7): direct solve, no ridge.
     let x: faer::Mat<f64> = train.unit_rows()?;
     let x_test: faer::Mat<f64> = test.unit_rows()?;
-    let (y, y_test) = (train.one_hot::<f64>(), test.one_hot::<f64>());
+    let (y, y_test) = (train.one_hot::<f64>()?, test.one_hot::<f64>()?);
     let ntk = KernelRidge::new(Kernel::relu_ntk(true), 0.0, Solver::Lu, &device)?
         .fit(x.as_ref(), y.as_ref())?;
     let p_train: faer::Mat<f64> = ntk.predict(x.as_ref())?;
     let p_test: faer::Mat<f64> = ntk.predict(x_test.as_ref())?;
-    let ntk_err = multiclass_error(p_test.as_ref(), y_test.as_ref());
+    let ntk_err = multiclass_error(p_test.as_ref(), y_test.as_ref())?;
     println!(
         "Infinite-width NTK: Train MSE: {:.5}  Train Error: {:.5}  Test Error: {ntk_err:.5}",
-        mse(p_train.as_ref(), y.as_ref()),
-        multiclass_error(p_train.as_ref(), y.as_ref()),
+        mse(p_train.as_ref(), y.as_ref())?,
+        multiclass_error(p_train.as_ref(), y.as_ref())?,
     );
 
     let step_label = runs[0].reported().step;
@@ -223,7 +223,7 @@ fn run(args: &Args) -> Result<()> {
         .map(|r| r.reported().test_err)
         .fold(ntk_err, f64::max)
         * 1.1;
-    let side = (train.dim as f64).sqrt();
+    let side = (train.dim() as f64).sqrt();
     let step_text = if steps % 1000 == 0 {
         format!("{}k", steps / 1000)
     } else {
@@ -376,7 +376,7 @@ fn sweep<T: Float>(
 ) -> Result<Vec<WidthRun>> {
     let x: faer::Mat<T> = train.unit_rows()?;
     let x_test: faer::Mat<T> = test.unit_rows()?;
-    let (y, y_test) = (train.one_hot::<T>(), test.one_hot::<T>());
+    let (y, y_test) = (train.one_hot::<T>()?, test.one_hot::<T>()?);
     let total = (cfg.widths.len() * cfg.seeds * (cfg.steps / cfg.log_every.max(1) + 1)) as u64;
     let pb = progress_bar(total, "widths");
     let done = AtomicU64::new(0);

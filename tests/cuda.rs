@@ -588,7 +588,7 @@ fn gpu_eigenpro_takes_the_cpu_steps() {
     let digits = doubledescent::data::mnist_embedded().unwrap();
     let ds = digits.select(&(0..500).collect::<Vec<_>>()).unwrap();
     let x: Mat<f64> = ds.unit_rows().unwrap();
-    let y: Mat<f64> = ds.one_hot();
+    let y: Mat<f64> = ds.one_hot().unwrap();
     let kernel = Kernel::gaussian(1.0).unwrap();
     let opts = doubledescent::solvers::EigenProOptions::default;
     let g = doubledescent::solvers::EigenPro::new(kernel, x.as_ref(), 10, opts(), &dev).unwrap();

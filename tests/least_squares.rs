@@ -78,18 +78,18 @@ fn diabetes_matches_sklearn_scaling() {
     let d = data::diabetes().unwrap();
     assert_eq!((d.len(), d.dim()), (442, 10));
     // sklearn.datasets.load_diabetes(return_X_y=True)
-    assert_relative_eq!(d.x[(0, 0)], 0.038075906433423026, max_relative = 1e-12);
-    assert_relative_eq!(d.x[(441, 9)], 0.0030644094143684884, max_relative = 1e-12);
-    assert_eq!(&d.y[..3], &[151.0, 75.0, 141.0]);
+    assert_relative_eq!(d.x()[(0, 0)], 0.038075906433423026, max_relative = 1e-12);
+    assert_relative_eq!(d.x()[(441, 9)], 0.0030644094143684884, max_relative = 1e-12);
+    assert_eq!(&d.y()[..3], &[151.0, 75.0, 141.0]);
     for j in 0..10 {
-        let mean: f64 = (0..442).map(|i| d.x[(i, j)]).sum::<f64>() / 442.0;
-        let norm: f64 = (0..442).map(|i| d.x[(i, j)].powi(2)).sum::<f64>().sqrt();
+        let mean: f64 = (0..442).map(|i| d.x()[(i, j)]).sum::<f64>() / 442.0;
+        let norm: f64 = (0..442).map(|i| d.x()[(i, j)].powi(2)).sum::<f64>().sqrt();
         assert!(mean.abs() < 1e-15, "column {j} mean {mean}");
         assert_relative_eq!(norm, 1.0, max_relative = 1e-12);
     }
     let raw = data::diabetes_raw().unwrap();
-    assert_eq!(raw.x[(0, 0)], 59.0);
-    assert_eq!(raw.features[2], "bmi");
+    assert_eq!(raw.x()[(0, 0)], 59.0);
+    assert_eq!(raw.features()[2], "bmi");
 }
 
 #[test]
@@ -97,10 +97,10 @@ fn student_teacher_matches_numpy() {
     // np.random.seed(0); X_bar = randn(1000, 30); beta = randn(30, 1); Y = X_bar @ beta
     let d = data::student_teacher(1000, 30, 20, 0).unwrap();
     assert_eq!((d.len(), d.dim()), (1000, 20));
-    assert_eq!(d.x[(0, 0)], 1.764052345967664);
-    assert_eq!(d.x[(999, 19)], 1.910297046712191);
-    assert_relative_eq!(d.y[0], 5.770353388317057, max_relative = 1e-13);
-    assert_relative_eq!(d.y[999], 5.3245952771347085, max_relative = 1e-13);
+    assert_eq!(d.x()[(0, 0)], 1.764052345967664);
+    assert_eq!(d.x()[(999, 19)], 1.910297046712191);
+    assert_relative_eq!(d.y()[0], 5.770353388317057, max_relative = 1e-13);
+    assert_relative_eq!(d.y()[999], 5.3245952771347085, max_relative = 1e-13);
     assert!(data::student_teacher(10, 5, 6, 0).is_err());
 }
 
@@ -126,7 +126,7 @@ fn fused_sweep_matches_per_fit_reference() {
                 table.name
             );
         };
-        let scale = table.y.iter().map(|v| v * v).sum::<f64>() / table.len() as f64;
+        let scale = table.y().iter().map(|v| v * v).sum::<f64>() / table.len() as f64;
         let floor = 1e-18 * scale;
         for (f, r) in fast.fits.iter().zip(&slow) {
             let n = f.n;
@@ -334,7 +334,7 @@ fn peak_at_threshold_and_ablations_remove_it() {
         }
         // (c) no residuals: zero for N >= D, and below the unablated curve everywhere.
         let nores = mean_of(&s, |f| f.no_residuals.test);
-        let y2 = table.y.iter().map(|v| v * v).sum::<f64>() / table.len() as f64;
+        let y2 = table.y().iter().map(|v| v * v).sum::<f64>() / table.len() as f64;
         for (i, &n) in s.config.sizes.iter().enumerate() {
             if n >= d {
                 assert!(nores[i] < 1e-12 * y2, "{name}: N = {n}: {}", nores[i]);
@@ -483,9 +483,9 @@ fn csv_loader_reads_and_rejects_clearly() {
     opts.drop_missing = true;
     let t = parse_csv(text.as_bytes(), "t.csv", &opts).unwrap();
     assert_eq!((t.len(), t.dim()), (2, 2));
-    assert_eq!(t.y, [3.0, 9.5]);
-    assert_eq!(t.features, ["a", " b "]);
-    assert_eq!(t.x[(1, 1)], 8.0);
+    assert_eq!(t.y(), [3.0, 9.5]);
+    assert_eq!(t.features(), ["a", " b "]);
+    assert_eq!(t.x()[(1, 1)], 8.0);
     // Every column but the target: the text column is rejected by name.
     let err = parse_csv(text.as_bytes(), "t.csv", &CsvOptions::new("target")).unwrap_err();
     assert!(err.to_string().contains("\"name\""), "{err}");
@@ -524,9 +524,9 @@ fn sweep_rejects_bad_settings() {
     let mut cfg = SweepConfig::original(original_modes(&table));
     cfg.adversarial_test = vec![f64::NAN];
     assert!(sweep(&table, &cfg, &cpu()).is_err());
-    let mut x = table.x.clone();
+    let mut x = table.x().to_owned();
     x[(3, 2)] = f64::INFINITY;
-    let err = RegressionData::new("bad", table.features.clone(), "y", x, table.y.clone());
+    let err = RegressionData::new("bad", table.features().to_vec(), "y", x, table.y().to_vec());
     assert!(matches!(err, Err(Error::NonFinite { .. })));
 }
 

@@ -463,10 +463,10 @@ fn deep_kernels_run_through_eigenpro_and_the_matrix_free_product() {
     };
     let split = mnist_embedded().unwrap().first_per_class(30).unwrap();
     let x = split.train.unit_rows::<f64>().unwrap();
-    let y = split.train.one_hot::<f64>();
+    let y = split.train.one_hot::<f64>().unwrap();
     let test = split.rest.select(&(0..500).collect::<Vec<_>>()).unwrap();
     let xt = test.unit_rows::<f64>().unwrap();
-    let yt = test.one_hot::<f64>();
+    let yt = test.one_hot::<f64>().unwrap();
     let k = Kernel::deep_relu_ntk(3, true).unwrap();
     let cpu = Device::cpu();
     let direct = KernelRidge::new(k, 0.0, Solver::Lu, &cpu)
@@ -479,10 +479,10 @@ fn deep_kernels_run_through_eigenpro_and_the_matrix_free_product() {
         .fit(x.as_ref(), y.as_ref())
         .unwrap();
     let pi: Mat<f64> = iterative.predict(xt.as_ref()).unwrap();
-    let agree = 1.0 - multiclass_error(pi.as_ref(), pd.as_ref());
+    let agree = 1.0 - multiclass_error(pi.as_ref(), pd.as_ref()).unwrap();
     let (ed, ei) = (
-        multiclass_error(pd.as_ref(), yt.as_ref()),
-        multiclass_error(pi.as_ref(), yt.as_ref()),
+        multiclass_error(pd.as_ref(), yt.as_ref()).unwrap(),
+        multiclass_error(pi.as_ref(), yt.as_ref()).unwrap(),
     );
     eprintln!("direct {ed:.3}, EigenPro {ei:.3}, same class on {agree:.3}");
     assert!(

@@ -97,6 +97,8 @@ pub trait Float:
     const NAME: &'static str;
     /// Machine epsilon.
     const EPS: f64;
+    /// The largest finite value, as f64.
+    const MAX: f64;
     /// Zero.
     const ZERO: Self;
     /// One.
@@ -198,6 +200,7 @@ macro_rules! impl_float {
         impl Float for $t {
             const NAME: &'static str = $name;
             const EPS: f64 = <$t>::EPSILON as f64;
+            const MAX: f64 = <$t>::MAX as f64;
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]

@@ -42,7 +42,7 @@ use faer::Mat;
 use rand::RngExt;
 
 use crate::backend::Float;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_alloc};
 use crate::random;
 
 /// Which part of a public dataset to read.
@@ -58,14 +58,10 @@ pub enum Split {
 /// [0, 1) (bytes divided by 256, as the tutorial's loader does).
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Pixel values, `len() × dim`, row-major.
-    pub pixels: Vec<f32>,
-    /// Class of each image, `0..classes`.
-    pub labels: Vec<u8>,
-    /// Values per image (784 for MNIST, 3072 for CIFAR-10).
-    pub dim: usize,
-    /// Number of classes.
-    pub classes: usize,
+    pixels: Vec<f32>,
+    labels: Vec<u8>,
+    dim: usize,
+    classes: usize,
 }
 
 /// A training set and the images that were not picked for it.
@@ -89,6 +85,26 @@ pub fn mnist_embedded() -> Result<Dataset> {
 }
 
 impl Dataset {
+    /// Pixel values, `len() × dim`, row-major (finite).
+    pub fn pixels(&self) -> &[f32] {
+        &self.pixels
+    }
+
+    /// Class of each image, in `0..classes`.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// Values per image (784 for MNIST, 3072 for CIFAR-10).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
     /// Builds a dataset from an image array (n × …) and a label array (n), checking shapes and
     /// that every label is below `classes`.
     pub fn from_idx(images: IdxArray, labels: IdxArray, classes: usize) -> Result<Dataset> {
@@ -107,7 +123,14 @@ impl Dataset {
                 got: format!("{:?}", labels.dims),
             });
         }
-        let dim = images.data.len() / n;
+        let dim: usize = images.dims[1..].iter().product();
+        if images.dims.len() < 2 || dim == 0 || images.data.len() != n * dim {
+            return Err(Error::ShapeMismatch {
+                what: "image bytes against the image array's dimensions".into(),
+                expected: format!("{:?} (at least one value per image)", images.dims),
+                got: format!("{} bytes", images.data.len()),
+            });
+        }
         let pixels = images.data.iter().map(|&b| b as f32 / 256.0).collect();
         Dataset::new(pixels, labels.data, dim, classes)
     }
@@ -301,20 +324,32 @@ impl Dataset {
     }
 
     /// One-hot labels, n × classes.
-    pub fn one_hot<T: Float>(&self) -> Mat<T> {
+    pub fn one_hot<T: Float>(&self) -> Result<Mat<T>> {
         one_hot(&self.labels, self.classes)
     }
 }
 
-/// One-hot encoding: row i has a 1 in column `labels[i]` (labels must be < `classes`).
-pub fn one_hot<T: Float>(labels: &[u8], classes: usize) -> Mat<T> {
-    Mat::from_fn(labels.len(), classes, |i, j| {
+/// One-hot encoding: row i has a 1 in column `labels[i]`; every label must be < `classes`.
+pub fn one_hot<T: Float>(labels: &[u8], classes: usize) -> Result<Mat<T>> {
+    if let Some((i, &l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l as usize >= classes)
+    {
+        return Err(Error::invalid(
+            "labels",
+            format!("{l} at index {i}"),
+            format!("every label must be < classes = {classes}"),
+        ));
+    }
+    check_alloc::<T>("one-hot labels", labels.len(), classes)?;
+    Ok(Mat::from_fn(labels.len(), classes, |i, j| {
         if labels[i] as usize == j {
             T::ONE
         } else {
             T::ZERO
         }
-    })
+    }))
 }
 
 /// Label noise as in the tutorial's `InterpolationWithNoise.ipynb`: each label is replaced, with
@@ -358,11 +393,12 @@ pub fn corrupt_labels(
 
 /// Fraction of rows whose largest entry sits in a different column in `pred` and `target`
 /// (the tutorial's multiclass error 1 − accuracy; ties go to the first column, as `argmax`).
-pub fn multiclass_error<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> f64 {
+pub fn multiclass_error<T: Float>(
+    pred: faer::MatRef<'_, T>,
+    target: faer::MatRef<'_, T>,
+) -> Result<f64> {
+    same_shape(pred, target)?;
     let n = pred.nrows();
-    if n == 0 {
-        return 0.0;
-    }
     let argmax = |m: faer::MatRef<'_, T>, i: usize| {
         let mut best = 0;
         for j in 1..m.ncols() {
@@ -375,11 +411,25 @@ pub fn multiclass_error<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRe
     let wrong = (0..n)
         .filter(|&i| argmax(pred, i) != argmax(target, i))
         .count();
-    wrong as f64 / n as f64
+    Ok(wrong as f64 / n as f64)
+}
+
+/// Fails unless `pred` and `target` have the same, non-empty shape and `pred` is finite.
+fn same_shape<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> Result<()> {
+    if pred.shape() != target.shape() || pred.nrows() == 0 || pred.ncols() == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "predictions against targets".into(),
+            expected: format!("{}x{} (non-empty)", target.nrows(), target.ncols()),
+            got: format!("{}x{}", pred.nrows(), pred.ncols()),
+        });
+    }
+    crate::error::check_finite_mat("pred", pred)?;
+    crate::error::check_finite_mat("target", target)
 }
 
 /// Mean squared error over all entries (the tutorial's `mse` / EigenPro's "l2").
-pub fn mse<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> f64 {
+pub fn mse<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> Result<f64> {
+    same_shape(pred, target)?;
     let (n, c) = pred.shape();
     let mut s = 0.0;
     for j in 0..c {
@@ -388,5 +438,5 @@ pub fn mse<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> 
             s += e * e;
         }
     }
-    s / (n * c).max(1) as f64
+    Ok(s / (n * c) as f64)
 }

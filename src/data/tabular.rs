@@ -3,7 +3,7 @@
 //! student–teacher set with missing features. The diabetes table and the CSV loader are in
 //! `csv_tables.rs` (feature `csv`).
 
-use faer::Mat;
+use faer::{Mat, MatRef};
 
 use crate::error::{Error, Result, check_finite_mat};
 use crate::random::numpy::RandomState;
@@ -14,16 +14,31 @@ pub struct RegressionData {
     /// Name shown in plots and tables.
     pub name: String,
     /// Names of the d feature columns.
-    pub features: Vec<String>,
+    pub(crate) features: Vec<String>,
     /// Name of the target column.
     pub target: String,
     /// Features, n × d.
-    pub x: Mat<f64>,
+    pub(crate) x: Mat<f64>,
     /// Targets, n.
-    pub y: Vec<f64>,
+    pub(crate) y: Vec<f64>,
 }
 
 impl RegressionData {
+    /// Features, n × d (n ≥ 2, d ≥ 1, finite).
+    pub fn x(&self) -> MatRef<'_, f64> {
+        self.x.as_ref()
+    }
+
+    /// Targets, n (finite).
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// Names of the d feature columns.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
     /// Checks that `x` is n × d with n ≥ 2 and d ≥ 1, that `y` and `features` match it, and that
     /// every value is finite.
     pub fn new(

@@ -147,11 +147,17 @@ impl TryFrom<KernelKind> for Kernel {
     /// Checks the constants: bandwidths finite and > 0, γ ∈ (0, 2], depth in 1 ..= [`MAX_DEPTH`].
     fn try_from(kind: KernelKind) -> Result<Kernel> {
         match kind {
-            KernelKind::Laplace { bandwidth } | KernelKind::Gaussian { bandwidth } => {
-                positive("bandwidth", bandwidth)?
+            KernelKind::Laplace { bandwidth } => {
+                positive("bandwidth", bandwidth)?;
+                at_least("bandwidth", bandwidth, MIN_BANDWIDTH)?;
+            }
+            KernelKind::Gaussian { bandwidth } => {
+                positive("bandwidth", bandwidth)?;
+                at_least("bandwidth", bandwidth, MIN_GAUSSIAN_BANDWIDTH)?;
             }
             KernelKind::Dispersal { bandwidth, gamma } => {
                 positive("bandwidth", bandwidth)?;
+                at_least("bandwidth", bandwidth, MIN_BANDWIDTH)?;
                 if !(gamma.is_finite() && gamma > 0.0 && gamma <= 2.0) {
                     return Err(Error::invalid("gamma", gamma, "must lie in (0, 2]"));
                 }
@@ -274,6 +280,25 @@ pub(crate) fn arccos_level<T: Float>(sxx: T, szz: T, sxz: T) -> (T, T, T, T) {
     (r, xi, a, r * (xi * a + (T::ONE - xi * xi).sqrt() * inv_pi))
 }
 
+/// The smallest Laplace or dispersal bandwidth σ: 1/σ must be finite in f32, where both
+/// backends evaluate exp(−d/σ) (below it K is the identity matrix to every digit).
+pub const MIN_BANDWIDTH: f64 = 1e-30;
+
+/// The smallest Gaussian bandwidth σ: 1/(2σ²) must be finite in f32.
+pub const MIN_GAUSSIAN_BANDWIDTH: f64 = 1e-15;
+
+fn at_least(name: &'static str, v: f64, min: f64) -> Result<()> {
+    if v >= min {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            v,
+            format!("must be at least {min:e} (its inverse must be finite in f32)"),
+        ))
+    }
+}
+
 fn positive(name: &'static str, v: f64) -> Result<()> {
     if v.is_finite() && v > 0.0 {
         Ok(())
@@ -362,6 +387,9 @@ impl Kernel {
         }
         crate::error::check_finite("x", x.iter().copied())?;
         crate::error::check_finite("z", z.iter().copied())?;
+        let norm2 = |a: &[f64]| a.iter().map(|v| v * v).sum::<f64>();
+        check_norms("x", "f64", f64::MAX, std::iter::once(norm2(x)))?;
+        check_norms("z", "f64", f64::MAX, std::iter::once(norm2(z)))?;
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
         Ok(self.params::<f64>().value(dot(x, x), dot(z, z), dot(x, z)))
     }
@@ -494,7 +522,48 @@ fn check_data<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
             "needs at least one point and one feature",
         ));
     }
-    check_finite_mat(name, a)
+    check_finite_mat(name, a)?;
+    check_norms(
+        name,
+        T::NAME,
+        T::MAX,
+        (0..a.nrows()).map(|i| {
+            a.row(i)
+                .iter()
+                .map(|v| v.to_f64() * v.to_f64())
+                .sum::<f64>()
+        }),
+    )
+}
+
+/// Largest squared norm ‖x‖² accepted, as a fraction of the largest value of the precision:
+/// every kernel value is computed from ‖x‖², ‖z‖² and xᵀz (|xᵀz| ≤ ‖x‖‖z‖), and the deepest NTK
+/// diagonal is (L + 1)‖x‖² plus a constant, so this headroom keeps every intermediate finite.
+const NORM2_HEADROOM: f64 = 1e-4;
+
+/// Fails when a squared norm of `norms2` exceeds [`NORM2_HEADROOM`]·`max`: the squared norms
+/// and distances would overflow the working precision (for example x = 1e200 in f64 or 1e20 in
+/// f32), and every kernel value would be NaN or wrong. The kernels reject such data instead of
+/// rescaling it, because only the bias-free arc-cosine kernels are homogeneous.
+fn check_norms(
+    name: &'static str,
+    precision: &str,
+    max: f64,
+    norms2: impl Iterator<Item = f64>,
+) -> Result<()> {
+    let limit = NORM2_HEADROOM * max;
+    for (i, n2) in norms2.enumerate() {
+        if !(n2 <= limit) {
+            return Err(Error::invalid(
+                name,
+                format!("row {i} with ‖x‖ = {:e}", n2.sqrt()),
+                format!(
+                    "squared norms must stay below {limit:e} in {precision} (rescale the data)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_same_features<T>(x: MatRef<'_, T>, z: MatRef<'_, T>) -> Result<()> {

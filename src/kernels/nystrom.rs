@@ -27,6 +27,10 @@ use crate::kernels::Kernel;
 /// Largest subsample that [`EigenMethod::Auto`] decomposes densely.
 pub const DENSE_MAX: usize = 2500;
 
+/// Below max(this, 2q) points the Krylov methods run the dense decomposition instead (the Krylov
+/// search space would span the whole space).
+const KRYLOV_MIN: usize = 64;
+
 /// How to compute the top eigenpairs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EigenMethod {
@@ -38,9 +42,11 @@ pub enum EigenMethod {
     },
     /// Dense eigendecomposition of K_S/s.
     Dense,
-    /// Krylov–Schur on a stored K_S/s.
+    /// Krylov–Schur on a stored K_S/s (dense when s ≤ max(64, 2q), where the result reports
+    /// `Dense`).
     KrylovCached,
-    /// Krylov–Schur on v ↦ K(S, S)v/s, K_S never stored.
+    /// Krylov–Schur on v ↦ K(S, S)v/s, K_S never stored (dense when s ≤ max(64, 2q), where the
+    /// result reports `Dense`).
     KrylovMatrixFree,
 }
 
@@ -81,6 +87,13 @@ pub fn nystrom_eigen<T: Float>(
     device: &Device,
 ) -> Result<NystromEigen<T>> {
     let s = samples.nrows();
+    if s == 0 || samples.ncols() == 0 {
+        return Err(Error::invalid(
+            "samples",
+            format!("{s}×{}", samples.ncols()),
+            "need at least one sample point with at least one coordinate",
+        ));
+    }
     if q == 0 || q > s {
         return Err(Error::invalid(
             "q",
@@ -97,6 +110,11 @@ pub fn nystrom_eigen<T: Float>(
             } else {
                 EigenMethod::KrylovMatrixFree
             }
+        }
+        // faer's Krylov–Schur needs a search space larger than max(64, 2q) below the full
+        // dimension; below that size the dense decomposition is exact and no slower.
+        EigenMethod::KrylovCached | EigenMethod::KrylovMatrixFree if s <= KRYLOV_MIN.max(2 * q) => {
+            EigenMethod::Dense
         }
         m => m,
     };

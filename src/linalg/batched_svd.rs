@@ -42,18 +42,18 @@ pub const GPU_MAX_COLS: usize = 128;
 /// Errors when the batch is empty, a matrix is empty or holds NaN/∞.
 pub fn batched_svd<T: Float>(mats: &[MatRef<'_, T>], device: &Device) -> Result<Vec<ThinSvd<T>>> {
     if mats.is_empty() {
-        return Err(Error::invalid("mats", "[]", "need at least one matrix"));
+        return Err(Error::invalid("matrices", "[]", "need at least one matrix"));
     }
     for (b, a) in mats.iter().enumerate() {
         let (m, n) = a.shape();
         if m == 0 || n == 0 {
             return Err(Error::invalid(
-                "mats",
-                format!("mats[{b}] of shape {m}x{n}"),
+                "matrices",
+                format!("matrix {b} of shape {m}x{n}"),
                 "SVD needs non-empty matrices",
             ));
         }
-        check_finite_mat_at("mats", &format!("matrix {b}, "), *a)?;
+        check_finite_mat_at("matrices", &format!("matrix {b}, "), *a)?;
     }
     let rt = match device.compute() {
         Compute::Cpu => return cpu_batch(mats),
@@ -66,9 +66,19 @@ pub fn batched_svd<T: Float>(mats: &[MatRef<'_, T>], device: &Device) -> Result<
     shapes.dedup();
     let mut out: Vec<Option<ThinSvd<T>>> = (0..mats.len()).map(|_| None).collect();
     for shape in shapes {
+        // Matrices whose entries need scaling go to the CPU SVD, which scales them.
         let idx: Vec<usize> = (0..mats.len())
             .filter(|&b| mats[b].shape() == shape)
             .collect();
+        let (idx, far): (Vec<usize>, Vec<usize>) = idx
+            .into_iter()
+            .partition(|&b| linalg::svd_scale(mats[b]).is_none());
+        for b in far {
+            out[b] = Some(linalg::thin_svd(mats[b], Par::Seq)?);
+        }
+        if idx.is_empty() {
+            continue;
+        }
         let group: Vec<MatRef<'_, T>> = idx.iter().map(|&b| mats[b]).collect();
         if shape.0.min(shape.1) > GPU_MAX_COLS {
             for (b, svd) in idx.into_iter().zip(cpu_batch(&group)?) {

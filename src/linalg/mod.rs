@@ -44,6 +44,16 @@ pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
             "SVD needs a non-empty matrix",
         ));
     }
+    // Entries far from 1 are scaled by a power of two first (exact), as LAPACK's drivers do
+    // (`dgesdd`: anrm outside [√safmin/ε, ε/√safmin]); the singular values are scaled back.
+    let scaled;
+    let (a, e) = match svd_scale::<T>(a) {
+        Some(e) => {
+            scaled = Mat::from_fn(m, n, |i, j| T::of(times_pow2(a[(i, j)].to_f64(), e)));
+            (scaled.as_ref(), e)
+        }
+        None => (a, 0),
+    };
     let mut u = Mat::zeros(m, k);
     let mut v = Mat::zeros(n, k);
     let mut s = Diag::zeros(k);
@@ -60,13 +70,52 @@ pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
         default(),
     )
     .map_err(|e| Error::Numerical(format!("SVD of a {m}×{n} matrix failed: {e:?}")))?;
-    let s: Vec<T> = (0..k).map(|i| s[i]).collect();
+    let s: Vec<T> = (0..k)
+        .map(|i| T::of(times_pow2(s[i].to_f64(), -e)))
+        .collect();
     if s.iter().any(|x| !x.is_finite()) {
         return Err(Error::Numerical(format!(
-            "SVD of a {m}×{n} matrix produced non-finite singular values"
+            "SVD of a {m}×{n} matrix produced non-finite singular values (largest entry {:e}: \
+             they overflow {})",
+            times_pow2(max_abs(a), -e),
+            T::NAME
         )));
     }
     Ok(ThinSvd { u, s, v })
+}
+
+/// max |a_ij| in f64.
+fn max_abs<T: Float>(a: MatRef<'_, T>) -> f64 {
+    let mut m = 0.0f64;
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            m = m.max(a[(i, j)].to_f64().abs());
+        }
+    }
+    m
+}
+
+/// x·2^e in two exact steps (each factor stays finite for |e| ≤ 2100).
+fn times_pow2(x: f64, e: i32) -> f64 {
+    let h = e / 2;
+    x * f64::from(h).exp2() * f64::from(e - h).exp2()
+}
+
+/// The exponent e such that 2^e brings the largest entry of `a` into [1, 2), when that entry
+/// lies outside LAPACK's safe range [√(min positive)/ε, ε/√(min positive)] of the precision
+/// `T`; `None` when the matrix needs no scaling (or is zero).
+pub(crate) fn svd_scale<T: Float>(a: MatRef<'_, T>) -> Option<i32> {
+    let amax = max_abs(a);
+    let min_positive = if T::EPS > 1e-10 {
+        f64::from(f32::MIN_POSITIVE)
+    } else {
+        f64::MIN_POSITIVE
+    };
+    let small = min_positive.sqrt() / T::EPS;
+    if amax == 0.0 || (amax >= small && amax <= 1.0 / small) {
+        return None;
+    }
+    Some(-(amax.log2().floor() as i32))
 }
 
 /// Householder QR, sequential: A = QR with Q (m × k) orthonormal columns and R (k × n) upper

@@ -132,8 +132,34 @@ impl DeepLinearNetwork {
         self.sizes.len() - 1
     }
 
-    /// W_k (0-based) as a view into the flat parameters.
-    pub fn layer<'a, T: Float>(&self, w: &'a [T], k: usize) -> MatRef<'a, T> {
+    /// W_k (0-based) as a view into the flat parameters `w` (of length
+    /// [`DeepLinearNetwork::num_params`]).
+    pub fn layer<'a, T: Float>(&self, w: &'a [T], k: usize) -> Result<MatRef<'a, T>> {
+        self.check_params(w.len())?;
+        if k >= self.depth() {
+            return Err(Error::invalid(
+                "k",
+                k,
+                format!("layer index must lie in 0..{} (the depth)", self.depth()),
+            ));
+        }
+        Ok(self.view(w, k))
+    }
+
+    /// Fails unless `len` is the number of parameters.
+    fn check_params(&self, len: usize) -> Result<()> {
+        let np = self.offsets[self.depth()];
+        if len != np {
+            return Err(Error::ShapeMismatch {
+                what: "parameters w of the deep linear network".into(),
+                expected: np.to_string(),
+                got: len.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn view<'a, T: Float>(&self, w: &'a [T], k: usize) -> MatRef<'a, T> {
         MatRef::from_column_major_slice(
             &w[self.offsets[k]..self.offsets[k + 1]],
             self.sizes[k],
@@ -142,12 +168,13 @@ impl DeepLinearNetwork {
     }
 
     /// The end-to-end matrix W₁ ⋯ W_L (N × M).
-    pub fn product(&self, w: &[f64]) -> Mat<f64> {
-        let mut p = self.layer(w, 0).to_owned();
+    pub fn product(&self, w: &[f64]) -> Result<Mat<f64>> {
+        self.check_params(w.len())?;
+        let mut p = self.view(w, 0).to_owned();
         for k in 1..self.depth() {
-            p = &p * self.layer(w, k);
+            p = &p * self.view(w, k);
         }
-        p
+        Ok(p)
     }
 
     /// Random weights with entries N(0, std²) (the saddle-to-saddle small initialisation uses
@@ -192,7 +219,7 @@ impl DeepLinearNetwork {
                     if rng.random::<f64>() >= prop_rank_reduce {
                         continue;
                     }
-                    let m = self.layer(&w, k).to_owned();
+                    let m = self.view(&w, k).to_owned();
                     let svd = crate::linalg::thin_svd(m.as_ref(), Par::Seq)?;
                     let r = numerical_rank(&svd.s, m.nrows(), m.ncols());
                     let reduction = rng.random_range(0..r.max(1));
@@ -220,7 +247,8 @@ impl DeepLinearNetwork {
 
     /// Numerical rank of W₁ ⋯ W_L (tolerance σ_max·max(N, M)·ε, as NumPy's `matrix_rank`).
     pub fn true_rank(&self, w: &[f64]) -> Result<usize> {
-        let p = self.product(w);
+        let p = self.product(w)?;
+        crate::error::check_finite_mat("w", p.as_ref())?;
         let svd = crate::linalg::thin_svd(p.as_ref(), Par::Seq)?;
         Ok(numerical_rank(&svd.s, p.nrows(), p.ncols()))
     }
@@ -309,7 +337,7 @@ impl DeepLinearNetwork {
                 dst,
                 Accum::Replace,
                 prev,
-                self.layer(w, k - 1),
+                self.view(w, k - 1),
                 T::ONE,
                 Par::Seq,
             );
@@ -356,7 +384,7 @@ impl DeepLinearNetwork {
                     next,
                     Accum::Replace,
                     cur,
-                    self.layer(w, k).transpose(),
+                    self.view(w, k).transpose(),
                     T::ONE,
                     Par::Seq,
                 );
@@ -386,24 +414,17 @@ impl DeepLinearNetwork {
         for k in (0..l - 1).rev() {
             let (head, tail) = suffix.split_at_mut(suffix_at(k + 1));
             let next = if k + 1 == l - 1 {
-                self.layer(w, l - 1)
+                self.view(w, l - 1)
             } else {
                 MatRef::from_column_major_slice(&tail[..h[k + 1] * m], h[k + 1], m)
             };
             let dst = MatMut::from_column_major_slice_mut(&mut head[suffix_at(k)..], h[k], m);
-            matmul(
-                dst,
-                Accum::Replace,
-                self.layer(w, k),
-                next,
-                T::ONE,
-                Par::Seq,
-            );
+            matmul(dst, Accum::Replace, self.view(w, k), next, T::ONE, Par::Seq);
         }
         let suffix: &[T] = suffix;
         let s = |k: usize| -> MatRef<'_, T> {
             if k == l - 1 {
-                self.layer(w, l - 1)
+                self.view(w, l - 1)
             } else {
                 MatRef::from_column_major_slice(&suffix[suffix_at(k)..suffix_at(k + 1)], h[k], m)
             }
@@ -440,7 +461,7 @@ impl DeepLinearNetwork {
                 };
                 let prev = MatRef::from_column_major_slice(&src[..h[k - 1] * m], h[k - 1], m);
                 let next = MatMut::from_column_major_slice_mut(&mut dst[..h[k] * m], h[k], m);
-                let wt = self.layer(w, k - 1).transpose();
+                let wt = self.view(w, k - 1).transpose();
                 matmul(next, Accum::Replace, wt, prev, T::ONE, Par::Seq);
                 slot ^= 1;
             }
@@ -492,7 +513,7 @@ impl<T: Float> Model<T> for DeepLinearNetwork {
     fn forward(&self, w: &[T], x: MatRef<'_, T>) -> Mat<T> {
         let mut out = x.to_owned();
         for k in 0..self.depth() {
-            out = &out * self.layer(w, k);
+            out = &out * self.view(w, k);
         }
         out
     }

@@ -160,14 +160,22 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
 }
 
 /// The full-data mean loss, evaluated in batches of 1024 rows (as the original's
-/// `batched_loss_fn`) and weighted by batch size.
+/// `batched_loss_fn`) and weighted by batch size; an error on no rows (a non-finite loss is
+/// returned as is, for the caller to name its divergence).
 pub fn full_loss<T: Float, M: Model<T> + ?Sized>(
     model: &M,
     w: &[T],
     x: MatRef<'_, T>,
     y: MatRef<'_, T>,
-) -> f64 {
+) -> Result<f64> {
     let n = x.nrows();
+    if n == 0 {
+        return Err(Error::invalid(
+            "x",
+            "0 rows",
+            "the full-data loss needs at least one row",
+        ));
+    }
     let mut total = 0.0;
     let mut start = 0;
     while start < n {
@@ -175,7 +183,7 @@ pub fn full_loss<T: Float, M: Model<T> + ?Sized>(
         total += model.loss(w, x.subrows(start, len), y.subrows(start, len)) * len as f64;
         start += len;
     }
-    total / n as f64
+    Ok(total / n as f64)
 }
 
 /// One plain SGD step w ← w − lr·∇L_B(w) on the batch `idx` of (x, y); returns L_B(w) before the

@@ -11,8 +11,67 @@
 //!   autocorrelation time, ρ̂_t = 1 − (W − mean autocovariance at lag t)/var⁺, summed by Geyer's
 //!   initial positive and monotone sequence (pairs ρ̂_{2k} + ρ̂_{2k+1} while positive, made
 //!   non-increasing).
+//!
+//! [`check_chain`] turns a chain that stopped exploring or gave an impossible estimate into
+//! [`Error::ChainFailed`].
 
 use crate::error::{Error, Result};
+
+/// Below this mean MALA acceptance a chain counts as collapsed (it no longer moves).
+pub const COLLAPSED_ACCEPTANCE: f64 = 1e-3;
+
+/// Fails with [`Error::ChainFailed`] when chain `index` (step size `epsilon`, `steps` steps, of a
+/// model with `num_params` parameters) has collapsed or gave an absurd estimate:
+///
+/// * `acceptance`, its (step, MALA acceptance) records, average below
+///   [`COLLAPSED_ACCEPTANCE`] (the step named is the first of the final run of records below it);
+/// * its λ̂ `llc` exceeds `num_params`: the learning coefficient is at most d/2 (Watanabe, *Algebraic
+///   Geometry and Statistical Learning Theory*, 2009, Thm. 7.1), so an estimate above d means
+///   the chain left the neighbourhood of w* (ε too large) rather than a measurement.
+pub fn check_chain(
+    process: &'static str,
+    index: usize,
+    epsilon: f64,
+    steps: usize,
+    acceptance: &[(usize, f64)],
+    llc: f64,
+    num_params: usize,
+) -> Result<()> {
+    if !acceptance.is_empty() {
+        let mean = acceptance.iter().map(|a| a.1).sum::<f64>() / acceptance.len() as f64;
+        if !(mean >= COLLAPSED_ACCEPTANCE) {
+            let first_low = acceptance
+                .iter()
+                .rposition(|a| !(a.1 < COLLAPSED_ACCEPTANCE))
+                .map_or(0, |i| i + 1)
+                .min(acceptance.len() - 1);
+            return Err(Error::ChainFailed {
+                process,
+                index,
+                step: acceptance[first_low].0,
+                epsilon,
+                reason: format!(
+                    "the MALA acceptance collapsed (mean {mean:.2e} over {} records, below {:e})",
+                    acceptance.len(),
+                    COLLAPSED_ACCEPTANCE
+                ),
+            });
+        }
+    }
+    if llc > num_params as f64 {
+        return Err(Error::ChainFailed {
+            process,
+            index,
+            step: steps,
+            epsilon,
+            reason: format!(
+                "its estimate λ̂ = {llc:.4e} exceeds the number of parameters d = {num_params} \
+                 (λ ≤ d/2)"
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// The halves of every chain (the middle draw dropped when the length is odd).
 fn split_halves<'a>(chains: &[&'a [f64]]) -> Result<Vec<&'a [f64]>> {

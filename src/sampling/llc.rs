@@ -121,6 +121,23 @@ pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
         .iter()
         .map(|c| llc_from_losses(&c.losses[burn_in_steps..], init_loss, nbeta))
         .collect::<Result<_>>()?;
+    for (c, (chain, &llc)) in chains.iter().zip(&llc_per_chain).enumerate() {
+        let kept_mala: Vec<(usize, f64)> = chain
+            .mala
+            .iter()
+            .copied()
+            .filter(|p| p.0 >= burn_in_steps)
+            .collect();
+        super::diagnostics::check_chain(
+            "SGLD chain",
+            c,
+            cfg.sgld.epsilon,
+            steps,
+            &kept_mala,
+            llc,
+            w_star.len(),
+        )?;
+    }
     let (llc_mean, llc_std) = crate::stats::mean_std(&llc_per_chain, 1)?;
     let kept: Vec<&[f64]> = chains.iter().map(|c| &c.losses[burn_in_steps..]).collect();
     let r_hat = super::diagnostics::split_rhat(&kept).ok();
@@ -151,7 +168,7 @@ pub(crate) fn baseline_loss<T: Float, M: Model<T> + ?Sized>(
     x: MatRef<'_, T>,
     y: MatRef<'_, T>,
 ) -> Result<f64> {
-    let init_loss = full_loss(model, w_star, x, y);
+    let init_loss = full_loss(model, w_star, x, y)?;
     if !init_loss.is_finite() {
         return Err(Error::NonFinite {
             name: "w_star",

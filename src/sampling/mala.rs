@@ -105,7 +105,7 @@ fn run_chain<M: Model + ?Sized>(
             }
         }
         let (u_new, loss_new) = local.potential(model, &mut scratch, &w_new, x, y, &mut grad_new);
-        let a = mala_acceptance(&w, &w_new, u, u_new, &grad, &grad_new, epsilon);
+        let a = mala_acceptance(&w, &w_new, u, u_new, &grad, &grad_new, epsilon)?;
         if rand::RngExt::random::<f64>(&mut rng) < a {
             std::mem::swap(&mut w, &mut w_new);
             std::mem::swap(&mut grad, &mut grad_new);
@@ -168,6 +168,17 @@ pub fn mala_llc<M: Model + ?Sized>(
         .iter()
         .map(|r| super::llc::llc_from_losses(&r.losses, init_loss, cfg.nbeta))
         .collect::<Result<_>>()?;
+    for (c, (run, &llc)) in runs.iter().zip(&llc_per_chain).enumerate() {
+        super::diagnostics::check_chain(
+            "MALA chain",
+            c,
+            cfg.epsilon,
+            cfg.steps,
+            &[(0, run.acceptance_rate)],
+            llc,
+            w_star.len(),
+        )?;
+    }
     let (llc_mean, llc_std) = crate::stats::mean_std(&llc_per_chain, 1)?;
     Ok(MalaLlc {
         llc_mean,

@@ -5,6 +5,7 @@
 use faer::MatRef;
 
 use crate::backend::Float;
+use crate::error::{Error, Result};
 use crate::models::{Model, Scratch};
 
 /// The localised tempered potential U(w) = nβ·L_B(w) + (γ/2)‖w − w*‖².
@@ -53,7 +54,18 @@ pub fn mala_acceptance<T: Float>(
     grad: &[T],
     grad_new: &[T],
     epsilon: f64,
-) -> f64 {
+) -> Result<f64> {
+    let n = w.len();
+    if w_new.len() != n || grad.len() != n || grad_new.len() != n {
+        return Err(Error::ShapeMismatch {
+            what: "lengths of w_new, grad and grad_new against w".into(),
+            expected: n.to_string(),
+            got: format!("{}, {} and {}", w_new.len(), grad.len(), grad_new.len()),
+        });
+    }
+    if !(epsilon.is_finite() && epsilon > 0.0) {
+        return Err(Error::invalid("epsilon", epsilon, "must be finite and > 0"));
+    }
     let mut back = 0.0; // ‖w − w′ + (ε/2)∇U(w′)‖²
     let mut fwd = 0.0; // ‖w′ − w + (ε/2)∇U(w)‖²
     for i in 0..w.len() {
@@ -64,9 +76,10 @@ pub fn mala_acceptance<T: Float>(
         fwd += f * f;
     }
     let log_ratio = (fwd - back) / (2.0 * epsilon) + u - u_new;
-    if log_ratio.is_nan() {
+    // A NaN ratio (a non-finite potential or gradient) rejects the move.
+    Ok(if log_ratio.is_nan() {
         0.0
     } else {
         log_ratio.min(0.0).exp()
-    }
+    })
 }

@@ -215,7 +215,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
                     &self.grad,
                     &self.grad_new,
                     cfg.epsilon,
-                ),
+                )?,
             ));
             l
         } else {
@@ -223,7 +223,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         };
         let loss = match cfg.loss_trace {
             LossTrace::Minibatch => batch_loss,
-            LossTrace::FullData => full_loss(model, &self.w_new, self.data.x, self.data.y),
+            LossTrace::FullData => full_loss(model, &self.w_new, self.data.x, self.data.y)?,
         };
         if !loss.is_finite() {
             return Err(Error::Diverged {

@@ -117,7 +117,7 @@ pub fn llc_over_training<M: Model + ?Sized>(
     let mut next = 0;
     for k in 0..=sgd.steps {
         if next < after.len() && after[next] == k {
-            let loss = full_loss(model, w, x, y);
+            let loss = full_loss(model, w, x, y)?;
             if !loss.is_finite() {
                 return Err(Error::Diverged {
                     process: "SGD run",

@@ -117,8 +117,8 @@ pub fn epoch_wise<T: Float>(
                     if next < cfg.record.len() && cfg.record[next] == epoch {
                         let pt = cfg.net.predict(w, x_test)?;
                         let p = cfg.net.predict(w, x)?;
-                        te.push(multiclass_error(pt.as_ref(), y_test));
-                        tr.push(multiclass_error(p.as_ref(), y));
+                        te.push(multiclass_error(pt.as_ref(), y_test)?);
+                        tr.push(multiclass_error(p.as_ref(), y)?);
                         next += 1;
                     }
                     progress();

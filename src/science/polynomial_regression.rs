@@ -42,6 +42,7 @@ const PINV_RCOND: f64 = 1e-15;
 pub fn legendre_features(x: &[f64], degrees: &[usize]) -> Result<Mat<f64>> {
     check_finite("x", x.iter().copied())?;
     let max = degrees.iter().copied().max().unwrap_or(0);
+    crate::error::check_alloc::<f64>("Legendre features", x.len(), degrees.len().max(max + 1))?;
     let mut out = Mat::zeros(x.len(), degrees.len());
     let mut p = vec![0.0; max + 1];
     for (i, &xi) in x.iter().enumerate() {
@@ -54,6 +55,15 @@ pub fn legendre_features(x: &[f64], degrees: &[usize]) -> Result<Mat<f64>> {
             p[n + 1] = ((2.0 * nf + 1.0) * xi * p[n] - nf * p[n - 1]) / (nf + 1.0);
         }
         for (j, &d) in degrees.iter().enumerate() {
+            if !p[d].is_finite() {
+                return Err(Error::invalid(
+                    "x",
+                    format!("{xi:e} at index {i}"),
+                    format!(
+                        "the Legendre polynomial P_{d} overflows there (|P_n(x)| grows as |x|^n)"
+                    ),
+                ));
+            }
             out[(i, j)] = p[d];
         }
     }
@@ -239,8 +249,8 @@ pub fn polynomial_sweep(cfg: &PolynomialConfig, device: &Device) -> Result<Polyn
             Ok(PolynomialFit {
                 p,
                 repeat,
-                train_mse: mse(fit_train.as_ref(), column(&y)),
-                test_mse: mse(fit_test.as_ref(), column(&y_test)),
+                train_mse: mse(fit_train.as_ref(), column(&y))?,
+                test_mse: mse(fit_test.as_ref(), column(&y_test))?,
                 x,
                 coef,
             })

@@ -187,10 +187,10 @@ pub fn width_sweep<T: Float>(
                 let pt = net.predict(w, x_test)?;
                 logs.push(WidthLog {
                     step,
-                    train_mse: mse(p.as_ref(), y),
-                    train_err: multiclass_error(p.as_ref(), y),
-                    test_mse: mse(pt.as_ref(), y_test),
-                    test_err: multiclass_error(pt.as_ref(), y_test),
+                    train_mse: mse(p.as_ref(), y)?,
+                    train_err: multiclass_error(p.as_ref(), y)?,
+                    test_mse: mse(pt.as_ref(), y_test)?,
+                    test_err: multiclass_error(pt.as_ref(), y_test)?,
                 });
                 progress(i, step);
                 Ok(())

@@ -118,9 +118,37 @@ impl<T: Float> Predict<MatRef<'_, T>> for KernelRegression<T> {
 }
 
 impl<T: Float> KernelRegression<T> {
-    /// Solves K A = Y with an already formed (and ridged) kernel matrix K.
+    /// Largest relative residual ‖K A − Y‖_F / ‖Y‖_F that [`KernelRegression::solve`] accepts
+    /// from the LU and Cholesky solvers (the pseudo-inverse returns a least-squares solution and
+    /// is not checked).
+    pub const MAX_RELATIVE_RESIDUAL: f64 = 1e-2;
+
+    /// Solves K A = Y with an already formed (and ridged) square kernel matrix K (n × n) and
+    /// Y (n × c). Fails with [`Error::Singular`] when the coefficients are not finite or when an
+    /// LU or Cholesky solution leaves a relative residual above
+    /// [`KernelRegression::MAX_RELATIVE_RESIDUAL`] (the system is numerically singular, as for
+    /// repeated training points): no solution was found.
     pub fn solve(k: Mat<T>, y: MatRef<'_, T>, solver: Solver) -> Result<Mat<T>> {
         let n = k.nrows();
+        if k.ncols() != n || n == 0 {
+            return Err(Error::ShapeMismatch {
+                what: "kernel matrix k".into(),
+                expected: "a non-empty square matrix".into(),
+                got: format!("{}x{}", k.nrows(), k.ncols()),
+            });
+        }
+        if y.nrows() != n || y.ncols() == 0 {
+            return Err(Error::ShapeMismatch {
+                what: "right-hand side y against the kernel matrix k".into(),
+                expected: format!("{n} rows and at least one column"),
+                got: format!("{}x{}", y.nrows(), y.ncols()),
+            });
+        }
+        check_finite_mat("k", k.as_ref())?;
+        check_finite_mat("y", y)?;
+        if let Solver::Pinv(c) = solver {
+            c.validate()?;
+        }
         let coef = match solver {
             Solver::Cholesky => {
                 let llt = k.llt(Side::Lower).map_err(|e| {
@@ -142,6 +170,19 @@ impl<T: Float> KernelRegression<T> {
                 coef[(i, j)]
             )));
         }
+        if !matches!(solver, Solver::Pinv(_)) {
+            let residual = relative_residual(k.as_ref(), coef.as_ref(), y);
+            if !(residual <= Self::MAX_RELATIVE_RESIDUAL) {
+                return Err(Error::Singular(format!(
+                    "the {n}x{n} kernel system has no numerical solution in {}: the relative \
+                     residual ‖KA − Y‖/‖Y‖ is {residual:.3e} (> {:e}); the kernel matrix is \
+                     singular (repeated or near-duplicate points?); add a ridge or use \
+                     Solver::Pinv",
+                    T::NAME,
+                    Self::MAX_RELATIVE_RESIDUAL
+                )));
+            }
+        }
         Ok(coef)
     }
 
@@ -154,4 +195,18 @@ impl<T: Float> KernelRegression<T> {
     pub fn kernel(&self) -> Kernel {
         self.kernel
     }
+}
+
+/// ‖K A − Y‖_F / ‖Y‖_F in f64 (0 when Y = 0 and K A = 0).
+fn relative_residual<T: Float>(k: MatRef<'_, T>, a: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
+    let ka = k * a;
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for j in 0..y.ncols() {
+        for i in 0..y.nrows() {
+            let (r, v) = (ka[(i, j)].to_f64() - y[(i, j)].to_f64(), y[(i, j)].to_f64());
+            num += r * r;
+            den += v * v;
+        }
+    }
+    if num == 0.0 { 0.0 } else { (num / den).sqrt() }
 }

@@ -151,7 +151,7 @@ impl RandomFourier {
     /// `k` frequencies in R^`d`, row-major (`v.len() == k·d`), for example drawn with
     /// `np.random.randn(k, d)` through [`crate::random::numpy::RandomState`].
     pub fn from_frequencies(v: Vec<f64>, k: usize, d: usize) -> Result<Self> {
-        if k == 0 || d == 0 || v.len() != k * d {
+        if k == 0 || d == 0 || k.checked_mul(d) != Some(v.len()) {
             return Err(Error::ShapeMismatch {
                 what: "frequencies against k·d".into(),
                 expected: format!("{k}·{d} > 0 values"),
@@ -285,15 +285,24 @@ impl FeatureMap for RandomFourier {
     }
 }
 
-/// mean |(re + i·im) − y|², the tutorial's `mse` on complex predictions.
-pub fn complex_mse(re: &[f64], im: &[f64], y: &[f64]) -> f64 {
-    let n = y.len().max(1) as f64;
-    re.iter()
+/// mean |(re + i·im) − y|², the tutorial's `mse` on complex predictions; `re`, `im` and `y` must
+/// have one equal, non-zero length.
+pub fn complex_mse(re: &[f64], im: &[f64], y: &[f64]) -> Result<f64> {
+    if y.is_empty() || re.len() != y.len() || im.len() != y.len() {
+        return Err(Error::ShapeMismatch {
+            what: "lengths of re and im against y".into(),
+            expected: format!("{} (non-zero)", y.len()),
+            got: format!("{} and {}", re.len(), im.len()),
+        });
+    }
+    let n = y.len() as f64;
+    Ok(re
+        .iter()
         .zip(im)
         .zip(y)
         .map(|((r, i), t)| (r - t).powi(2) + i * i)
         .sum::<f64>()
-        / n
+        / n)
 }
 
 /// Random ReLU features with bias: φ(x) = √(2/k)·relu(Vx + b).

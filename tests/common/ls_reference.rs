@@ -66,10 +66,10 @@ pub fn reference_fit(
     repeat: usize,
 ) -> RefFit {
     let (train, test) = split(data.len(), n, repeat as u32).unwrap();
-    let xtr = gather_rows(data.x.as_ref(), &train);
-    let xte = gather_rows(data.x.as_ref(), &test);
-    let ytr = col(train.iter().map(|&i| data.y[i]));
-    let yte = col(test.iter().map(|&i| data.y[i]));
+    let xtr = gather_rows(data.x().as_ref(), &train);
+    let xte = gather_rows(data.x().as_ref(), &test);
+    let ytr = col(train.iter().map(|&i| data.y()[i]));
+    let yte = col(test.iter().map(|&i| data.y()[i]));
     let svd = linalg::thin_svd(xtr.as_ref(), Par::Seq).unwrap();
     let s = &svd.s;
     let last = s.len() - 1;
@@ -192,8 +192,8 @@ pub fn reference_fit(
 
 /// Every fit of the sweep, size-major like [`doubledescent::science::least_squares::Sweep::fits`].
 pub fn reference_sweep(data: &RegressionData, cfg: &SweepConfig) -> Vec<RefFit> {
-    let y = col(data.y.iter().copied());
-    let ideal = normal_equations(data.x.as_ref(), y.as_ref());
+    let y = col(data.y().iter().copied());
+    let ideal = normal_equations(data.x().as_ref(), y.as_ref());
     let mut out = Vec::new();
     for &n in &cfg.sizes {
         for r in 0..cfg.repeats {

@@ -57,7 +57,8 @@ impl Config {
         self
     }
 
-    /// Checks every field: n, d ≥ 1, p ≤ d, κ finite and positive, σ and λ finite and ≥ 0.
+    /// Checks every field: n, d, n_test ≥ 1, p ≤ d, κ in [1e-150, 1e150], σ and λ finite and ≥ 0,
+    /// and that the data fit in memory.
     pub fn validate(&self) -> Result<()> {
         if self.n == 0 {
             return Err(Error::invalid(
@@ -80,13 +81,26 @@ impl Config {
                 format!("number of fast directions cannot exceed d = {}", self.d),
             ));
         }
-        if !(self.kappa.is_finite() && self.kappa > 0.0) {
+        // The slow scale 1/κ and the slow spectrum 1/κ² must stay normal floats.
+        if !(self.kappa >= 1e-150 && self.kappa <= 1e150) {
             return Err(Error::invalid(
                 "kappa",
                 self.kappa,
-                "must be finite and > 0",
+                "must lie in [1e-150, 1e150] (1/κ² must be a normal float)",
             ));
         }
+        if self.n_test == 0 {
+            return Err(Error::invalid(
+                "n_test",
+                0,
+                "need at least one test sample (the generalisation error is averaged over them)",
+            ));
+        }
+        crate::error::check_alloc::<f64>(
+            "teacher-student inputs (n + n_test) × d",
+            self.n.saturating_add(self.n_test),
+            self.d,
+        )?;
         if !(self.noise.is_finite() && self.noise >= 0.0) {
             return Err(Error::invalid(
                 "noise",
@@ -219,6 +233,13 @@ impl Instance {
         let xt = self.x_test();
         let yt = self.y_test();
         let m = yt.len();
+        if m == 0 {
+            return Err(Error::invalid(
+                "z_test",
+                "0 rows",
+                "need at least one test sample",
+            ));
+        }
         let sse: f64 = (0..m)
             .map(|i| {
                 let pred: f64 = (0..d).map(|j| xt[(i, j)] * w_hat[j]).sum();

@@ -109,6 +109,9 @@ pub fn expected_curves(
     if seeds.is_empty() {
         return Err(Error::invalid("seeds", "[]", "need at least one seed"));
     }
+    if let Some(t) = times.iter().find(|t| !(t.is_finite() && **t >= 0.0)) {
+        return Err(Error::invalid("times", t, "times must be finite and >= 0"));
+    }
     let per_seed = map_seeds(seeds, |seed| {
         let inst = Instance::sample(cfg, seed)?;
         let student = Student::fit(inst.x.as_ref(), &inst.y, cfg.ridge)?;

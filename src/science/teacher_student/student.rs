@@ -65,8 +65,8 @@ impl Student {
     }
 
     /// The student from a precomputed thin SVD of X (n × d), for example one of a
-    /// [`batched_svd()`](crate::linalg::batched_svd()); `y` and `ridge` as in [`Student::fit`], which
-    /// checks them (this constructor checks only the shapes).
+    /// [`batched_svd()`](crate::linalg::batched_svd()); `y` and `ridge` as in [`Student::fit`] (both
+    /// are checked, with the shapes and the singular values).
     pub fn from_svd(svd: ThinSvd, y: &[f64], ridge: f64) -> Result<Self> {
         let ThinSvd { u, s, v } = svd;
         let (n, d) = (u.nrows(), v.nrows());
@@ -77,6 +77,18 @@ impl Student {
                 got: y.len().to_string(),
             });
         }
+        if s.is_empty() || s.len() != u.ncols() || s.len() != v.ncols() {
+            return Err(Error::ShapeMismatch {
+                what: "singular values of svd against its U and V".into(),
+                expected: format!("{} = {} (non-zero)", u.ncols(), v.ncols()),
+                got: s.len().to_string(),
+            });
+        }
+        if !(ridge.is_finite() && ridge >= 0.0) {
+            return Err(Error::invalid("ridge", ridge, "must be finite and >= 0"));
+        }
+        check_finite("y", y.iter().copied())?;
+        check_finite("svd.s", s.iter().copied())?;
         let s_max = s[0];
         if s_max == 0.0 && ridge == 0.0 {
             return Err(Error::Singular("x is the zero matrix and ridge = 0".into()));

@@ -127,16 +127,16 @@ impl<T: Float> EigenPro<T> {
                         )?,
                     };
                     (
-                        Some(mse(p.as_ref(), v.y.as_ref())),
-                        Some(multiclass_error(p.as_ref(), v.y.as_ref())),
+                        Some(mse(p.as_ref(), v.y.as_ref())?),
+                        Some(multiclass_error(p.as_ref(), v.y.as_ref())?),
                     )
                 }
                 None => (None, None),
             };
             let report = EpochReport {
                 epoch: done,
-                train_mse: mse(pred.as_ref(), y_eval.as_ref()),
-                train_error: multiclass_error(pred.as_ref(), y_eval.as_ref()),
+                train_mse: mse(pred.as_ref(), y_eval.as_ref())?,
+                train_error: multiclass_error(pred.as_ref(), y_eval.as_ref())?,
                 val_mse,
                 val_error,
                 seconds,

@@ -48,6 +48,20 @@ impl EigenProOptions {
         if self.batch_size == Some(0) {
             return Err(Error::invalid("batch_size", 0, "must be >= 1"));
         }
+        if self.min_q < 2 {
+            return Err(Error::invalid(
+                "min_q",
+                self.min_q,
+                "must be >= 2 (q − 1 directions are kept and λ_q is the tail)",
+            ));
+        }
+        if self.n_train_eval == 0 {
+            return Err(Error::invalid(
+                "n_train_eval",
+                0,
+                "must be >= 1 (the training error is reported on that many points)",
+            ));
+        }
         Ok(())
     }
 }
@@ -99,6 +113,18 @@ fn subsample_first(sample_ids: &[usize], n: usize) -> Vec<usize> {
 
 /// Step 3: svd_q = min(s − 1, 1000) eigenpairs, or the given top_q; 2 ≤ svd_q ≤ s − 1.
 fn eigenpairs_wanted(o: &EigenProOptions, s: usize) -> Result<usize> {
+    if s < 3 {
+        return Err(Error::invalid(
+            if o.n_subsamples.is_some() {
+                "n_subsamples"
+            } else {
+                "x"
+            },
+            format!("{s} points"),
+            "EigenPro needs a subsample of at least 3 points (2 eigenpairs of K_S/s, one kept and \
+             one tail)",
+        ));
+    }
     let svd_q = o.top_q.unwrap_or((s - 1).min(1000));
     if svd_q < 2 || svd_q > s - 1 {
         return Err(Error::invalid(
