@@ -21,8 +21,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::backend::Device;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table,
+    check_flag_memory, progress_bar, run_example, write_csv,
 };
 use doubledescent::kernels::Kernel;
 use doubledescent::linalg::Cutoff;
@@ -95,6 +95,12 @@ fn run(args: &Args) -> Result<()> {
     );
     if let Some(&k) = rff_widths.iter().chain(&relu_widths).find(|&&k| k == 0) {
         return Err(Error::invalid("widths", k, "every width must be positive"));
+    }
+    // A width k holds its frequencies and the complex features of 10 training and 1000 test
+    // points (and their copies in the least-squares solve).
+    for (flag, widths) in [("rff-widths", &rff_widths), ("relu-widths", &relu_widths)] {
+        let k = widths.iter().copied().max().unwrap_or(1);
+        check_flag_memory(flag, k, k as u128 * (1 + 4 * 1010) * 8)?;
     }
     // dataloader.make_dataset(n=10, d=1, eps=.5) under np.random.seed(2134).
     let n = 10;

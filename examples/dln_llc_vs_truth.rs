@@ -25,8 +25,8 @@ use clap::Parser;
 use common::dln::DlnArgs;
 use doubledescent::Result;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, fmt_opt, progress_bar,
-    run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory, fmt_opt,
+    progress_bar, run_example,
 };
 use doubledescent::sampling::DlnLlcPoint;
 
@@ -52,6 +52,18 @@ fn run(args: &Args) -> Result<()> {
         common::sweep_results(runs, "")?
     } else {
         let count = args.fig.pick(args.architectures, 20, 3);
+        if count == 0 {
+            return Err(doubledescent::Error::invalid(
+                "architectures",
+                0,
+                "need at least one architecture",
+            ));
+        }
+        check_flag_memory(
+            "architectures",
+            count,
+            count as u128 * std::mem::size_of::<DlnLlcPoint>() as u128 * 4,
+        )?;
         let (arch, cfg) = args.dln.settings(&args.fig)?;
         let device = args.fig.device()?;
         println!(

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, progress_bar, run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory,
+    progress_bar, run_example,
 };
 use doubledescent::models::DeepLinearNetwork;
 use doubledescent::sampling::dln_learning_coefficient;
@@ -67,7 +68,18 @@ fn run(args: &Args) -> Result<()> {
             "must be positive",
         ));
     }
+    if steps == 0 {
+        return Err(Error::invalid("steps", 0, "need at least one step"));
+    }
     let (dim, n, batch) = (5usize, 10_000usize, 128usize);
+    // The network (hidden-layers × width² weights) and one record of about 2 kB (a 100-step λ̂
+    // chain and the plotted values) per checkpoint.
+    check_flag_memory(
+        "width",
+        format!("{} with --hidden-layers {}", args.width, args.hidden_layers),
+        args.hidden_layers as u128 * (8 + (args.width as u128).pow(2) * 8 * 4),
+    )?;
+    check_flag_memory("steps", steps, (steps / args.logging_period) as u128 * 2048)?;
     let model = DeepLinearNetwork::new(dim, &vec![args.width; args.hidden_layers], dim)?;
     let mut rng = random::seeded(args.seed);
     let x = Mat::from_fn(n, dim, |_, _| rng.sample::<f64, _>(StandardNormal));
@@ -142,11 +154,26 @@ fn run(args: &Args) -> Result<()> {
         &mut record,
     );
     match trained {
-        Err(Error::Diverged { step, loss, .. }) => {
+        // ε of the λ̂ chains is fixed; what the user can change is the learning rate.
+        Err(Error::Diverged {
+            process,
+            step,
+            loss,
+            ..
+        }) => {
             return Err(Error::invalid(
                 "lr",
                 args.lr,
-                format!("training diverged at step {step} (loss {loss}); lower --lr"),
+                format!("the {process} diverged at step {step} (loss {loss}); lower --lr"),
+            ));
+        }
+        Err(Error::ChainFailed {
+            process, reason, ..
+        }) => {
+            return Err(Error::invalid(
+                "lr",
+                args.lr,
+                format!("the {process} of a checkpoint failed: {reason}; lower --lr"),
             ));
         }
         other => other?,

@@ -13,8 +13,8 @@ use std::time::Instant;
 use clap::Parser;
 use doubledescent::Result;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
-    run_example, write_csv,
+    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table,
+    check_flag_memory, progress_bar, run_example, write_csv,
 };
 use doubledescent::science::teacher_student::{
     Config, CurveRequest, Dynamics, Freeze, analytic_times, empirical_times, fast_slow,
@@ -40,9 +40,15 @@ fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("emp_vs_analytic")?;
     let n_seeds = args.fig.pick(args.seeds, 1000, 40);
     let device = args.fig.device()?;
-    let seeds: Vec<u64> = (0..n_seeds).collect();
     let t_emp = empirical_times();
     let t_an = analytic_times();
+    // Per seed: its number and R, Q, E_G, the test error and their copies on both time grids.
+    check_flag_memory(
+        "seeds",
+        n_seeds,
+        n_seeds as u128 * (8 + 6 * 8 * (t_emp.len() + t_an.len()) as u128),
+    )?;
+    let seeds: Vec<u64> = (0..n_seeds).collect();
     let x_emp = common::plus_one(&t_emp);
     let x_an = common::plus_one(&t_an);
     let requests = [

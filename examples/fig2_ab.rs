@@ -97,6 +97,13 @@ fn columns(count: usize) -> Result<(Vec<f64>, [usize; 3])> {
     }
     let all = linspace(0.1, 8.0, 100);
     let grid = &all[8..];
+    if count > grid.len() {
+        return Err(Error::invalid(
+            "--lambdas",
+            count,
+            format!("at most {} (the columns of the original grid)", grid.len()),
+        ));
+    }
     let slices = [10usize, 17, grid.len() - 1];
     let mut idx: Vec<usize> = (0..count)
         .map(|i| (i as f64 * (grid.len() - 1) as f64 / (count - 1).max(1) as f64).round() as usize)

@@ -12,7 +12,7 @@ use clap::Parser;
 use doubledescent::Result;
 use doubledescent::figure::{
     Axis, Colormap, Figure, FigureArgs, Heatmap, Legend, LinePanel, Panel, Rgb, Series, Table,
-    run_example, write_csv,
+    check_flag_memory, run_example, write_csv,
 };
 use doubledescent::linalg::linspace;
 use doubledescent::science::teacher_student::{Config, Freeze, analytic_times, fast_slow};
@@ -54,8 +54,14 @@ fn run(args: &Args) -> Result<()> {
         ));
     }
     let base = Config::new(120, 100, 80, 40.0).with_noise(0.2);
-    let ells = linspace(0.1, 8.0, args.lambdas);
     let times = analytic_times();
+    // The curves, their transpose for the heat map and the CSV: three copies of λ × t values.
+    check_flag_memory(
+        "lambdas",
+        args.lambdas,
+        3 * args.lambdas as u128 * times.len() as u128 * 8,
+    )?;
+    let ells = linspace(0.1, 8.0, args.lambdas);
     let x = common::plus_one(&times);
     let mut by_lambda = Vec::with_capacity(ells.len());
     for &l in &ells {

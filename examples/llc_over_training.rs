@@ -19,8 +19,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::data;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, fmt_opt, progress_bar,
-    run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory, fmt_opt,
+    progress_bar, run_example,
 };
 use doubledescent::models::{Loss, Mlp, Model, full_loss};
 use doubledescent::sampling::{
@@ -85,6 +85,15 @@ fn run(args: &Args) -> Result<()> {
             format!("need 0 < train < {} and positive counts", digits.len()),
         ));
     }
+    if steps == 0 {
+        return Err(Error::invalid("steps", 0, "need at least one SGD step"));
+    }
+    // Per checkpoint: its step, the chains' loss traces and the table row.
+    check_flag_memory(
+        "checkpoints",
+        args.checkpoints,
+        args.checkpoints as u128 * (1024 + args.chains as u128 * sgld_steps as u128 * 16),
+    )?;
     let tr = digits.select(&(0..train_n).collect::<Vec<_>>())?;
     let te = digits.select(&(train_n..digits.len()).collect::<Vec<_>>())?;
     let (x, y): (Mat<f64>, Mat<f64>) = (tr.unit_rows()?, tr.one_hot()?);

@@ -140,6 +140,7 @@ fn study(s: &Sweep, dir: &std::path::Path) -> Result<Table> {
 
     let d = s.config.sizes.iter().position(|&n| n == s.dim);
     let last = s.config.sizes.len() - 1;
+    let mut undefined_ratio = false;
     let mut t = Table::new([
         "α",
         "test: x+αv N=1",
@@ -167,10 +168,22 @@ fn study(s: &Sweep, dir: &std::path::Path) -> Result<Table> {
                 .zip(&train)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max);
-            let change = format!("{:.1e}", change / scale);
+            // A zero (or non-finite) training error leaves the ratio undefined: "—".
+            let change = if scale > 0.0 && scale.is_finite() && change.is_finite() {
+                format!("{:.1e}", change / scale)
+            } else {
+                undefined_ratio = true;
+                "—".into()
+            };
             row.extend([d.map_or("-".into(), |i| sci(te[i])), sci(te[last]), change]);
         }
         t.row(row);
+    }
+    if undefined_ratio {
+        println!(
+            "— in \"max Δtrain / train\": the mean training MSE is 0 at every size (or not \
+             finite), so the relative change is undefined"
+        );
     }
     Ok(t)
 }

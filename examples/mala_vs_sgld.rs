@@ -17,8 +17,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, fmt_opt, progress_bar,
-    run_example,
+    Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory, fmt_opt,
+    progress_bar, run_example,
 };
 use doubledescent::models::{Loss, Mlp, Model};
 use doubledescent::sampling::{BurnIn, LlcConfig, MalaConfig, SgldConfig, estimate_llc, mala_llc};
@@ -74,11 +74,15 @@ fn run(args: &Args) -> Result<()> {
             *v = rng.sample(StandardNormal);
         }
     }
-    let sizes: Vec<usize> = (0..)
-        .map(|i| 10f64.powf(2.0 + 0.5 * i as f64).round() as usize)
-        .take_while(|&n| n <= n_max)
+    // n = 10^(2 + i/2) ≤ n_max, compared in f64 (10^19.5 exceeds every usize, so 36 terms end it).
+    let sizes: Vec<usize> = (0..36)
+        .map(|i| 10f64.powf(2.0 + 0.5 * i as f64).round())
+        .take_while(|&n| n <= n_max as f64)
+        .map(|n| n as usize)
         .collect();
     let rows = sizes.last().copied().unwrap_or(n_max);
+    // The inputs and outputs of the largest data set, and a minibatch copy.
+    check_flag_memory("n-max", n_max, rows as u128 * 10 * 8 * 3)?;
     let x_all = data::uniform_inputs(rows, 10, -10.0, 10.0, &mut rng)?;
     let y_all = model.forward(&w_star, x_all.as_ref());
     println!(

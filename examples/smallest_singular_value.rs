@@ -21,8 +21,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, run_example,
-    write_csv,
+    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table,
+    check_flag_memory, run_example, write_csv,
 };
 use doubledescent::random::numpy::RandomState;
 use doubledescent::science::least_squares::gaussian_smallest_singular_values;
@@ -89,6 +89,8 @@ fn run(args: &Args) -> Result<()> {
     let dir = args.fig.dir("smallest_singular_value")?;
     let device = args.fig.device()?;
     let draws = args.fig.pick(args.draws, 2000, 300);
+    // The Monte Carlo keeps every draw of the 40 sizes of the 10-D case with its SVD.
+    check_flag_memory("draws", draws, draws as u128 * 3 * 820 * 10 * 8)?;
     let cov = Mat::from_fn(3, 3, |i, j| COV[i][j]);
 
     // Monte Carlo, 3-D covariance of the original and the isotropic 10-D Gaussian.

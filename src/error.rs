@@ -109,7 +109,7 @@ pub enum Error {
     },
     /// An allocation the arguments ask for exceeds the memory budget: the memory this machine
     /// has available, or the limit set by [`set_memory_limit`] or `DOUBLEDESCENT_MEMORY_LIMIT`.
-    #[error("`{name}` needs {} MiB, more than the {} MiB {budget}", mib(*.needed_bytes), mib(*.available_bytes))]
+    #[error("{name} needs {}, more than the {} {budget}", human_bytes(*.needed_bytes), human_bytes(*.available_bytes))]
     TooLarge {
         /// The argument or result that would be allocated, with its value where it helps.
         name: String,
@@ -122,12 +122,19 @@ pub enum Error {
     },
 }
 
-fn mib(bytes: u64) -> String {
-    let m = bytes as f64 / (1u64 << 20) as f64;
-    if m >= 1e7 {
-        format!("{m:.3e}")
+/// 23.1 GiB, 512 MiB, 6.87e4 EiB.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
     } else {
-        format!("{}", m.ceil() as u64)
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

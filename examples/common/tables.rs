@@ -48,7 +48,10 @@ impl TableArgs {
                     features: self.features.clone(),
                     drop_missing: self.drop_missing,
                 };
-                let table = data::read_csv(path, &opts)?;
+                let mut table = data::read_csv(path, &opts)?;
+                // A user's table never takes a bundled table's name (nor its reference values
+                // or output files), whatever its file is called.
+                table.name = format!("csv {}", table.name);
                 let modes = (1..=table.dim()).collect();
                 Ok(vec![(table, modes)])
             }
@@ -163,7 +166,9 @@ pub fn medians(stats: &[RepeatStats]) -> Vec<f64> {
 
 /// 3 significant digits: 5.98e7, 0.00264, 156.
 pub fn sci(x: f64) -> String {
-    if x == 0.0 {
+    if !x.is_finite() {
+        "—".into()
+    } else if x == 0.0 {
         "0".into()
     } else if !(1e-2..1e4).contains(&x.abs()) {
         format!("{x:.2e}")
@@ -182,8 +187,11 @@ pub fn argmax(v: &[f64]) -> usize {
 
 /// 3 significant digits without trailing zeros: 0.001, 0.00316, 0.1, 1.
 pub fn sig3(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
+    if !x.is_finite() {
+        return "—".into();
+    }
+    if x == 0.0 {
+        return "0".into();
     }
     let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
     let s = format!("{x:.digits$}");

@@ -20,6 +20,26 @@ pub fn cifar10(dir: impl AsRef<Path>, split: Split) -> Result<Dataset> {
         Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
         Split::Test => vec!["test_batch.bin".into()],
     };
+    // The files' sizes are checked (whole records, and the f32 pixels they make within the
+    // memory budget) before any is read.
+    let mut total: u128 = 0;
+    for f in &files {
+        let path = dir.join(f);
+        let len = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
+        if len == 0 || len % RECORD as u64 != 0 {
+            return Err(Error::Format(format!(
+                "{}: {len} bytes is not a whole number of {RECORD}-byte CIFAR-10 records",
+                path.display()
+            )));
+        }
+        total += u128::from(len);
+    }
+    crate::error::check_bytes(
+        format!("CIFAR-10 {} files in {}", files.len(), dir.display()),
+        total * 5,
+    )?;
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     for f in files {

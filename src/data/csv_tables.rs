@@ -70,6 +70,20 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<RegressionData> {
         path: path.display().to_string(),
         source,
     })?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::invalid(
+            "path",
+            path.display(),
+            "is a folder, not a CSV file",
+        ));
+    }
+    // Parsed cells take at most 8 bytes for every 2 bytes of text (a digit and a comma), plus
+    // the row copies: five times the file size bounds it.
+    crate::error::check_bytes(
+        format!("CSV table {}", path.display()),
+        u128::from(meta.len()) * 5,
+    )?;
     let mut d = parse_csv(file, &path.display().to_string(), opts)?;
     if let Some(stem) = path.file_stem() {
         d.name = stem.to_string_lossy().into_owned();

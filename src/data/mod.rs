@@ -33,7 +33,7 @@ pub use batches::{Minibatches, gather_rows, uniform_inputs};
 pub use cifar::cifar10;
 #[cfg(feature = "csv")]
 pub use csv_tables::{CsvOptions, diabetes, diabetes_raw, parse_csv, read_csv};
-pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes};
+pub use idx::{IdxArray, mnist, read_idx, read_idx_bytes, read_idx_from};
 pub use pca::{BinarySet, PcaConfig, PcaSplits, binary_pca};
 pub use sphere_teacher::{SphereTeacher, sphere_teacher};
 pub use tabular::{RegressionData, student_teacher};

@@ -55,15 +55,22 @@ pub(super) fn save(fig: &Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>>
     );
     let png = dir.join(format!("{stem}.png"));
     let svg = dir.join(format!("{stem}.svg"));
+    // Both files are opened first, so that an unwritable path is an I/O error naming the file
+    // (plotters would report it only after drawing, as a nested debug value).
+    for path in [&png, &svg] {
+        std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    }
     {
         let root = BitMapBackend::new(&png, size).into_drawing_area();
         draw(fig, &root, rows, cols)?;
-        root.present().map_err(pe)?;
+        root.present()
+            .map_err(|e| Error::Plot(format!("{}: {e}", png.display())))?;
     }
     {
         let root = SVGBackend::new(&svg, size).into_drawing_area();
         draw(fig, &root, rows, cols)?;
-        root.present().map_err(pe)?;
+        root.present()
+            .map_err(|e| Error::Plot(format!("{}: {e}", svg.display())))?;
     }
     Ok(vec![png, svg])
 }

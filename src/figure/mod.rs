@@ -11,7 +11,8 @@ mod output;
 
 pub use colormap::Colormap;
 pub use output::{
-    FigureArgs, Table, fmt_opt, output_dir, progress_bar, run_example, write_csv, write_labeled_csv,
+    FigureArgs, Table, check_flag_memory, fmt_opt, output_dir, progress_bar, run_example,
+    write_csv, write_labeled_csv,
 };
 
 use std::path::{Path, PathBuf};

@@ -44,6 +44,13 @@ impl FigureArgs {
     }
 }
 
+/// Checks, before anything is allocated, that what the command-line value `--flag value` asks
+/// for fits in the memory budget ([`crate::error::memory_budget`]); `bytes` is the example's
+/// estimate in wide arithmetic (for example `n as u128 * m as u128 * 8`).
+pub fn check_flag_memory(flag: &str, value: impl std::fmt::Display, bytes: u128) -> Result<()> {
+    crate::error::check_bytes(format!("--{flag} {value}"), bytes)
+}
+
 /// `out`, or `figures/<example>` when `None`; created with its parents.
 pub fn output_dir(out: Option<PathBuf>, example: &str) -> Result<PathBuf> {
     let dir = out.unwrap_or_else(|| Path::new("figures").join(example));
@@ -91,9 +98,12 @@ fn write_rows(
             got: c.len().to_string(),
         });
     }
-    let mut w = csv::Writer::from_path(path)
-        .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
-    let fmt_err = |e: csv::Error| Error::Format(format!("{}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = csv::Writer::from_writer(file);
+    let fmt_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::Format(format!("{}: {other:?}", path.display())),
+    };
     w.write_record(label_header.iter().chain(header))
         .map_err(fmt_err)?;
     for (r, label) in labels.iter().enumerate() {

@@ -117,6 +117,17 @@ pub(crate) fn layer_layout(
             "every size must be positive",
         ));
     }
+    // Parameter counts in u128 (no wrap), checked against memory before anything is sized by
+    // them: a layer of 1e10 × 1e10 is an error, not an abort.
+    let mut total: u128 = 0;
+    for k in 0..sizes.len() - 1 {
+        let (a, b) = (sizes[k] as u128, sizes[k + 1] as u128);
+        total += a * b + b;
+    }
+    crate::error::check_bytes(
+        format!("network parameters of layer sizes {sizes:?}"),
+        total * 8,
+    )?;
     let mut offsets = vec![0];
     for k in 0..sizes.len() - 1 {
         offsets.push(offsets[k] + per_layer(sizes[k], sizes[k + 1]));

@@ -102,5 +102,7 @@ pub(crate) fn check_step(epsilon: f64, gamma: f64, steps: usize) -> crate::Resul
     if steps == 0 {
         return Err(Error::invalid("steps", 0, "need at least one step"));
     }
+    // Every chain records one loss per step.
+    crate::error::check_alloc::<f64>(&format!("`steps` = {steps} (the loss trace)"), steps, 1)?;
     Ok(())
 }

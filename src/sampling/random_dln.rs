@@ -117,8 +117,19 @@ impl RandomDln {
                 "must lie in [0, 1]",
             ));
         }
-        // The largest data set the ranges allow: n × the widest input.
-        crate::error::check_alloc::<f64>("DLN inputs (n × input width)", self.n, self.width.end)
+        // The largest data set the ranges allow: n × the widest input; and the largest network.
+        crate::error::check_alloc::<f64>(
+            &format!("`n` = {} (the DLN inputs, n × the widest input)", self.n),
+            self.n,
+            self.width.end,
+        )?;
+        crate::error::check_bytes(
+            format!(
+                "DLN parameters ({} layers of width {})",
+                self.layers.end, self.width.end
+            ),
+            self.layers.end as u128 * (self.width.end as u128).pow(2) * 8,
+        )
     }
 
     /// Draws problem `index` of the sweep with `seed`.
@@ -201,7 +212,7 @@ impl DlnProblem {
                 p.mala_acceptance = s.mala_mean;
                 p.relative_error = Some((self.lambda - s.llc_mean) / self.lambda);
             }
-            Err(e @ Error::Diverged { .. }) => p.note = e.to_string(),
+            Err(e @ (Error::Diverged { .. } | Error::ChainFailed { .. })) => p.note = e.to_string(),
             Err(e) => return Err(e),
         }
         Ok(p)

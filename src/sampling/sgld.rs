@@ -383,7 +383,19 @@ pub(crate) fn check_chains<T: Float, M: Model<T> + ?Sized>(
 ) -> Result<u32> {
     crate::models::check_inputs(model, w_star, x, y)?;
     cfg.validate(x.nrows(), w_star.len())?;
-    u32::try_from(chains).map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))
+    let chains32 = u32::try_from(chains)
+        .map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))?;
+    // Per chain: the loss trace, and parameters, gradients and a batch of the data.
+    let per_chain = cfg.steps as u128 * 8
+        + 4 * w_star.len() as u128 * std::mem::size_of::<T>() as u128
+        + cfg.batch_size as u128
+            * (x.ncols() + y.ncols()) as u128
+            * std::mem::size_of::<T>() as u128;
+    crate::error::check_bytes(
+        format!("{chains} chains of {} steps", cfg.steps),
+        per_chain * chains as u128,
+    )?;
+    Ok(chains32)
 }
 
 /// The lockstep driver behind [`sgld_chains`] on CUDA, on any device: all chains advance one

@@ -142,6 +142,22 @@ impl PolynomialConfig {
                 "need finite low < high",
             ));
         }
+        // Every fit is held at once: its points, features (N × p) and thin SVD (about N × p
+        // twice more), and the test features.
+        let n = self.num_data as u128;
+        let per_repeat: u128 = self
+            .num_features
+            .iter()
+            .map(|&p| n * (1 + 3 * p as u128) + 4 * self.test_points as u128)
+            .sum();
+        let pmax = self.num_features.iter().copied().max().unwrap_or(1) as u128;
+        crate::error::check_bytes(
+            format!(
+                "`num_data` = {} with `repeats` = {} (the fits)",
+                self.num_data, self.repeats
+            ),
+            (per_repeat * self.repeats as u128 + self.test_points as u128 * pmax) * 8,
+        )?;
         Ok(())
     }
 }

@@ -159,6 +159,13 @@ pub fn width_sweep<T: Float>(
         .collect::<Result<Vec<_>>>()?;
     nets[0].check_targets(x, y)?;
     nets[0].check_targets(x_test, y_test)?;
+    // Every run's record (its log of a few hundred bytes) is kept until the end.
+    crate::error::check_bytes(
+        format!("`seeds` = {} (the runs' records)", cfg.seeds),
+        cfg.seeds as u128
+            * cfg.widths.len() as u128
+            * (std::mem::size_of::<WidthRun>() as u128 + 1024),
+    )?;
     let mut order: Vec<(usize, usize)> = (0..nets.len())
         .flat_map(|i| (0..cfg.seeds).map(move |s| (i, s)))
         .collect();

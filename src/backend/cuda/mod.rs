@@ -256,9 +256,35 @@ pub(crate) fn runtime() -> Result<Arc<CudaRuntime>> {
     static RUNTIME: OnceLock<std::result::Result<Arc<CudaRuntime>, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            catch_unwind(AssertUnwindSafe(init))
+            quiet_catch_unwind(init)
                 .unwrap_or_else(|p| Err(format!("CUDA initialisation panicked: {}", panic_text(p))))
         })
         .clone()
         .map_err(Error::DeviceUnavailable)
+}
+
+thread_local! {
+    /// Set while this thread runs [`quiet_catch_unwind`]: its panics are caught and reported as
+    /// one line, so the panic hook stays silent.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `catch_unwind(f)` with the panic message and backtrace suppressed on this thread only (a
+/// hook installed once that defers to the previous hook everywhere else): a driver library that
+/// lacks a symbol makes cudarc panic, and the user should see the one-line reason, not
+/// `thread 'main' panicked at …`.
+fn quiet_catch_unwind<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let out = catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    out
 }

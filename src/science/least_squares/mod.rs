@@ -243,6 +243,19 @@ pub fn ideal_coefficients(data: &RegressionData) -> Result<Vec<f64>> {
 pub fn sweep(data: &RegressionData, cfg: &SweepConfig, device: &Device) -> Result<Sweep> {
     let rows = data.len();
     cfg.validate(rows)?;
+    // Everything is held at once: the permutations, and per (size, repeat) the split, the
+    // training matrix and its thin SVD (about 3·N·D values) and the fits' numbers.
+    let d = data.dim() as u128;
+    let per_repeat: u128 = rows as u128
+        + cfg
+            .sizes
+            .iter()
+            .map(|&n| rows as u128 + 3 * n as u128 * d + 4 * d + 64)
+            .sum::<u128>();
+    crate::error::check_bytes(
+        format!("`repeats` = {} (the splits and their fits)", cfg.repeats),
+        per_repeat * cfg.repeats as u128 * 8,
+    )?;
     let ideal = ideal_coefficients(data)?;
     let yhat_ideal: Vec<f64> = (0..rows)
         .map(|i| (0..data.dim()).map(|j| data.x[(i, j)] * ideal[j]).sum())

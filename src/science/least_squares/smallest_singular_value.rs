@@ -66,6 +66,15 @@ pub fn gaussian_smallest_singular_values(
     if draws == 0 {
         return Err(Error::invalid("draws", 0, "must be >= 1"));
     }
+    // Every draw is held with its SVD (U, V and the matrix: about 3·n·d values).
+    let values: u128 = sizes
+        .iter()
+        .map(|&n| 3 * n as u128 * d as u128 + d as u128)
+        .sum();
+    crate::error::check_bytes(
+        format!("`draws` = {draws} (the Gaussian matrices and their SVDs)"),
+        values * draws as u128 * 8,
+    )?;
     let mats: Vec<Mat<f64>> = (0..sizes.len() * draws)
         .into_par_iter()
         .map(|k| {

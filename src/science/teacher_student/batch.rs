@@ -207,6 +207,11 @@ pub fn seed_average(
     for req in requests {
         req.validate()?;
     }
+    let points: u128 = requests.iter().map(|r| r.times.len() as u128).sum();
+    crate::error::check_bytes(
+        format!("{} seeds: their curves (4 per time point)", seeds.len()),
+        seeds.len() as u128 * points * 4 * 8,
+    )?;
     let mut per_seed: Vec<Vec<SeedCurves>> = Vec::with_capacity(seeds.len());
     for chunk in seeds.chunks(SEED_CHUNK) {
         let instances = map_seeds(chunk, |seed| Instance::sample(cfg, seed))?;
