@@ -38,7 +38,24 @@ pub fn mean_std(values: &[f64], ddof: usize) -> Result<(f64, f64)> {
         return Err(Error::invalid("values", "[]", "need at least one value"));
     }
     check_finite("values", values.iter().copied())?;
-    Ok(mean_std_unchecked(values, ddof))
+    let (mean, std) = mean_std_unchecked(values, ddof);
+    if mean.is_finite() && std.is_finite() {
+        return Ok((mean, std));
+    }
+    // Values near the largest float: the same sums on values divided by the largest magnitude
+    // (a power of two, so exact), scaled back.
+    let amax = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let scale = amax.log2().floor().exp2();
+    let scaled: Vec<f64> = values.iter().map(|v| v / scale).collect();
+    let (m, s) = mean_std_unchecked(&scaled, ddof);
+    let (mean, std) = (m * scale, s * scale);
+    if !(mean.is_finite() && std.is_finite()) {
+        return Err(Error::Numerical(format!(
+            "the mean ({mean:e}) or standard deviation ({std:e}) of values up to {amax:e} \
+             overflows f64"
+        )));
+    }
+    Ok((mean, std))
 }
 
 pub(crate) fn mean_std_unchecked(values: &[f64], ddof: usize) -> (f64, f64) {

@@ -438,5 +438,11 @@ pub fn mse<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) -> 
             s += e * e;
         }
     }
-    Ok(s / (n * c) as f64)
+    let v = s / (n * c) as f64;
+    if !v.is_finite() {
+        return Err(Error::Numerical(
+            "the mean squared error overflows f64 (entries near 1e154 or beyond)".into(),
+        ));
+    }
+    Ok(v)
 }

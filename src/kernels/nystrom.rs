@@ -16,6 +16,7 @@ use faer::matrix_free::LinOp;
 use faer::matrix_free::eigen::{
     PartialEigenParams, partial_self_adjoint_eigen, partial_self_adjoint_eigen_scratch,
 };
+use faer::reborrow::ReborrowMut;
 use faer::{Col, Mat, MatMut, MatRef, Par, Side};
 
 use std::sync::Mutex;
@@ -259,6 +260,13 @@ impl<T: Float> LinOp<T> for KernelOperator<T> {
 /// Krylov–Schur for the `q` largest eigenpairs of a positive semi-definite operator whose trace
 /// is `trace` (which bounds λ_1 and sets the absolute residual tolerance).
 fn krylov<T: Float>(op: &dyn LinOp<T>, q: usize, trace: f64) -> Result<(Vec<T>, Mat<T>)> {
+    // A shift δ = ε·trace/100 (below the solver's tolerance, and subtracted again) keeps the
+    // Lanczos vectors from vanishing on an exactly low-rank matrix (identical points, zero
+    // inputs of the arc-cosine kernels), where faer 0.24's re-orthogonalisation would loop
+    // forever on a zero vector.
+    let shift = T::of(T::EPS * 0.01 * trace.max(f64::MIN_POSITIVE));
+    let shifted = Shifted { op, shift };
+    let op: &dyn LinOp<T> = &shifted;
     let n = op.nrows();
     let par = Par::rayon(0);
     let params = PartialEigenParams::default();
@@ -295,7 +303,37 @@ fn krylov<T: Float>(op: &dyn LinOp<T>, q: usize, trace: f64) -> Result<(Vec<T>, 
             .partial_cmp(&vals[a])
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    let values = order.iter().map(|&i| vals[i]).collect();
+    let values = order.iter().map(|&i| vals[i] - shift).collect();
     let vectors = Mat::from_fn(n, q, |r, j| vecs[(r, order[j])]);
     Ok((values, vectors))
+}
+
+/// v ↦ A·v + δ·v.
+#[derive(Debug)]
+struct Shifted<'a, T> {
+    op: &'a dyn LinOp<T>,
+    shift: T,
+}
+
+impl<T: Float> LinOp<T> for Shifted<'_, T> {
+    fn apply_scratch(&self, rhs_ncols: usize, par: Par) -> faer::dyn_stack::StackReq {
+        self.op.apply_scratch(rhs_ncols, par)
+    }
+    fn nrows(&self) -> usize {
+        self.op.nrows()
+    }
+    fn ncols(&self) -> usize {
+        self.op.ncols()
+    }
+    fn apply(&self, mut out: MatMut<'_, T>, rhs: MatRef<'_, T>, par: Par, stack: &mut MemStack) {
+        self.op.apply(out.rb_mut(), rhs, par, stack);
+        for j in 0..out.ncols() {
+            for i in 0..out.nrows() {
+                out[(i, j)] += self.shift * rhs[(i, j)];
+            }
+        }
+    }
+    fn conj_apply(&self, out: MatMut<'_, T>, rhs: MatRef<'_, T>, par: Par, stack: &mut MemStack) {
+        self.apply(out, rhs, par, stack)
+    }
 }

@@ -117,6 +117,7 @@ pub fn min_norm_lstsq<T: Float>(
     let threshold = cutoff.threshold(&svd.s, m, n);
     let rank = svd.s.iter().take_while(|s| s.to_f64() > threshold).count();
     let coef = apply_pinv(&svd, rank, b);
+    check_solution("the minimum-norm solution", coef.as_ref(), &svd.s, rank)?;
     Ok(LeastSquares {
         coef,
         singular_values: svd.s,
@@ -133,7 +134,23 @@ pub fn pinv<T: Float>(a: MatRef<'_, T>, cutoff: Cutoff) -> Result<Mat<T>> {
     let (m, n) = a.shape();
     let threshold = cutoff.threshold(&svd.s, m, n);
     let rank = svd.s.iter().take_while(|s| s.to_f64() > threshold).count();
-    Ok(apply_pinv(&svd, rank, Mat::<T>::identity(m, m).as_ref()))
+    let p = apply_pinv(&svd, rank, Mat::<T>::identity(m, m).as_ref());
+    check_solution("the pseudo-inverse", p.as_ref(), &svd.s, rank)?;
+    Ok(p)
+}
+
+/// A named error when `x` overflowed: the kept singular values are too small for the
+/// precision (A⁺ scales as 1/S_r).
+fn check_solution<T: Float>(what: &str, x: MatRef<'_, T>, s: &[T], rank: usize) -> Result<()> {
+    if crate::error::first_non_finite(x).is_some() {
+        return Err(Error::Numerical(format!(
+            "{what} overflows {}: the smallest kept singular value is {:e}; raise the cutoff \
+             or rescale the matrix",
+            T::NAME,
+            s[rank.saturating_sub(1)].to_f64()
+        )));
+    }
+    Ok(())
 }
 
 /// V_r diag(1/S_r) U_rᵀ B.
@@ -144,10 +161,12 @@ pub(crate) fn apply_pinv<T: Float>(svd: &ThinSvd<T>, rank: usize, b: MatRef<'_, 
     }
     let ur = svd.u.as_ref().subcols(0, rank);
     let mut t = linalg::mul(ur.transpose(), b, Par::rayon(0));
+    // Divided rather than multiplied by 1/S_i: 1/S_i overflows for S_i below 1/MAX (entries
+    // near 1e-310), where Uᵀb/S_i may still be finite.
     for i in 0..rank {
-        let inv = T::ONE / svd.s[i];
+        let s = svd.s[i];
         for j in 0..t.ncols() {
-            t[(i, j)] *= inv;
+            t[(i, j)] = t[(i, j)] / s;
         }
     }
     linalg::mul(svd.v.as_ref().subcols(0, rank), t.as_ref(), Par::rayon(0))

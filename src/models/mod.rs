@@ -171,22 +171,41 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
 }
 
 /// The full-data mean loss, evaluated in batches of 1024 rows (as the original's
-/// `batched_loss_fn`) and weighted by batch size; an error on no rows (a non-finite loss is
-/// returned as is, for the caller to name its divergence).
+/// `batched_loss_fn`) and weighted by batch size. Checks the parameters and data
+/// ([`check_inputs`]: lengths, shapes, no NaN or ∞, at least one row) and fails with
+/// [`Error::Numerical`] when the loss overflows.
 pub fn full_loss<T: Float, M: Model<T> + ?Sized>(
     model: &M,
     w: &[T],
     x: MatRef<'_, T>,
     y: MatRef<'_, T>,
 ) -> Result<f64> {
-    let n = x.nrows();
-    if n == 0 {
+    check_inputs(model, w, x, y)?;
+    if x.nrows() == 0 {
         return Err(Error::invalid(
             "x",
             "0 rows",
             "the full-data loss needs at least one row",
         ));
     }
+    let loss = full_loss_unchecked(model, w, x, y);
+    if !loss.is_finite() {
+        return Err(Error::Numerical(format!(
+            "the full-data loss is {loss} at these parameters (it overflows)"
+        )));
+    }
+    Ok(loss)
+}
+
+/// [`full_loss`] without the checks, for callers that checked the inputs once and name a
+/// non-finite loss themselves (a diverged chain or run); NaN on no rows.
+pub(crate) fn full_loss_unchecked<T: Float, M: Model<T> + ?Sized>(
+    model: &M,
+    w: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
+) -> f64 {
+    let n = x.nrows();
     let mut total = 0.0;
     let mut start = 0;
     while start < n {
@@ -194,7 +213,7 @@ pub fn full_loss<T: Float, M: Model<T> + ?Sized>(
         total += model.loss(w, x.subrows(start, len), y.subrows(start, len)) * len as f64;
         start += len;
     }
-    Ok(total / n as f64)
+    total / n as f64
 }
 
 /// One plain SGD step w ← w − lr·∇L_B(w) on the batch `idx` of (x, y); returns L_B(w) before the

@@ -116,6 +116,9 @@ struct Moments {
 }
 
 fn moments(seqs: &[&[f64]]) -> Result<Moments> {
+    for s in seqs {
+        crate::error::check_finite("chains", s.iter().copied())?;
+    }
     let n = seqs[0].len() as f64;
     let means: Vec<f64> = seqs.iter().map(|s| s.iter().sum::<f64>() / n).collect();
     let w = seqs
@@ -137,11 +140,13 @@ fn moments(seqs: &[&[f64]]) -> Result<Moments> {
             "R-hat and ESS need draws that vary within chains",
         ));
     }
-    Ok(Moments {
-        means,
-        w,
-        var_plus: (n - 1.0) / n * w + b_over_n,
-    })
+    let var_plus = (n - 1.0) / n * w + b_over_n;
+    if !(w.is_finite() && var_plus.is_finite()) {
+        return Err(Error::Numerical(format!(
+            "the variances of the draws overflow f64 (within {w:e}, total {var_plus:e})"
+        )));
+    }
+    Ok(Moments { means, w, var_plus })
 }
 
 /// Split R̂ of chains of equal length (at least 4 draws each).

@@ -93,8 +93,19 @@ pub fn sgld_update_chains<T: Float>(
                 .zip(grads.par_chunks(d))
                 .enumerate()
                 .for_each(|(c, (wc, gc))| update_chain(wc, gc, w_star, precond, step, c as u32));
-            Ok(())
         }
-        Compute::Cuda(rt) => cuda::sgld::sgld_update(rt, w, grads, w_star, precond, step),
+        Compute::Cuda(rt) => cuda::sgld::sgld_update(rt, w, grads, w_star, precond, step)?,
     }
+    // Finite inputs can still overflow (parameters or gradients near the largest float).
+    if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Numerical(format!(
+            "the SGLD update overflowed {} at chain {}, parameter {}: ε = {:e} is too large for \
+             parameters and gradients of this size (w now holds the overflowed values)",
+            T::NAME,
+            i / d,
+            i % d,
+            step.epsilon
+        )));
+    }
+    Ok(())
 }

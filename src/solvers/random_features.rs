@@ -295,14 +295,24 @@ pub fn complex_mse(re: &[f64], im: &[f64], y: &[f64]) -> Result<f64> {
             got: format!("{} and {}", re.len(), im.len()),
         });
     }
+    crate::error::check_finite("re", re.iter().copied())?;
+    crate::error::check_finite("im", im.iter().copied())?;
+    crate::error::check_finite("y", y.iter().copied())?;
     let n = y.len() as f64;
-    Ok(re
+    let v = re
         .iter()
         .zip(im)
         .zip(y)
         .map(|((r, i), t)| (r - t).powi(2) + i * i)
         .sum::<f64>()
-        / n)
+        / n;
+    if !v.is_finite() {
+        return Err(Error::Numerical(
+            "the mean squared error overflows f64 (predictions or targets near 1e154 or beyond)"
+                .into(),
+        ));
+    }
+    Ok(v)
 }
 
 /// Random ReLU features with bias: φ(x) = √(2/k)·relu(Vx + b).
