@@ -149,7 +149,7 @@ fn run(args: &Args) -> Result<()> {
             split.rest.pooled(args.pool)?,
         )
     };
-    let (noisy, replaced) = corrupt_labels(&train.labels(), 10, args.noise, args.seed)?;
+    let (noisy, replaced) = corrupt_labels(train.labels(), 10, args.noise, args.seed)?;
     let wrong = noisy
         .iter()
         .zip(train.labels())

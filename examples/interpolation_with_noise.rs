@@ -104,7 +104,7 @@ fn run(args: &Args) -> Result<()> {
     let (mut train_err, mut test_err, mut corrupted) = (vec![], vec![], vec![]);
     let mut json = Vec::new();
     for &p in &noise {
-        let (labels, replaced) = corrupt_labels(&train.labels(), 10, p, args.seed)?;
+        let (labels, replaced) = corrupt_labels(train.labels(), 10, p, args.seed)?;
         let y = one_hot::<f32>(&labels, 10)?;
         let fit = pro.fit(y.as_ref(), &checkpoints, Some(&val), &mut |r| {
             if let (true, Some(val_error), Some(val_mse)) = (r.epoch == epochs, r.val_error, r.val_mse) {

@@ -295,7 +295,7 @@ proptest! {
                 .map(|c| (c.eg, c.r))
         });
         let x = mat::<f64>(4, 3, &[1.0, 0.3, -0.2, 0.7, 0.1]);
-        let y = [1.0, 0.0, ridge.min(1e3).max(-1e3), 2.0];
+        let y = [1.0, 0.0, if ridge.is_finite() { ridge.clamp(-1e3, 1e3) } else { 0.0 }, 2.0];
         let svd = thin_svd(x.as_ref(), Par::Seq).unwrap();
         finite_or_named("Student::from_svd", || {
             Student::from_svd(svd.clone(), &y, ridge).map(|s| s.limit_weights())

@@ -553,6 +553,7 @@ fn check_norms(
 ) -> Result<()> {
     let limit = NORM2_HEADROOM * max;
     for (i, n2) in norms2.enumerate() {
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
         if !(n2 <= limit) {
             return Err(Error::invalid(
                 name,

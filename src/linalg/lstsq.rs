@@ -166,7 +166,7 @@ pub(crate) fn apply_pinv<T: Float>(svd: &ThinSvd<T>, rank: usize, b: MatRef<'_, 
     for i in 0..rank {
         let s = svd.s[i];
         for j in 0..t.ncols() {
-            t[(i, j)] = t[(i, j)] / s;
+            t[(i, j)] /= s;
         }
     }
     linalg::mul(svd.v.as_ref().subcols(0, rank), t.as_ref(), Par::rayon(0))

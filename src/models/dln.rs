@@ -170,9 +170,15 @@ impl DeepLinearNetwork {
     /// The end-to-end matrix W₁ ⋯ W_L (N × M).
     pub fn product(&self, w: &[f64]) -> Result<Mat<f64>> {
         self.check_params(w.len())?;
+        crate::error::check_finite("w", w.iter().copied())?;
         let mut p = self.view(w, 0).to_owned();
         for k in 1..self.depth() {
             p = &p * self.view(w, k);
+        }
+        if crate::error::first_non_finite(p.as_ref()).is_some() {
+            return Err(Error::Numerical(
+                "the end-to-end product W₁⋯W_L overflows f64".into(),
+            ));
         }
         Ok(p)
     }
@@ -248,7 +254,6 @@ impl DeepLinearNetwork {
     /// Numerical rank of W₁ ⋯ W_L (tolerance σ_max·max(N, M)·ε, as NumPy's `matrix_rank`).
     pub fn true_rank(&self, w: &[f64]) -> Result<usize> {
         let p = self.product(w)?;
-        crate::error::check_finite_mat("w", p.as_ref())?;
         let svd = crate::linalg::thin_svd(p.as_ref(), Par::Seq)?;
         Ok(numerical_rank(&svd.s, p.nrows(), p.ncols()))
     }

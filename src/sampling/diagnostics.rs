@@ -39,10 +39,11 @@ pub fn check_chain(
 ) -> Result<()> {
     if !acceptance.is_empty() {
         let mean = acceptance.iter().map(|a| a.1).sum::<f64>() / acceptance.len() as f64;
+        #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
         if !(mean >= COLLAPSED_ACCEPTANCE) {
             let first_low = acceptance
                 .iter()
-                .rposition(|a| !(a.1 < COLLAPSED_ACCEPTANCE))
+                .rposition(|a| a.1 >= COLLAPSED_ACCEPTANCE || a.1.is_nan())
                 .map_or(0, |i| i + 1)
                 .min(acceptance.len() - 1);
             return Err(Error::ChainFailed {

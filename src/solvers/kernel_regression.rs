@@ -172,6 +172,7 @@ impl<T: Float> KernelRegression<T> {
         }
         if !matches!(solver, Solver::Pinv(_)) {
             let residual = relative_residual(k.as_ref(), coef.as_ref(), y);
+            #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
             if !(residual <= Self::MAX_RELATIVE_RESIDUAL) {
                 return Err(Error::Singular(format!(
                     "the {n}x{n} kernel system has no numerical solution in {}: the relative \
