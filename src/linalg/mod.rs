@@ -44,6 +44,7 @@ pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
             "SVD needs a non-empty matrix",
         ));
     }
+    crate::error::check_finite_mat("a", a)?;
     // Entries far from 1 are scaled by a power of two first (exact), as LAPACK's drivers do
     // (`dgesdd`: anrm outside [√safmin/ε, ε/√safmin]); the singular values are scaled back.
     let scaled;

@@ -197,6 +197,8 @@ pub fn gradient_descent(
             "step counts must be strictly increasing",
         ));
     }
+    check_finite_mat("x", x)?;
+    check_finite("y", y.iter().copied())?;
     let xtx = linalg::mul(x.transpose(), x, Par::Seq);
     let xty: Vec<f64> = (0..d)
         .map(|j| (0..n).map(|i| x[(i, j)] * y[i]).sum())
