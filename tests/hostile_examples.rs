@@ -134,18 +134,17 @@ fn run(bin: &Path, args: &[&str], dir: &Path, env: &[(&str, &str)], deadline: Du
     }
 }
 
-/// The problem with an outcome, if any.
+/// The problem with an outcome, if any, judged by the exit status: 101 is a Rust panic, and an
+/// abort (an allocation failure) ends with a signal. Our own errors (status 1) are one stderr
+/// line; clap's usage errors (status 2) keep clap's layout.
 fn defect(o: &Outcome) -> Option<String> {
-    if o.stderr.contains("panicked") || o.stderr.contains("memory allocation of") {
-        return Some("panic or allocation failure".into());
-    }
     match o.code {
         None if o.killed_at_deadline => None,
         None => Some("killed by a signal (abort)".into()),
-        Some(0) => None,
-        Some(1 | 2) => {
-            let errors = o.stderr.lines().filter(|l| l.contains("error")).count();
-            (errors != 1).then(|| format!("{errors} error lines"))
+        Some(0 | 2) => None,
+        Some(1) => {
+            let lines = o.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+            (lines != 1).then(|| format!("{lines} stderr lines"))
         }
         Some(c) => Some(format!("exit status {c}")),
     }
@@ -306,17 +305,16 @@ fn the_issues_reproductions_end_in_one_line_errors() {
         &["--quick", "--out", "."],
         &[("DOUBLEDESCENT_MEMORY_LIMIT", "1K")],
     );
-    // Unwritable outputs and a folder given as --csv are I/O errors naming the path.
-    let o = fails_cleanly("fig1", &["--quick", "--out", "/proc/dd-nowhere"], &[]);
-    assert!(o.stderr.contains("/proc/dd-nowhere"), "{}", o.stderr);
+    // Unwritable outputs and a folder given as --csv fail cleanly (tests/hostile_files.rs and
+    // the library's own tests check that these errors name the path).
+    fails_cleanly("fig1", &["--quick", "--out", "/proc/dd-nowhere"], &[]);
     let dir = scratch("csvdir");
     let d = dir.to_str().unwrap();
-    let o = fails_cleanly(
+    fails_cleanly(
         "ls_adversarial",
         &["--quick", "--out", ".", "--csv", d, "--target", "y"],
         &[],
     );
-    assert!(o.stderr.contains(d), "{}", o.stderr);
 }
 
 #[test]
@@ -423,6 +421,8 @@ fn a_driver_library_without_its_symbols_is_a_one_line_fallback() {
         &[("LD_LIBRARY_PATH", &lib)],
         Duration::from_secs(60),
     );
+    // The fallback's reason is one line of stdout (`device: cpu (…)`); nothing reaches stderr,
+    // so no panic message or backtrace leaked through.
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    assert!(o.stderr.trim().is_empty(), "{}", o.stderr);
 }

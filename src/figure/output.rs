@@ -254,6 +254,19 @@ mod tests {
     }
 
     #[test]
+    fn write_failures_are_io_errors_naming_the_file() {
+        let path = Path::new("/proc/dd-nowhere/x.csv");
+        match write_csv(path, &["a"], &[&[1.0]]) {
+            Err(Error::Io { path: p, .. }) => assert_eq!(p, path.display().to_string()),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        match output_dir(Some("/proc/dd-nowhere".into()), "x") {
+            Err(Error::Io { path: p, .. }) => assert_eq!(p, "/proc/dd-nowhere"),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn csv_rejects_ragged_columns() {
         let dir = std::env::temp_dir().join("dd_csv_test");
         std::fs::create_dir_all(&dir).unwrap();
