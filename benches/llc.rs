@@ -24,7 +24,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use doubledescent::models::{ChainOrder, DeepLinearNetwork, Model};
 use doubledescent::random::{gaussian_vec, seeded};
-use doubledescent::sampling::{SgldConfig, Step, sgld_chains, sgld_update_chains};
+use doubledescent::sampling::{LocalPosterior, SgldConfig, Step, sample, sgld_update_chains};
 use doubledescent::{Device, Float};
 use faer::Mat;
 
@@ -46,7 +46,10 @@ fn rows<T: Float>(
     ] {
         let m = model.clone().with_order(order);
         g.bench_function(format!("{}_{name}", T::NAME), |b| {
-            b.iter(|| sgld_chains(&m, &w, x.as_ref(), y.as_ref(), cfg, 8, &Device::cpu()).unwrap())
+            let post = LocalPosterior::new(&m, &w, x.as_ref(), y.as_ref())
+                .and_then(|p| p.localised(1.0))
+                .unwrap();
+            b.iter(|| sample(cfg, &post, 8, &Device::cpu()).unwrap())
         });
     }
 }
@@ -61,7 +64,6 @@ fn sgld(c: &mut Criterion) {
     });
     let cfg = SgldConfig {
         epsilon: 1e-7,
-        gamma: 1.0,
         batch_size: 500,
         steps: 20,
         mala_every: None,

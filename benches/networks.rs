@@ -18,7 +18,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use doubledescent::Float;
-use doubledescent::models::{FullyConnected, MarginLoss};
+use doubledescent::models::{Dense, MarginLoss};
 use doubledescent::training::{MarginObjective, Objective};
 use faer::Mat;
 
@@ -36,7 +36,7 @@ fn data<T: Float>(p: usize) -> (Mat<T>, Vec<T>) {
 
 /// The baseline: sample by sample, matrix–vector products, gradient accumulated in place.
 fn per_sample_gradient(
-    net: &FullyConnected,
+    net: &Dense,
     w: &[f64],
     f0: &[f64],
     x: &Mat<f64>,
@@ -129,7 +129,7 @@ fn gradient(c: &mut Criterion) {
         group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
         h: usize,
     ) {
-        let net = FullyConnected::original(D, h).unwrap();
+        let net = Dense::phase_diagram(D, h).unwrap();
         let (x, y) = data::<T>(P);
         let w0: Vec<T> = net.init(0);
         let w: Vec<T> = w0
@@ -148,7 +148,7 @@ fn gradient(c: &mut Criterion) {
         ours::<f64>(&mut group, h);
         ours::<f32>(&mut group, h);
         if h <= 256 {
-            let net = FullyConnected::original(D, h).unwrap();
+            let net = Dense::phase_diagram(D, h).unwrap();
             let (x, y) = data::<f64>(P);
             let w0: Vec<f64> = net.init(0);
             let w: Vec<f64> = w0
@@ -157,7 +157,11 @@ fn gradient(c: &mut Criterion) {
                 .map(|(i, &v)| v + 0.01 * (i as f64).sin())
                 .collect();
             let mut grad = vec![0.0; net.num_params()];
-            let f0 = net.predict(&w0, x.as_ref()).unwrap();
+            let f0 = net
+                .predict(&w0, x.as_ref())
+                .unwrap()
+                .col_as_slice(0)
+                .to_vec();
             // The baseline agrees with the crate's gradient (a check, not a timing).
             let mut obj =
                 MarginObjective::new(&net, &w0, x.as_ref(), &y, 1.0, MarginLoss::ORIGINAL, 1)
@@ -189,17 +193,17 @@ fn tangent_kernel(c: &mut Criterion) {
     group.measurement_time(std::time::Duration::from_secs(4));
     let (x, _) = data::<f64>(2500);
     for h in [64, 256] {
-        let net = FullyConnected::original(D, h).unwrap();
+        let net = Dense::phase_diagram(D, h).unwrap();
         let w: Vec<f64> = net.init(0);
         group.bench_function(BenchmarkId::new("crate layer-wise", h), |b| {
-            b.iter(|| net.tangent_kernel(&w, x.as_ref(), 0).unwrap())
+            b.iter(|| net.tangent_kernel(&w, x.as_ref(), None, 0, 0).unwrap())
         });
         if h == 64 {
             group.bench_function(
                 BenchmarkId::new("J Jᵀ from per-sample gradients", h),
                 |b| {
                     b.iter(|| {
-                        let j = net.jacobian(&w, x.as_ref()).unwrap();
+                        let j = net.jacobian(&w, x.as_ref(), 0).unwrap();
                         let mut k = Mat::<f64>::zeros(2500, 2500);
                         faer::linalg::matmul::matmul(
                             k.as_mut(),
@@ -222,7 +226,7 @@ fn tangent_kernel(c: &mut Criterion) {
 /// d = 784, k = 512, 10 outputs, MSE): loss and gradient, against the two GEMMs of the same
 /// shapes that any implementation must do (X·W₁ᵀ and Xᵀ·S), measured in the same run.
 fn tutorial_step<T: Float>(c: &mut Criterion) {
-    use doubledescent::models::{OutputLoss, ReluNetwork, ReluWorkspace};
+    use doubledescent::models::{Dense, Workspace};
     let (n, d, k) = (4000, 784, 512);
     let mut group = c.benchmark_group(format!("tutorial_gd_step_{}", T::NAME));
     group.sample_size(10);
@@ -231,21 +235,14 @@ fn tutorial_step<T: Float>(c: &mut Criterion) {
     let x64 = doubledescent::random::gaussian_matrix(&mut rng, n, d, 1.0);
     let x = Mat::from_fn(n, d, |i, j| T::of(x64[(i, j)]));
     let y = Mat::from_fn(n, 10, |i, j| T::of(if i % 10 == j { 1.0 } else { 0.0 }));
-    let net = ReluNetwork::tutorial(d, k, 10).unwrap();
+    let net = Dense::tutorial(d, k, 10).unwrap();
     let w: Vec<T> = net.init(0);
-    let mut ws = ReluWorkspace::new();
+    let mut ws = Workspace::new().parallel(0);
     let mut grad = vec![T::ZERO; w.len()];
     group.bench_function(BenchmarkId::new("crate loss + gradient", k), |b| {
         b.iter(|| {
-            net.loss_grad(
-                OutputLoss::Mse,
-                &w,
-                x.as_ref(),
-                y.as_ref(),
-                &mut ws,
-                &mut grad,
-            )
-            .unwrap()
+            net.evaluate_grad(&w, x.as_ref(), y.as_ref(), &mut ws, &mut grad)
+                .unwrap()
         })
     });
     let wt = Mat::from_fn(d, k, |i, j| w[j * d + i]);

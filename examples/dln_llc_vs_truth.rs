@@ -64,15 +64,15 @@ fn run(args: &Args) -> Result<()> {
             count,
             count as u128 * std::mem::size_of::<DlnLlcPoint>() as u128 * 4,
         )?;
-        let (arch, cfg) = args.dln.settings(&args.fig)?;
+        let (arch, localisation, cfg) = args.dln.settings(&args.fig)?;
         let device = args.fig.device()?;
         println!(
             "{count} architectures, {} chains, n = {}, ε = {:e}, γ = 1, batch {}, {} steps × {} chains, burn-in {:.0}%",
             args.dln.precision,
             arch.n,
-            cfg.sgld.epsilon,
-            cfg.sgld.batch_size,
-            cfg.sgld.steps,
+            cfg.sampler.epsilon,
+            cfg.sampler.batch_size,
+            cfg.sampler.steps,
             cfg.chains,
             100.0 * args.dln.burn_in
         );
@@ -80,7 +80,7 @@ fn run(args: &Args) -> Result<()> {
         let mut rows = Vec::new();
         for i in 0..count {
             let problem = arch.draw(args.dln.seed, i as u64)?;
-            rows.push(problem.llc_vs_truth(&cfg, args.dln.precision, &device)?);
+            rows.push(problem.llc_vs_truth(localisation, &cfg, args.dln.precision, &device)?);
             pb.inc(1);
         }
         pb.finish_and_clear();

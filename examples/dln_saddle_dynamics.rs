@@ -21,8 +21,8 @@ use doubledescent::figure::{
 use doubledescent::models::DeepLinearNetwork;
 use doubledescent::sampling::dln_learning_coefficient;
 use doubledescent::sampling::{
-    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, SgdConfig,
-    SgldConfig, llc_over_training,
+    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, Localisation, NBeta,
+    SgdConfig, SgldConfig, llc_over_training,
 };
 use doubledescent::{Error, Result, random};
 use faer::Mat;
@@ -101,9 +101,8 @@ fn run(args: &Args) -> Result<()> {
             .map(|t| t + 1)
             .collect(),
         llc: LlcConfig {
-            sgld: SgldConfig {
+            sampler: SgldConfig {
                 epsilon: 1e-6,
-                gamma: 1.0,
                 batch_size: batch,
                 steps: 100,
                 mala_every: None,
@@ -112,6 +111,10 @@ fn run(args: &Args) -> Result<()> {
             },
             chains: 1,
             burn_in: BurnIn::Steps(0),
+        },
+        localisation: Localisation {
+            gamma: 1.0,
+            nbeta: NBeta::DatasetLog,
         },
         target: LlcTarget::OwnOutputs,
         seed: CheckpointSeed::XorLastStep,

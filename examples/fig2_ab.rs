@@ -24,7 +24,7 @@ use doubledescent::figure::{
     progress_bar, run_example, write_csv,
 };
 use doubledescent::linalg::linspace;
-use doubledescent::models::ReluNetwork;
+use doubledescent::models::Dense;
 use doubledescent::science::epoch_wise::{EpochWise, epoch_wise};
 use doubledescent::{Error, Result};
 
@@ -161,7 +161,7 @@ fn run(args: &Args) -> Result<()> {
         train.dim(),
         test.len()
     );
-    let net = ReluNetwork::new(train.dim(), width, args.depth, 10, true)?;
+    let net = Dense::tutorial_deep(train.dim(), width, args.depth, 10, true)?;
     println!(
         "network: {} hidden layer(s) of {width}, {} parameters; Adam lr {}, batch {}, {epochs} epochs, {} values of λ",
         args.depth,

@@ -22,10 +22,10 @@ use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory, fmt_opt,
     progress_bar, run_example,
 };
-use doubledescent::models::{Loss, Mlp, Model, full_loss};
+use doubledescent::models::{Dense, Loss, full_loss};
 use doubledescent::sampling::{
-    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, SgdConfig,
-    SgldConfig, llc_over_training,
+    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, Localisation, NBeta,
+    SgdConfig, SgldConfig, llc_over_training,
 };
 use doubledescent::{Error, Result, random};
 use faer::Mat;
@@ -98,9 +98,9 @@ fn run(args: &Args) -> Result<()> {
     let te = digits.select(&(train_n..digits.len()).collect::<Vec<_>>())?;
     let (x, y): (Mat<f64>, Mat<f64>) = (tr.unit_rows()?, tr.one_hot()?);
     let (xt, yt): (Mat<f64>, Mat<f64>) = (te.unit_rows()?, te.one_hot()?);
-    let model = Mlp::new(784, &[args.hidden], 10, Loss::CrossEntropy)?;
+    let model = Dense::mlp(784, &[args.hidden], 10, Loss::CrossEntropy)?;
     let mut rng = random::seeded(args.seed);
-    let mut w = model.init(&mut rng);
+    let mut w: Vec<f64> = model.init_he(&mut rng);
     let mut marks: Vec<usize> = (0..args.checkpoints)
         .map(|i| {
             (steps as f64)
@@ -122,9 +122,8 @@ fn run(args: &Args) -> Result<()> {
     let checkpoints = LlcCheckpoints {
         after: marks,
         llc: LlcConfig {
-            sgld: SgldConfig {
+            sampler: SgldConfig {
                 epsilon: args.epsilon,
-                gamma: args.gamma,
                 batch_size: 256.min(train_n),
                 steps: sgld_steps,
                 seed: args.seed,
@@ -132,6 +131,10 @@ fn run(args: &Args) -> Result<()> {
             },
             chains: args.chains,
             burn_in: BurnIn::Fraction(0.5),
+        },
+        localisation: Localisation {
+            gamma: args.gamma,
+            nbeta: NBeta::DatasetLog,
         },
         target: LlcTarget::TrainingData,
         seed: CheckpointSeed::Fixed,
@@ -142,7 +145,7 @@ fn run(args: &Args) -> Result<()> {
         steps,
     };
     let eval = |w: &[f64], x: &Mat<f64>, y: &Mat<f64>| {
-        let p = model.forward(w, x.as_ref());
+        let p = model.predict(w, x.as_ref())?;
         Ok::<_, doubledescent::Error>((
             full_loss(&model, w, x.as_ref(), y.as_ref())?,
             data::multiclass_error(p.as_ref(), y.as_ref())?,

@@ -20,8 +20,10 @@ use doubledescent::figure::{
     Axis, FigureArgs, Legend, LinePanel, Rgb, Series, Style, Table, check_flag_memory, fmt_opt,
     progress_bar, run_example,
 };
-use doubledescent::models::{Loss, Mlp, Model};
-use doubledescent::sampling::{BurnIn, LlcConfig, MalaConfig, SgldConfig, estimate_llc, mala_llc};
+use doubledescent::models::{Dense, Loss};
+use doubledescent::sampling::{
+    BurnIn, LlcConfig, LocalPosterior, MalaConfig, NBeta, SgldConfig, estimate_llc,
+};
 use doubledescent::{Error, Result, data, random};
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -66,11 +68,11 @@ fn run(args: &Args) -> Result<()> {
             "need n_max >= 100 and chains >= 1",
         ));
     }
-    let model = Mlp::new(10, &[20, 20], 10, Loss::Mse)?;
+    let model = Dense::mlp(10, &[20, 20], 10, Loss::Mse)?;
     let mut rng = random::seeded(args.seed);
-    let mut w_star = model.init_truncated(&mut rng);
+    let mut w_star: Vec<f64> = model.init_truncated(&mut rng);
     for k in 0..2 {
-        for v in &mut w_star[model.bias_range(k)] {
+        for v in &mut w_star[model.layer_ranges(k).1] {
             *v = rng.sample(StandardNormal);
         }
     }
@@ -84,7 +86,7 @@ fn run(args: &Args) -> Result<()> {
     // The inputs and outputs of the largest data set, and a minibatch copy.
     check_flag_memory("n-max", n_max, rows as u128 * 10 * 8 * 3)?;
     let x_all = data::uniform_inputs(rows, 10, -10.0, 10.0, &mut rng)?;
-    let y_all = model.forward(&w_star, x_all.as_ref());
+    let y_all = model.predict(&w_star, x_all.as_ref())?;
     println!(
         "MLP [10, 20, 20, 10], d = {} (d/2 = {}), ε = {:e}, γ = 1; SGLD batch 32 × {sgld_steps} steps, MALA {mala_steps} full-batch steps, {chains} chains",
         model.num_params(),
@@ -106,10 +108,10 @@ fn run(args: &Args) -> Result<()> {
     let pb = progress_bar(sizes.len() as u64, "sizes");
     for &n in &sizes {
         let (x, y) = (x_all.as_ref().subrows(0, n), y_all.as_ref().subrows(0, n));
+        let post = LocalPosterior::new(&model, &w_star, x, y)?.localised(1.0)?;
         let cfg = LlcConfig {
-            sgld: SgldConfig {
+            sampler: SgldConfig {
                 epsilon: args.epsilon,
-                gamma: 1.0,
                 batch_size: 32,
                 steps: sgld_steps,
                 seed: args.seed,
@@ -119,23 +121,30 @@ fn run(args: &Args) -> Result<()> {
             burn_in: BurnIn::Steps(0),
         };
         let t0 = Instant::now();
-        let s = estimate_llc(&model, &w_star, x, y, &cfg, &device)?;
+        let s = estimate_llc(&post, &cfg, &device)?;
         let sgld_secs = t0.elapsed().as_secs_f64()
             * rayon::current_num_threads().min(chains) as f64
             / chains as f64;
-        let mala_cfg = MalaConfig {
-            epsilon: args.epsilon,
-            gamma: 1.0,
-            nbeta: s.nbeta,
-            steps: mala_steps,
-            seed: args.seed,
+        // MALA at the same temperature as the SGLD run it is compared with.
+        let mala_post = post.tempered(NBeta::Value(s.nbeta))?;
+        let mala_cfg = LlcConfig {
+            sampler: MalaConfig {
+                epsilon: args.epsilon,
+                steps: mala_steps,
+                seed: args.seed,
+            },
+            chains,
+            burn_in: BurnIn::Steps(0),
         };
         let t0 = Instant::now();
-        let mala = mala_llc(&model, &w_star, x, y, &mala_cfg, chains)?;
+        let mala = estimate_llc(&mala_post, &mala_cfg, &device)?;
         let mala_secs = t0.elapsed().as_secs_f64()
             * rayon::current_num_threads().min(chains) as f64
             / chains as f64;
-        let (m, sd, a) = (mala.llc_mean, mala.llc_std, mala.acceptance_rate);
+        let (m, sd) = (mala.llc_mean, mala.llc_std);
+        let a = mala
+            .mala_mean
+            .ok_or_else(|| Error::Numerical("MALA recorded no acceptance".into()))?;
         t.row([
             n.to_string(),
             format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std),

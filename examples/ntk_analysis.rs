@@ -24,7 +24,8 @@ use doubledescent::figure::{
     write_csv,
 };
 use doubledescent::kernels::Kernel;
-use doubledescent::models::{OutputLoss, ReluNetwork};
+use doubledescent::models::Dense;
+use doubledescent::models::loss::mse as mean_squared_error;
 use doubledescent::solvers::Linearized;
 use doubledescent::training::GradientDescent;
 use doubledescent::{Error, Result};
@@ -56,8 +57,7 @@ struct Args {
 }
 
 fn mse(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
-    let n = a.nrows();
-    (0..n).map(|i| (a[(i, 0)] - b[(i, 0)]).powi(2)).sum::<f64>() / n as f64
+    mean_squared_error(a.as_ref(), b.as_ref())
 }
 
 fn first5(a: &Mat<f64>) -> String {
@@ -91,7 +91,7 @@ fn run(args: &Args) -> Result<()> {
     };
     gd.check()?;
     let data = sphere_teacher(args.data_seed, 32, 100, 100)?;
-    let net = ReluNetwork::tutorial(100, width, 1)?;
+    let net = Dense::tutorial(100, width, 1)?;
     println!(
         "d = 100, n = 32 train / 100 test on the unit sphere, linear teacher; width {width}, {} parameters",
         net.num_params()
@@ -102,8 +102,8 @@ fn run(args: &Args) -> Result<()> {
     let kernel = Kernel::relu_ntk(true);
     let k_train = kernel.self_matrix(data.x.as_ref(), &device)?;
     let k_test = kernel.matrix(data.x.as_ref(), data.x_test.as_ref(), &device)?;
-    let e_train = net.tangent_kernel(&w0, data.x.as_ref(), None, 0)?;
-    let e_test = net.tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0)?;
+    let e_train = net.tangent_kernel(&w0, data.x.as_ref(), None, 0, 0)?;
+    let e_test = net.tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0, 0)?;
     corner("closed-form NTK K(X, X)", &k_train);
     corner("empirical NTK at initialisation", &e_train);
     let f0 = net.predict(&w0, data.x.as_ref())?;
@@ -124,7 +124,6 @@ fn run(args: &Args) -> Result<()> {
     let t0 = std::time::Instant::now();
     let outcome = gd.run(
         &net,
-        OutputLoss::Mse,
         &mut w,
         data.x.as_ref(),
         data.y.as_ref(),

@@ -20,9 +20,10 @@ use doubledescent::figure::{
     progress_bar, run_example,
 };
 use doubledescent::linalg::logspace;
-use doubledescent::models::{Loss, Mlp, Model};
+use doubledescent::models::{Dense, Loss};
 use doubledescent::sampling::{
-    BurnIn, LlcConfig, LlcSummary, LossTrace, SgldConfig, estimate_llc, rescale_hidden_layer,
+    BurnIn, LlcConfig, LlcSummary, LocalPosterior, LossTrace, SgldConfig, estimate_llc,
+    rescale_hidden_layer,
 };
 use doubledescent::{Error, Result, data, random};
 use rand::RngExt;
@@ -59,14 +60,14 @@ fn run(args: &Args) -> Result<()> {
     // The scales and three result columns, with their CSV copy.
     check_flag_memory("factors", factors, factors as u128 * 8 * 8)?;
     let n = 10_000;
-    let model = Mlp::new(10, &[20], 10, Loss::Mse)?;
+    let model = Dense::mlp(10, &[20], 10, Loss::Mse)?;
     let mut rng = random::seeded(args.seed);
-    let mut w_star = model.init_truncated(&mut rng);
-    for v in &mut w_star[model.bias_range(0)] {
+    let mut w_star: Vec<f64> = model.init_truncated(&mut rng);
+    for v in &mut w_star[model.layer_ranges(0).1] {
         *v = rng.sample(StandardNormal);
     }
     // Duplicated neurons: units 1, 2, 3, 4, 5, 8 copy the incoming weights and bias of unit 0.
-    let (w1, b1) = (model.weight_range(0), model.bias_range(0));
+    let (w1, b1) = model.layer_ranges(0);
     for j in [1usize, 2, 3, 4, 5, 8] {
         for i in 0..10 {
             w_star[w1.start + j * 10 + i] = w_star[w1.start + i];
@@ -74,7 +75,7 @@ fn run(args: &Args) -> Result<()> {
         w_star[b1.start + j] = w_star[b1.start];
     }
     let x = data::uniform_inputs(n, 10, -10.0, 10.0, &mut rng)?;
-    let y = model.forward(&w_star, x.as_ref());
+    let y = model.predict(&w_star, x.as_ref())?;
     let scales = logspace(-4.0, 4.0, factors);
     println!(
         "MLP [10, 20, 10], d = {}, n = {n}, ε = 1e-5, γ = 0, batch 500, {steps} steps × {chains} chains, full-data loss",
@@ -83,9 +84,8 @@ fn run(args: &Args) -> Result<()> {
 
     let estimate = |w: &[f64], p: Option<Vec<f64>>| -> Result<Option<LlcSummary>> {
         let cfg = LlcConfig {
-            sgld: SgldConfig {
+            sampler: SgldConfig {
                 epsilon: 1e-5,
-                gamma: 0.0,
                 batch_size: 500,
                 steps,
                 seed: args.seed,
@@ -98,7 +98,8 @@ fn run(args: &Args) -> Result<()> {
             chains,
             burn_in: BurnIn::Steps(0),
         };
-        match estimate_llc(&model, w, x.as_ref(), y.as_ref(), &cfg, &device) {
+        let post = LocalPosterior::new(&model, w, x.as_ref(), y.as_ref())?.localised(0.0)?;
+        match estimate_llc(&post, &cfg, &device) {
             Ok(s) => Ok(Some(s)),
             // Plain SGLD is expected to fail at extreme scales: shown as "—".
             Err(Error::Diverged { .. } | Error::ChainFailed { .. }) => Ok(None),

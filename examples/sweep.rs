@@ -664,11 +664,14 @@ fn task_train(a: &TrainArgs) -> Result<()> {
 }
 
 fn task_dln(a: &DlnTaskArgs) -> Result<()> {
-    let (arch, cfg) = a.dln.settings(&a.fig)?;
+    let (arch, localisation, cfg) = a.dln.settings(&a.fig)?;
     let device = a.fig.device()?;
-    let point = arch
-        .draw(a.dln.seed, a.index)?
-        .llc_vs_truth(&cfg, a.dln.precision, &device)?;
+    let point = arch.draw(a.dln.seed, a.index)?.llc_vs_truth(
+        localisation,
+        &cfg,
+        a.dln.precision,
+        &device,
+    )?;
     println!(
         "architecture {} of seed {}: sizes {:?}, λ = {}, λ̂ = {}",
         a.index,

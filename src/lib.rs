@@ -10,6 +10,8 @@
 //! * [`backend`]: where heavy kernels run. [`Device`] (CPU: faer + rayon; CUDA: handwritten
 //!   kernels in `cuda/*.cu`, compiled by NVRTC and launched through cudarc, loaded at run time),
 //!   the scalar trait [`Float`] (`f32`, `f64`) and the launchers of every CUDA kernel.
+//! * [`check`]: the memory budget that every size from user input is held to before allocating
+//!   ([`check::set_memory_limit`], `DOUBLEDESCENT_MEMORY_LIMIT`), and finiteness checks.
 //! * [`linalg`]: thin SVD and QR with explicit parallelism, the batched SVD of many small
 //!   matrices (CPU and CUDA), minimum-norm least squares and pinv.
 //! * [`random`]: seeded generators, Philox4x32-10 (the GPU's noise) and NumPy's legacy stream
@@ -68,6 +70,8 @@ compile_error!(
 pub mod error;
 
 pub mod backend;
+
+pub mod check;
 
 pub mod linalg;
 

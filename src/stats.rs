@@ -3,7 +3,8 @@
 
 use rand::RngExt;
 
-use crate::error::{Error, Result, check_finite};
+use crate::check::check_finite;
+use crate::error::{Error, Result};
 use crate::random;
 
 /// Resamples of the bootstrap interval (seaborn's `n_boot` default).

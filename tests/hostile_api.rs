@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use doubledescent::data::{self, Dataset, IdxArray, RegressionData};
 use doubledescent::kernels::{EigenMethod, Kernel, nystrom_eigen};
 use doubledescent::linalg::{Cutoff, batched_svd, min_norm_lstsq, pinv, thin_svd};
-use doubledescent::models::{DeepLinearNetwork, Loss, Mlp, full_loss};
+use doubledescent::models::{DeepLinearNetwork, Dense, Loss, full_loss};
 use doubledescent::sampling::{
     Step, effective_sample_size, llc_from_losses, mala_acceptance, sgld_update_chains, split_rhat,
 };
@@ -265,7 +265,7 @@ proptest! {
         if let Some(s) = shape {
             prop_assert_eq!(s, vec![4.0, 2.0]);
         }
-        let mlp = Mlp::new(2, &[3], 1, Loss::Mse).unwrap();
+        let mlp = Dense::mlp(2, &[3], 1, Loss::Mse).unwrap();
         let wm: Vec<f64> = (0..13).map(|i| vals[i % vals.len()].clamp(-10.0, 10.0)).collect();
         let x = mat::<f64>(rows, 2, &[0.1, 0.2]);
         let y = mat::<f64>(rows, 1, &[0.3]);
@@ -543,7 +543,7 @@ fn memory_hungry_sizes_are_refused_before_allocating() {
         Err(Error::TooLarge { .. })
     ));
     assert!(matches!(
-        Mlp::new(784, &[10_000_000_000], 10, Loss::Mse),
+        Dense::mlp(784, &[10_000_000_000], 10, Loss::Mse),
         Err(Error::TooLarge { .. })
     ));
     let cfg = Config::new(10, 1 << 40, 3, 10.0);

@@ -4,15 +4,15 @@
 //! lockstep chains) against hand-written loops, and the named errors.
 
 use approx::assert_relative_eq;
+use doubledescent::check::check_alloc;
 use doubledescent::data::{self, Minibatches, uniform_inputs};
-use doubledescent::error::check_alloc;
 use doubledescent::kernels::{Kernel, KernelKind};
 use doubledescent::linalg::{Cutoff, qr_seq};
-use doubledescent::models::{DeepLinearNetwork, Loss, Mlp, Model, full_loss, sgd_step};
+use doubledescent::models::{DeepLinearNetwork, Dense, Loss, Model, full_loss};
 use doubledescent::sampling::{
-    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, MalaConfig,
-    SgdConfig, SgldConfig, estimate_llc, llc_over_training, mala_chain, mala_llc,
-    rescale_hidden_layer, sgld_chain, sgld_chains_lockstep,
+    BurnIn, Checkpoint, CheckpointSeed, LlcCheckpoints, LlcConfig, LlcTarget, LocalPosterior,
+    Localisation, MalaConfig, NBeta, SgdConfig, SgldConfig, estimate_llc, llc_over_training,
+    mala_chain, rescale_hidden_layer, sgld_chain, sgld_chains_lockstep,
 };
 use doubledescent::solvers::{
     EigenProOptions, EigenProRegressor, Fit, KernelRidge, MinNormLeastSquares, Predict, Solver,
@@ -199,19 +199,29 @@ fn linear_problem(n: usize) -> (DeepLinearNetwork, Vec<f64>, Mat<f64>, Mat<f64>)
 #[test]
 fn mala_llc_averages_its_chains() {
     let (model, w, x, y) = linear_problem(500);
+    let post = LocalPosterior::new(&model, &w, x.as_ref(), y.as_ref())
+        .and_then(|p| p.localised(1.0))
+        .and_then(|p| p.tempered(NBeta::Value(80.0)))
+        .unwrap();
     let cfg = MalaConfig {
         epsilon: 1e-4,
-        gamma: 1.0,
-        nbeta: 80.0,
         steps: 300,
         seed: 5,
     };
-    let est = mala_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, 3).unwrap();
+    let llc = |chains: usize| {
+        let run = LlcConfig {
+            sampler: cfg.clone(),
+            chains,
+            burn_in: BurnIn::Steps(0),
+        };
+        estimate_llc(&post, &run, &cpu())
+    };
+    let est = llc(3).unwrap();
     // The same chains one by one, and λ̂ = nβ(mean loss − L(w*)) by hand.
     let init = full_loss(&model, &w, x.as_ref(), y.as_ref()).unwrap();
     let by_hand: Vec<f64> = (0..3)
         .map(|c| {
-            let ch = mala_chain(&model, &w, x.as_ref(), y.as_ref(), &cfg, c).unwrap();
+            let ch = mala_chain(&post, &cfg, c).unwrap();
             80.0 * (ch.losses.iter().sum::<f64>() / 300.0 - init)
         })
         .collect();
@@ -220,37 +230,38 @@ fn mala_llc_averages_its_chains() {
     }
     let mean = by_hand.iter().sum::<f64>() / 3.0;
     assert_relative_eq!(est.llc_mean, mean, max_relative = 1e-12);
-    assert!(est.acceptance_rate > 0.0 && est.acceptance_rate <= 1.0);
-    let bad = MalaConfig { nbeta: 0.0, ..cfg };
-    let e = mala_llc(&model, &w, x.as_ref(), y.as_ref(), &bad, 1)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("`nbeta` = 0"), "{e}");
+    let rate = est.mala_mean.unwrap();
+    assert!(rate > 0.0 && rate <= 1.0);
+    assert!(est.mala_acceptance.iter().all(|a| a.is_empty()));
+    let bad = post.tempered(NBeta::Value(0.0));
+    assert!(matches!(bad, Err(Error::InvalidArgument { .. })));
+    assert!(matches!(llc(0), Err(Error::InvalidArgument { .. })));
 }
 
 #[test]
 fn rescaling_keeps_the_function_and_scales_the_preconditioner() {
-    let model = Mlp::new(4, &[6, 5], 3, Loss::Mse).unwrap();
+    let model = Dense::mlp(4, &[6, 5], 3, Loss::Mse).unwrap();
     let mut rng = random::seeded(2);
-    let w = model.init(&mut rng);
+    let w: Vec<f64> = model.init_he(&mut rng);
     let x = uniform_inputs(20, 4, -2.0, 2.0, &mut rng).unwrap();
-    let f0 = model.forward(&w, x.as_ref());
+    let f0 = model.predict(&w, x.as_ref()).unwrap();
     for layer in [0, 1] {
         let r = rescale_hidden_layer(&model, &w, layer, 7.5).unwrap();
-        let f1 = model.forward(&r.w, x.as_ref());
+        let f1 = model.predict(&r.w, x.as_ref()).unwrap();
         for i in 0..20 {
             for j in 0..3 {
                 assert!((f0[(i, j)] - f1[(i, j)]).abs() < 1e-12 * f0[(i, j)].abs().max(1.0));
             }
         }
-        for k in model.weight_range(layer).chain(model.bias_range(layer)) {
+        let (into, into_bias) = model.layer_ranges(layer);
+        for k in into.chain(into_bias) {
             assert_eq!(r.preconditioner[k], 7.5 * 7.5);
             assert_relative_eq!(r.w[k], 7.5 * w[k], max_relative = 1e-15);
         }
-        for k in model.weight_range(layer + 1) {
+        for k in model.layer_ranges(layer + 1).0 {
             assert_relative_eq!(r.preconditioner[k], 1.0 / (7.5 * 7.5), max_relative = 1e-15);
         }
-        for k in model.bias_range(layer + 1) {
+        for k in model.layer_ranges(layer + 1).1 {
             assert_eq!(r.preconditioner[k], 1.0);
         }
     }
@@ -267,9 +278,8 @@ fn llc_over_training_matches_a_hand_written_loop() {
         .unwrap()
         .forward(&teacher, x.as_ref());
     let llc = LlcConfig {
-        sgld: SgldConfig {
+        sampler: SgldConfig {
             epsilon: 1e-4,
-            gamma: 10.0,
             batch_size: 50,
             steps: 60,
             seed: 9,
@@ -294,6 +304,7 @@ fn llc_over_training_matches_a_hand_written_loop() {
         let checkpoints = LlcCheckpoints {
             after: after.clone(),
             llc: llc.clone(),
+            localisation: Localisation::default(),
             target,
             seed,
         };
@@ -323,18 +334,26 @@ fn llc_over_training_matches_a_hand_written_loop() {
         for c in &got {
             while k < c.updates {
                 let idx = batches.next_batch(&mut rng_b);
-                sgd_step(&model, &mut v, x.as_ref(), y.as_ref(), idx, 0.05, &mut grad);
+                let (xb, yb) = (
+                    data::gather_rows(x.as_ref(), idx),
+                    data::gather_rows(y.as_ref(), idx),
+                );
+                model.loss_grad(&v, xb.as_ref(), yb.as_ref(), &mut grad);
+                for (vi, g) in v.iter_mut().zip(&grad) {
+                    *vi -= 0.05 * g;
+                }
                 k += 1;
             }
             let mut cfg = llc.clone();
             if seed == CheckpointSeed::XorLastStep {
-                cfg.sgld.seed ^= k.saturating_sub(1) as u64;
+                cfg.sampler.seed ^= k.saturating_sub(1) as u64;
             }
             let yk = match target {
                 LlcTarget::TrainingData => y.clone(),
                 LlcTarget::OwnOutputs => model.forward(&v, x.as_ref()),
             };
-            let s = estimate_llc(&model, &v, x.as_ref(), yk.as_ref(), &cfg, &cpu()).unwrap();
+            let post = LocalPosterior::new(&model, &v, x.as_ref(), yk.as_ref()).unwrap();
+            let s = estimate_llc(&post, &cfg, &cpu()).unwrap();
             assert_eq!(
                 c.loss,
                 full_loss(&model, &v, x.as_ref(), y.as_ref()).unwrap()
@@ -348,6 +367,7 @@ fn llc_over_training_matches_a_hand_written_loop() {
     let bad = LlcCheckpoints {
         after: vec![5, 2],
         llc: llc.clone(),
+        localisation: Localisation::default(),
         target: LlcTarget::TrainingData,
         seed: CheckpointSeed::Fixed,
     };
@@ -405,9 +425,11 @@ fn lockstep_chains_equal_independent_chains() {
     // The driver the CUDA path uses, run with the CPU update: the same chains, bit for bit, as
     // running each chain on its own.
     let (model, w, x, y) = linear_problem(300);
+    let post = LocalPosterior::new(&model, &w, x.as_ref(), y.as_ref())
+        .and_then(|p| p.localised(5.0))
+        .unwrap();
     let cfg = SgldConfig {
         epsilon: 1e-4,
-        gamma: 5.0,
         batch_size: 32,
         steps: 50,
         seed: 21,
@@ -415,10 +437,9 @@ fn lockstep_chains_equal_independent_chains() {
         preconditioner: Some(vec![1.0, 0.5, 2.0, 1.0, 1.5, 0.8]),
         ..Default::default()
     };
-    let together =
-        sgld_chains_lockstep(&model, &w, x.as_ref(), y.as_ref(), &cfg, 3, &cpu()).unwrap();
+    let together = sgld_chains_lockstep(&post, &cfg, 3, &cpu()).unwrap();
     for (c, chain) in together.iter().enumerate() {
-        let alone = sgld_chain(&model, &w, x.as_ref(), y.as_ref(), &cfg, c as u32).unwrap();
+        let alone = sgld_chain(&post, &cfg, c as u32).unwrap();
         assert_eq!(chain.losses, alone.losses);
         assert_eq!(chain.mala, alone.mala);
         assert_eq!(chain.last, alone.last);
@@ -428,14 +449,16 @@ fn lockstep_chains_equal_independent_chains() {
 #[test]
 fn a_chain_that_blows_up_is_a_named_divergence() {
     let (model, w, x, y) = linear_problem(300);
+    let post = LocalPosterior::new(&model, &w, x.as_ref(), y.as_ref())
+        .and_then(|p| p.localised(0.0))
+        .unwrap();
     let cfg = SgldConfig {
         epsilon: 10.0,
-        gamma: 0.0,
         batch_size: 30,
         steps: 200,
         ..Default::default()
     };
-    match sgld_chain(&model, &w, x.as_ref(), y.as_ref(), &cfg, 2) {
+    match sgld_chain(&post, &cfg, 2) {
         Err(Error::Diverged {
             process: "SGLD chain",
             index: 2,

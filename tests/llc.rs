@@ -6,10 +6,10 @@
 
 use approx::assert_relative_eq;
 use doubledescent::Device;
-use doubledescent::models::{DeepLinearNetwork, Loss, Mlp, Model, TrueParam};
+use doubledescent::models::{DeepLinearNetwork, Dense, Loss, Model, TrueParam};
 use doubledescent::random::{gaussian_vec, seeded};
 use doubledescent::sampling::dln_learning_coefficient;
-use doubledescent::sampling::{BurnIn, LlcConfig, estimate_llc};
+use doubledescent::sampling::{BurnIn, LlcConfig, LlcSummary, LocalPosterior, estimate_llc};
 use doubledescent::sampling::{NBeta, SgldConfig, mala_acceptance, sgld_chain};
 use faer::Mat;
 use rand::RngExt;
@@ -83,8 +83,8 @@ fn hand_written_gradients_match_finite_differences() {
     let y = Mat::from_fn(7, 2, |i, j| if (i + j) % 2 == 0 { 1.0 } else { 0.0 });
     let models: Vec<Box<dyn Model>> = vec![
         Box::new(DeepLinearNetwork::new(3, &[4, 3], 2).unwrap()),
-        Box::new(Mlp::new(3, &[5, 4], 2, Loss::Mse).unwrap()),
-        Box::new(Mlp::new(3, &[5], 2, Loss::CrossEntropy).unwrap()),
+        Box::new(Dense::mlp(3, &[5, 4], 2, Loss::Mse).unwrap()),
+        Box::new(Dense::mlp(3, &[5], 2, Loss::CrossEntropy).unwrap()),
     ];
     for model in &models {
         let w = gaussian_vec(&mut rng, model.num_params(), 0.7);
@@ -134,11 +134,22 @@ fn dln_problem(
     (model, w, x, y)
 }
 
+/// λ̂ with the tests' localisation γ = 1, on the CPU.
+fn estimate<T: doubledescent::Float, M: Model<T> + ?Sized>(
+    model: &M,
+    w: &[T],
+    x: faer::MatRef<'_, T>,
+    y: faer::MatRef<'_, T>,
+    cfg: &LlcConfig,
+) -> doubledescent::Result<LlcSummary> {
+    let post = LocalPosterior::new(model, w, x, y)?.localised(1.0)?;
+    estimate_llc(&post, cfg, &Device::cpu())
+}
+
 fn config(chains: usize) -> LlcConfig {
     LlcConfig {
-        sgld: SgldConfig {
+        sampler: SgldConfig {
             epsilon: 1e-6,
-            gamma: 1.0,
             batch_size: 500,
             steps: 4000,
             ..Default::default()
@@ -152,15 +163,7 @@ fn config(chains: usize) -> LlcConfig {
 fn llc_of_a_regular_model_is_half_its_dimension() {
     // Full-rank linear regression y = x W (4 × 3): d = 12, λ = 6.
     let (model, w, x, y) = dln_problem(4, &[], 3, 9, 10_000);
-    let s = estimate_llc(
-        &model,
-        &w,
-        x.as_ref(),
-        y.as_ref(),
-        &config(8),
-        &Device::cpu(),
-    )
-    .unwrap();
+    let s = estimate(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
     assert!(
         (s.llc_mean - 6.0).abs() < 0.6,
         "λ̂ = {} ± {}",
@@ -189,15 +192,7 @@ fn llc_of_small_deep_linear_networks_is_within_15_percent_of_aoyagi() {
         let (model, w, x, y) = dln_problem(nin, &hidden, nout, i as u64, 10_000);
         let r = model.true_rank(&w).unwrap();
         let lam = dln_learning_coefficient(model.sizes(), r).unwrap().lambda;
-        let s = estimate_llc(
-            &model,
-            &w,
-            x.as_ref(),
-            y.as_ref(),
-            &config(8),
-            &Device::cpu(),
-        )
-        .unwrap();
+        let s = estimate(&model, &w, x.as_ref(), y.as_ref(), &config(8)).unwrap();
         let rel = (s.llc_mean - lam).abs() / lam;
         assert!(
             rel < 0.15,
@@ -214,21 +209,19 @@ fn llc_of_small_deep_linear_networks_is_within_15_percent_of_aoyagi() {
 fn same_seed_same_estimate_and_divergence_names_chain_and_step() {
     let (model, w, x, y) = dln_problem(3, &[4], 3, 0, 2000);
     let mut cfg = config(3);
-    cfg.sgld.steps = 300;
-    let a = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
+    cfg.sampler.steps = 300;
+    let a = estimate(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
-    let b = pool.install(|| {
-        estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap()
-    });
+    let b = pool.install(|| estimate(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap());
     assert_eq!(a.llc_per_chain, b.llc_per_chain);
-    cfg.sgld.seed = 1;
-    let c = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
+    cfg.sampler.seed = 1;
+    let c = estimate(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
     assert_ne!(a.llc_per_chain, c.llc_per_chain);
-    cfg.sgld.epsilon = 1e-1;
-    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu())
+    cfg.sampler.epsilon = 1e-1;
+    let err = estimate(&model, &w, x.as_ref(), y.as_ref(), &cfg)
         .unwrap_err()
         .to_string();
     assert!(
@@ -239,20 +232,13 @@ fn same_seed_same_estimate_and_divergence_names_chain_and_step() {
         burn_in: BurnIn::Fraction(1.0),
         ..config(2)
     };
-    let err = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &bad, &Device::cpu())
+    let err = estimate(&model, &w, x.as_ref(), y.as_ref(), &bad)
         .unwrap_err()
         .to_string();
     assert!(err.contains("burn_in"), "{err}");
-    let err = estimate_llc(
-        &model,
-        &w[1..],
-        x.as_ref(),
-        y.as_ref(),
-        &config(2),
-        &Device::cpu(),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = estimate(&model, &w[1..], x.as_ref(), y.as_ref(), &config(2))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("parameter vector"), "{err}");
 }
 
@@ -308,10 +294,14 @@ fn localisation_only_sgld_has_the_ar1_stationary_law() {
     // nβ → 0 leaves w ← w − (εγ/2)(w − w*) + √ε ξ, stationary N(w*, 1/(γ(1 − εγ/4)) I).
     let (model, w_star, x, y) = dln_problem(2, &[], 5, 2, 100);
     let (eps, gamma) = (0.1, 1.0);
+    let post = LocalPosterior::new(&model, &w_star, x.as_ref(), y.as_ref())
+        .unwrap()
+        .localised(gamma)
+        .unwrap()
+        .tempered(NBeta::Value(1e-300))
+        .unwrap();
     let cfg = SgldConfig {
         epsilon: eps,
-        gamma,
-        nbeta: NBeta::Value(1e-300),
         batch_size: 10,
         steps: 200, // 10 relaxation times 2/(εγ)
         mala_every: None,
@@ -320,7 +310,7 @@ fn localisation_only_sgld_has_the_ar1_stationary_law() {
     let d = w_star.len();
     let mut samples = Vec::new();
     for c in 0..2000 {
-        let chain = sgld_chain(&model, &w_star, x.as_ref(), y.as_ref(), &cfg, c).unwrap();
+        let chain = sgld_chain(&post, &cfg, c).unwrap();
         samples.extend(chain.last.iter().zip(&w_star).map(|(a, b)| a - b));
     }
     let n = samples.len() as f64;
@@ -499,19 +489,11 @@ fn dln_evaluation_orders_agree_in_both_precisions() {
 fn llc_in_f32_matches_f64_with_the_same_seed() {
     let (model, w, x, y) = dln_problem(4, &[], 3, 9, 10_000);
     let cfg = config(4);
-    let s64 = estimate_llc(&model, &w, x.as_ref(), y.as_ref(), &cfg, &Device::cpu()).unwrap();
+    let s64 = estimate(&model, &w, x.as_ref(), y.as_ref(), &cfg).unwrap();
     let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
     let x32 = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] as f32);
     let y32 = model.forward(&w32, x32.as_ref());
-    let s32 = estimate_llc(
-        &model,
-        &w32,
-        x32.as_ref(),
-        y32.as_ref(),
-        &cfg,
-        &Device::cpu(),
-    )
-    .unwrap();
+    let s32 = estimate(&model, &w32, x32.as_ref(), y32.as_ref(), &cfg).unwrap();
     assert!((s32.llc_mean - 6.0).abs() < 0.6, "f32 λ̂ = {}", s32.llc_mean);
     for (a, b) in s32.llc_per_chain.iter().zip(&s64.llc_per_chain) {
         assert!((a - b).abs() < 0.02 * b.abs(), "f32 {a} vs f64 {b}");
@@ -570,10 +552,13 @@ fn rhat_and_ess_on_ar1_chains_match_the_closed_form() {
 /// misses the target is an error.
 #[test]
 fn calibrated_epsilon_reaches_the_target_acceptance() {
-    use doubledescent::sampling::{EpsilonSearch, calibrate_epsilon, sgld_chains};
+    use doubledescent::sampling::{EpsilonSearch, calibrate_epsilon, sample};
     let (model, w, x, y) = dln_problem(4, &[3], 3, 2, 5000);
+    let post = LocalPosterior::new(&model, &w, x.as_ref(), y.as_ref())
+        .unwrap()
+        .localised(1.0)
+        .unwrap();
     let base = SgldConfig {
-        gamma: 1.0,
         batch_size: 500,
         ..Default::default()
     };
@@ -585,7 +570,7 @@ fn calibrated_epsilon_reaches_the_target_acceptance() {
         ..Default::default()
     };
     let cpu = Device::cpu();
-    let c = calibrate_epsilon(&model, &w, x.as_ref(), y.as_ref(), &base, &search, &cpu).unwrap();
+    let c = calibrate_epsilon(&post, &base, &search, &cpu).unwrap();
     assert!(c.acceptance >= 0.9 && c.trials.len() == 10, "{c:?}");
     let acceptance = |epsilon: f64| {
         let cfg = SgldConfig {
@@ -595,7 +580,7 @@ fn calibrated_epsilon_reaches_the_target_acceptance() {
             mala_every: Some(1),
             ..base.clone()
         };
-        let runs = sgld_chains(&model, &w, x.as_ref(), y.as_ref(), &cfg, 2, &cpu);
+        let runs = sample(&cfg, &post, 2, &cpu);
         runs.map_or(0.0, |r| {
             let a: Vec<f64> = r.iter().flat_map(|c| c.mala.iter().map(|m| m.1)).collect();
             a.iter().sum::<f64>() / a.len() as f64
@@ -612,7 +597,7 @@ fn calibrated_epsilon_reaches_the_target_acceptance() {
         hi: 2.0,
         ..search
     };
-    let err = calibrate_epsilon(&model, &w, x.as_ref(), y.as_ref(), &base, &high, &cpu);
+    let err = calibrate_epsilon(&post, &base, &high, &cpu);
     assert!(
         matches!(err, Err(doubledescent::Error::InvalidArgument { .. })),
         "{err:?}"

@@ -7,12 +7,21 @@
 use approx::assert_relative_eq;
 use doubledescent::Error;
 use doubledescent::data::{PcaConfig, binary_pca, mnist_embedded};
-use doubledescent::models::{Activation, FullyConnected, MarginLoss, Workspace};
+use doubledescent::models::{Activation, Bias, Dense, MarginLoss, Workspace};
 use doubledescent::training::{
     Budget, Integrator, LogLinearSchedule, MarginObjective, Method, Objective, RunConfig, RunData,
     StopReason, train,
 };
 use faer::Mat;
+
+/// The phase diagram's NTK-scaled network with `depth` hidden layers of width `h`, biases on
+/// every layer or none.
+fn fc(d: usize, h: usize, depth: usize, act: Activation, bias: bool) -> Dense {
+    Dense::ntk(d, h, depth, act)
+        .unwrap()
+        .with_bias(if bias { Bias::All } else { Bias::None })
+        .unwrap()
+}
 
 fn inputs(n: usize, d: usize, seed: u64) -> Mat<f64> {
     let mut rng = doubledescent::random::seeded(seed);
@@ -48,9 +57,7 @@ fn gradients_match_finite_differences() {
         for (il, loss) in LOSSES.into_iter().enumerate() {
             let depth = 1 + (ia + il) % 3;
             let bias = (ia + il) % 2 == 0;
-            let net = FullyConnected::new(d, 5, depth, act)
-                .unwrap()
-                .with_bias(bias);
+            let net = fc(d, 5, depth, act, bias);
             let w0: Vec<f64> = net.init(3);
             // Move away from w0 so that f̃ ≠ 0 and the margins spread over the loss's kinks.
             let w: Vec<f64> = w0
@@ -94,11 +101,9 @@ fn per_sample_gradients_and_tangent_kernel() {
     let (n, d) = (9, 6);
     let x = inputs(n, d, 5);
     for (depth, bias) in [(2, false), (1, true), (3, false), (2, true)] {
-        let net = FullyConnected::new(d, 8, depth, Activation::Swish { beta: 10.0 })
-            .unwrap()
-            .with_bias(bias);
+        let net = fc(d, 8, depth, Activation::Swish { beta: 10.0 }, bias);
         let w: Vec<f64> = net.init(11);
-        let j = net.jacobian(&w, x.as_ref()).unwrap();
+        let j = net.jacobian(&w, x.as_ref(), 0).unwrap();
         let mut jjt = Mat::<f64>::zeros(n, n);
         faer::linalg::matmul::matmul(
             jjt.as_mut(),
@@ -108,7 +113,7 @@ fn per_sample_gradients_and_tangent_kernel() {
             1.0,
             faer::Par::Seq,
         );
-        let theta = net.tangent_kernel(&w, x.as_ref(), 1).unwrap();
+        let theta = net.tangent_kernel(&w, x.as_ref(), None, 0, 1).unwrap();
         for a in 0..n {
             for b in 0..n {
                 assert!(
@@ -124,7 +129,10 @@ fn per_sample_gradients_and_tangent_kernel() {
         let mut ws = Workspace::new();
         net.forward(&w, x.as_ref(), &mut ws).unwrap();
         let mut grad = vec![0.0; net.num_params()];
-        net.backward(&w, x.as_ref(), &mut ws, &g, &mut grad);
+        for (i, gi) in g.iter().enumerate() {
+            ws.output_gradient()[(i, 0)] = *gi;
+        }
+        net.backward(&w, x.as_ref(), &mut ws, &mut grad);
         for k in 0..net.num_params() {
             let s: f64 = (0..n).map(|m| g[m] * j[(m, k)]).sum();
             assert!((s - grad[k]).abs() < 1e-12 * (1.0 + s.abs()), "param {k}");
@@ -138,7 +146,7 @@ fn two_layer_closed_form_ntk() {
     let (n, d, h) = (5, 3, 6);
     let x = inputs(n, d, 9);
     let act = Activation::Swish { beta: 10.0 };
-    let net = FullyConnected::new(d, h, 2, act).unwrap();
+    let net = fc(d, h, 2, act, false);
     let w: Vec<f64> = net.init(2);
     let c = net.factor();
     let w0 = &w[0..h * d]; // row-major h × d
@@ -163,7 +171,7 @@ fn two_layer_closed_form_ntk() {
             .collect();
         (a1, d2, a2, b)
     };
-    let theta = net.tangent_kernel(&w, x.as_ref(), 1).unwrap();
+    let theta = net.tangent_kernel(&w, x.as_ref(), None, 0, 1).unwrap();
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
     for i in 0..n {
         for k in 0..n {
@@ -420,7 +428,7 @@ fn sets(p: usize) -> Sets {
 #[test]
 fn bad_input_is_refused() {
     assert!(matches!(
-        FullyConnected::original(10, 0),
+        Dense::phase_diagram(10, 0),
         Err(Error::InvalidArgument {
             name: "h (width)",
             ..
@@ -428,7 +436,7 @@ fn bad_input_is_refused() {
     ));
     // 2⁴⁸ parameters: refused before anything is allocated.
     assert!(matches!(
-        FullyConnected::original(10, 1 << 24),
+        Dense::phase_diagram(10, 1 << 24),
         Err(Error::TooLarge { .. })
     ));
     let pool = mnist_embedded().unwrap();
@@ -444,7 +452,7 @@ fn bad_input_is_refused() {
         })
     ));
     let s = sets(50);
-    let net = FullyConnected::original(10, 4).unwrap();
+    let net = Dense::phase_diagram(10, 4).unwrap();
     let w0: Vec<f64> = net.init(0);
     assert!(matches!(
         MarginObjective::new(
@@ -559,7 +567,7 @@ fn lazy_limit() {
         .collect();
     let net = cfg.network(10).unwrap();
     let w0: Vec<f64> = net.init(cfg.init_seed(100));
-    let theta = net.tangent_kernel(&w0, s.xtr.as_ref(), 1).unwrap();
+    let theta = net.tangent_kernel(&w0, s.xtr.as_ref(), None, 0, 1).unwrap();
     let evd = theta.self_adjoint_eigen(faer::Side::Lower).unwrap();
     let (u, lam) = (evd.U(), evd.S());
     let p = 100;
@@ -593,7 +601,7 @@ fn results_do_not_depend_on_the_thread_count() {
     let (p, d, h) = (3000, 10, 96);
     let x = inputs(p, d, 4);
     let y = labels(p);
-    let net = FullyConnected::original(d, h).unwrap();
+    let net = Dense::phase_diagram(d, h).unwrap();
     let w0: Vec<f64> = net.init(0);
     let w: Vec<f64> = w0
         .iter()
@@ -642,14 +650,16 @@ fn model_interface_gradient() {
     let (n, d) = (12, 5);
     let x = inputs(n, d, 8);
     let y = Mat::from_fn(n, 1, |i, _| (i as f64).cos());
-    let net = FullyConnected::new(d, 7, 2, Activation::Softplus { beta: 3.0 })
-        .unwrap()
-        .with_bias(true);
+    let net = fc(d, 7, 2, Activation::Softplus { beta: 3.0 }, true);
     let w: Vec<f64> = net.init(5);
     let mut grad = vec![0.0; net.num_params()];
     let loss = Model::loss_grad(&net, &w, x.as_ref(), y.as_ref(), &mut grad);
-    let f = net.predict(&w, x.as_ref()).unwrap();
-    let j = net.jacobian(&w, x.as_ref()).unwrap();
+    let f = net
+        .predict(&w, x.as_ref())
+        .unwrap()
+        .col_as_slice(0)
+        .to_vec();
+    let j = net.jacobian(&w, x.as_ref(), 0).unwrap();
     let expect_loss: f64 = f
         .iter()
         .enumerate()

@@ -39,9 +39,8 @@ fn dln_sweep_runs_resumes_and_equals_the_library() {
     // The example's --quick settings: n = 2000, 400 steps, f32 chains.
     let arch = doubledescent::sampling::RandomDln::new(5..30, 2..5, 2000);
     let cfg = doubledescent::sampling::LlcConfig {
-        sgld: doubledescent::sampling::SgldConfig {
+        sampler: doubledescent::sampling::SgldConfig {
             epsilon: 1e-6,
-            gamma: 1.0,
             batch_size: 500,
             steps: 400,
             seed: 0,
@@ -57,6 +56,10 @@ fn dln_sweep_runs_resumes_and_equals_the_library() {
             .draw(0, i)
             .unwrap()
             .llc_vs_truth(
+                doubledescent::sampling::Localisation {
+                    gamma: 1.0,
+                    nbeta: doubledescent::sampling::NBeta::DatasetLog,
+                },
                 &cfg,
                 doubledescent::Precision::F32,
                 &doubledescent::Device::cpu(),

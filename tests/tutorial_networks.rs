@@ -8,9 +8,9 @@ use std::f64::consts::PI;
 
 use doubledescent::data::{SphereTeacher, sphere_teacher};
 use doubledescent::kernels::Kernel;
-use doubledescent::models::{OutputLoss, ReluNetwork, ReluWorkspace};
+use doubledescent::models::{Dense, Loss, Workspace};
 use doubledescent::solvers::Linearized;
-use doubledescent::training::{Adam, GdOutcome, GradientDescent};
+use doubledescent::training::{Adam, GdOutcome, GradientDescent, Stepper};
 use doubledescent::{Device, Error};
 use faer::Mat;
 
@@ -49,7 +49,7 @@ fn notebook_kernel(x: &[f64], z: &[f64], bias: bool, ntk: bool) -> f64 {
 
 /// Full-batch gradient descent on the squared error at learning rate 0.05, from `w`.
 fn mse_gd(
-    net: &ReluNetwork,
+    net: &Dense,
     w: &mut [f64],
     data: &SphereTeacher,
     steps: usize,
@@ -62,15 +62,8 @@ fn mse_gd(
         stop_below,
         threads: 0,
     };
-    gd.run(
-        net,
-        OutputLoss::Mse,
-        w,
-        data.x.as_ref(),
-        data.y.as_ref(),
-        |_, _, _| Ok(()),
-    )
-    .unwrap()
+    gd.run(net, w, data.x.as_ref(), data.y.as_ref(), |_, _, _| Ok(()))
+        .unwrap()
 }
 
 fn row(a: &Mat<f64>, i: usize) -> Vec<f64> {
@@ -197,11 +190,11 @@ fn ntk_error(width: usize, depth: usize, x: &Mat<f64>, seeds: u64) -> f64 {
     let k = Kernel::deep_relu_ntk(depth as u32, true).unwrap();
     let theta = k.self_matrix(x.as_ref(), &Device::cpu()).unwrap();
     let norm = theta.norm_l2();
-    let net = ReluNetwork::new(x.ncols(), width, depth, 1, true).unwrap();
+    let net = Dense::tutorial_deep(x.ncols(), width, depth, 1, true).unwrap();
     (0..seeds)
         .map(|s| {
             let w: Vec<f64> = net.init(100 + s);
-            let emp = net.tangent_kernel(&w, x.as_ref(), None, 0).unwrap();
+            let emp = net.tangent_kernel(&w, x.as_ref(), None, 0, 0).unwrap();
             (&emp - &theta).norm_l2() / norm
         })
         .sum::<f64>()
@@ -224,36 +217,32 @@ fn empirical_ntk_of_wide_networks_converges_to_the_recursion() {
 }
 
 /// Central differences of the loss against the backward pass.
-fn check_gradient(net: &ReluNetwork, loss: OutputLoss, seed: u64) {
+fn check_gradient(net: &Dense, loss: Loss, seed: u64) {
     let n = 7;
     let x = gaussian(n, net.input_dim(), seed);
-    let y = gaussian(n, net.outputs(), seed + 1);
+    let y = gaussian(n, net.output_dim(), seed + 1);
     let y = match loss {
-        OutputLoss::Mse => y,
+        Loss::Mse => y,
         // Probability targets, rows summing to 1.
-        OutputLoss::CrossEntropy => {
-            let e = Mat::from_fn(n, net.outputs(), |i, j| y[(i, j)].exp());
-            Mat::from_fn(n, net.outputs(), |i, j| {
-                e[(i, j)] / (0..net.outputs()).map(|k| e[(i, k)]).sum::<f64>()
+        Loss::CrossEntropy => {
+            let e = Mat::from_fn(n, net.output_dim(), |i, j| y[(i, j)].exp());
+            Mat::from_fn(n, net.output_dim(), |i, j| {
+                e[(i, j)] / (0..net.output_dim()).map(|k| e[(i, k)]).sum::<f64>()
             })
         }
     };
     let w: Vec<f64> = net.init(seed + 2);
-    let mut ws = ReluWorkspace::new();
+    let mut ws = Workspace::new();
     let mut grad = vec![0.0; w.len()];
-    net.loss_grad(loss, &w, x.as_ref(), y.as_ref(), &mut ws, &mut grad)
+    net.evaluate_grad(&w, x.as_ref(), y.as_ref(), &mut ws, &mut grad)
         .unwrap();
     let h = 1e-6;
     for idx in (0..w.len()).step_by(w.len() / 40 + 1).chain([w.len() - 1]) {
         let mut wp = w.clone();
         wp[idx] += h;
-        let lp = net
-            .loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws)
-            .unwrap();
+        let lp = net.evaluate(&wp, x.as_ref(), y.as_ref(), &mut ws).unwrap();
         wp[idx] -= 2.0 * h;
-        let lm = net
-            .loss(loss, &wp, x.as_ref(), y.as_ref(), &mut ws)
-            .unwrap();
+        let lm = net.evaluate(&wp, x.as_ref(), y.as_ref(), &mut ws).unwrap();
         let fd = (lp - lm) / (2.0 * h);
         assert!(
             (fd - grad[idx]).abs() < 1e-6 * (1.0 + fd.abs()),
@@ -267,9 +256,9 @@ fn check_gradient(net: &ReluNetwork, loss: OutputLoss, seed: u64) {
 #[test]
 fn gradients_match_finite_differences() {
     for (depth, bias) in [(1, true), (2, true), (3, false)] {
-        let net = ReluNetwork::new(5, 9, depth, 3, bias).unwrap();
-        check_gradient(&net, OutputLoss::Mse, 10 + depth as u64);
-        check_gradient(&net, OutputLoss::CrossEntropy, 20 + depth as u64);
+        let net = Dense::tutorial_deep(5, 9, depth, 3, bias).unwrap();
+        check_gradient(&net, Loss::Mse, 10 + depth as u64);
+        check_gradient(&net, Loss::CrossEntropy, 20 + depth as u64);
     }
 }
 
@@ -277,34 +266,28 @@ fn gradients_match_finite_differences() {
 fn tutorial_network_counts_its_parameters() {
     // DoubleDescentTutorialPart2: 795·k on MNIST; NTKAnalysis: 1,632,000 at k = 16000, d = 100.
     for k in [16, 40, 512] {
-        assert_eq!(
-            ReluNetwork::tutorial(784, k, 10).unwrap().num_params(),
-            795 * k
-        );
+        assert_eq!(Dense::tutorial(784, k, 10).unwrap().num_params(), 795 * k);
     }
     assert_eq!(
-        ReluNetwork::tutorial(100, 16000, 1).unwrap().num_params(),
+        Dense::tutorial(100, 16000, 1).unwrap().num_params(),
         1_632_000
     );
-    let e = ReluNetwork::new(10, 0, 1, 1, true).unwrap_err();
+    let e = Dense::tutorial_deep(10, 0, 1, 1, true).unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { name: "width", .. }),
         "{e:?}"
     );
-    // 2⁸⁰ parameters: refused before any allocation, naming the width.
-    let e = ReluNetwork::new(10, 1 << 40, 2, 1, true).unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { name: "width", .. }),
-        "{e:?}"
-    );
+    // 2⁸⁰ parameters: refused before any allocation (counted in 128 bits, no overflow).
+    let e = Dense::tutorial_deep(10, 1 << 40, 2, 1, true).unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
     // 10⁹ parameters of f64 (×5 copies): more than this machine's memory.
-    let e = ReluNetwork::new(10, 1 << 15, 2, 1, true).unwrap_err();
+    let e = Dense::tutorial_deep(10, 1 << 15, 2, 1, true).unwrap_err();
     assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
 }
 
 #[test]
 fn f32_and_f64_networks_agree() {
-    let net = ReluNetwork::new(20, 64, 2, 4, true).unwrap();
+    let net = Dense::tutorial_deep(20, 64, 2, 4, true).unwrap();
     let x = gaussian(15, 20, 7);
     let x32 = Mat::from_fn(15, 20, |i, j| x[(i, j)] as f32);
     let w64: Vec<f64> = net.init(3);
@@ -357,13 +340,15 @@ fn ntk_regression_reproduces_the_notebook_test_error() {
 #[test]
 fn wide_trained_network_follows_the_corrected_ntk_predictor() {
     let data = sphere_teacher(7, 12, 30, 10).unwrap();
-    let net = ReluNetwork::tutorial(10, 4096, 1).unwrap();
+    let net = Dense::tutorial(10, 4096, 1).unwrap();
     let w0: Vec<f64> = net.init(11);
     let f0 = net.predict(&w0, data.x.as_ref()).unwrap();
     let f0t = net.predict(&w0, data.x_test.as_ref()).unwrap();
-    let kx = net.tangent_kernel(&w0, data.x.as_ref(), None, 0).unwrap();
+    let kx = net
+        .tangent_kernel(&w0, data.x.as_ref(), None, 0, 0)
+        .unwrap();
     let kt = net
-        .tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0)
+        .tangent_kernel(&w0, data.x.as_ref(), Some(data.x_test.as_ref()), 0, 0)
         .unwrap();
     let corrected = Linearized::fit(kx.as_ref(), data.y.as_ref(), Some(f0.as_ref()))
         .unwrap()
@@ -426,7 +411,7 @@ fn adam_follows_torch_semantics() {
     let mut w = vec![1.0f64, -2.0];
     let mut adam = Adam::new(0.1, 0.0, 2).unwrap();
     let g: Vec<f64> = w.clone();
-    adam.step(&mut w, &g);
+    adam.update(&mut w, &g);
     assert!(
         (w[0] - 0.9).abs() < 1e-7 && (w[1] + 1.9).abs() < 1e-7,
         "{w:?}"
@@ -434,7 +419,7 @@ fn adam_follows_torch_semantics() {
     // With decay λ = 1 the effective gradient is 2w, the first step is still lr·sign.
     let mut w2 = vec![0.5f64];
     let mut adam = Adam::new(0.1, 1.0, 1).unwrap();
-    adam.step(&mut w2, &[0.5]);
+    adam.update(&mut w2, &[0.5]);
     assert!((w2[0] - 0.4).abs() < 1e-7);
     // Second step by hand: g₁ = 1, g₂ = 2w₁; m₂ = 0.9·0.1·g₁ + 0.1·g₂,
     // v₂ = 0.999·0.001·g₁² + 0.001·g₂².
@@ -442,7 +427,7 @@ fn adam_follows_torch_semantics() {
     let g2 = 2.0 * w1;
     let (m, v) = (0.9 * 0.1 + 0.1 * g2, 0.999 * 0.001 + 0.001 * g2 * g2);
     let expect = w1 - 0.1 * (m / (1.0 - 0.81)) / ((v / (1.0 - 0.999f64.powi(2))).sqrt() + 1e-8);
-    adam.step(&mut w2, &[w1]);
+    adam.update(&mut w2, &[w1]);
     assert!((w2[0] - expect).abs() < 1e-12, "{} vs {expect}", w2[0]);
     assert!(
         Adam::new(-1.0, 0.0, 1)
@@ -522,7 +507,7 @@ fn deep_kernels_agree_in_f32_and_f64() {
 #[test]
 fn gradient_descent_does_not_depend_on_the_thread_count() {
     let data = sphere_teacher(3, 20, 5, 30).unwrap();
-    let net = ReluNetwork::new(30, 8000, 1, 1, true).unwrap();
+    let net = Dense::tutorial_deep(30, 8000, 1, 1, true).unwrap();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -2,7 +2,7 @@
 //! run by the sweep equals the same point of the example.
 
 use doubledescent::figure::FigureArgs;
-use doubledescent::sampling::{BurnIn, LlcConfig, RandomDln, SgldConfig};
+use doubledescent::sampling::{BurnIn, LlcConfig, Localisation, NBeta, RandomDln, SgldConfig};
 use doubledescent::{Error, Precision, Result};
 
 /// Architecture ranges, data size and SGLD settings of the DLN λ̂ sweep.
@@ -47,8 +47,8 @@ pub struct DlnArgs {
 }
 
 impl DlnArgs {
-    /// The architecture ranges and the λ̂ settings.
-    pub fn settings(&self, fig: &FigureArgs) -> Result<(RandomDln, LlcConfig)> {
+    /// The architecture ranges, the posterior's γ and nβ, and the λ̂ settings.
+    pub fn settings(&self, fig: &FigureArgs) -> Result<(RandomDln, Localisation, LlcConfig)> {
         if self.width_min == 0
             || self.width_max <= self.width_min
             || self.layers_max <= self.layers_min
@@ -70,10 +70,13 @@ impl DlnArgs {
             n,
         );
         arch.check()?;
+        let localisation = Localisation {
+            gamma: 1.0,
+            nbeta: NBeta::DatasetLog,
+        };
         let cfg = LlcConfig {
-            sgld: SgldConfig {
+            sampler: SgldConfig {
                 epsilon: self.epsilon,
-                gamma: 1.0,
                 batch_size: self.batch.min(n),
                 steps: fig.pick(self.steps, 5000, 400),
                 seed: self.seed,
@@ -82,6 +85,6 @@ impl DlnArgs {
             chains: self.chains,
             burn_in: BurnIn::Fraction(self.burn_in),
         };
-        Ok((arch, cfg))
+        Ok((arch, localisation, cfg))
     }
 }

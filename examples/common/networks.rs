@@ -247,7 +247,7 @@ pub fn check_runs(widths: usize, alphas: usize, seeds: u64) -> Result<()> {
         return Err(Error::invalid("--seeds", 0, "need at least one seed"));
     }
     let runs = (widths as u128) * (alphas as u128) * (seeds as u128);
-    doubledescent::error::check_alloc::<RunConfig>(
+    doubledescent::check::check_alloc::<RunConfig>(
         "run configurations (widths × alphas × seeds)",
         runs.min(usize::MAX as u128) as usize,
         1,

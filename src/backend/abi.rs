@@ -8,8 +8,8 @@
 /// [`crate::kernels`].
 #[derive(Clone, Copy, Debug)]
 pub struct KernelParams<T> {
-    /// One of the `KIND_*` constants below.
-    pub kind: i32,
+    /// The formula.
+    pub kind: KernelId,
     /// 1/σ (Laplace, dispersal) or 1/(2σ²) (Gaussian).
     pub p1: T,
     /// γ/2 for dispersal.
@@ -20,16 +20,35 @@ pub struct KernelParams<T> {
     pub depth: u32,
 }
 
-/// exp(−‖x−z‖/σ).
-pub const KIND_LAPLACE: i32 = 0;
-/// exp(−‖x−z‖²/(2σ²)).
-pub const KIND_GAUSSIAN: i32 = 1;
-/// exp(−‖x−z‖^γ/σ).
-pub const KIND_DISPERSAL: i32 = 2;
-/// ReLU NNGP (arc-cosine of order 1, depth-L recursion).
-pub const KIND_NNGP: i32 = 3;
-/// ReLU NTK (depth-L recursion).
-pub const KIND_NTK: i32 = 4;
+/// The kernel formulas both backends evaluate. The CUDA side takes them as the integer ids of
+/// `cuda/kernels.cu` (`dd_transform`'s `kind`), mapped here and nowhere else
+/// ([`KernelId::cuda_id`]); every Rust `match` on a kind is exhaustive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelId {
+    /// exp(−‖x−z‖/σ).
+    Laplace,
+    /// exp(−‖x−z‖²/(2σ²)).
+    Gaussian,
+    /// exp(−‖x−z‖^γ/σ).
+    Dispersal,
+    /// ReLU NNGP (arc-cosine of order 1, depth-L recursion).
+    Nngp,
+    /// ReLU NTK (depth-L recursion).
+    Ntk,
+}
+
+impl KernelId {
+    /// The id `cuda/kernels.cu` switches on.
+    pub const fn cuda_id(self) -> i32 {
+        match self {
+            KernelId::Laplace => 0,
+            KernelId::Gaussian => 1,
+            KernelId::Dispersal => 2,
+            KernelId::Nngp => 3,
+            KernelId::Ntk => 4,
+        }
+    }
+}
 
 /// The constants of one SGLD step shared by all chains: the scalar arguments of `dd_sgld_update`
 /// in `cuda/sgld.cu`.

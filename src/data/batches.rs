@@ -69,7 +69,7 @@ pub fn uniform_inputs(n: usize, d: usize, lo: f64, hi: f64, rng: &mut Rng) -> Re
             "need finite bounds with lo < hi",
         ));
     }
-    crate::error::check_alloc::<f64>("uniform_inputs", n, d)?;
+    crate::check::check_alloc::<f64>("uniform_inputs", n, d)?;
     let width = hi - lo;
     Ok(Mat::from_fn(n, d, |_, _| rng.random::<f64>() * width + lo))
 }

@@ -36,7 +36,7 @@ pub fn cifar10(dir: impl AsRef<Path>, split: Split) -> Result<Dataset> {
         }
         total += u128::from(len);
     }
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("CIFAR-10 {} files in {}", files.len(), dir.display()),
         total * 5,
     )?;

@@ -80,7 +80,7 @@ pub fn read_csv(path: &Path, opts: &CsvOptions) -> Result<RegressionData> {
     }
     // Parsed cells take at most 8 bytes for every 2 bytes of text (a digit and a comma), plus
     // the row copies: five times the file size bounds it.
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("CSV table {}", path.display()),
         u128::from(meta.len()) * 5,
     )?;

@@ -87,7 +87,7 @@ fn parse(mut r: impl Read, what: &str, gzip: bool) -> Result<IdxArray> {
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| Error::Format(format!("{what}: IDX dimensions {dims:?} overflow")))?;
     // The declared size, as bytes and as the f32 pixels a dataset makes of them.
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("{what}: IDX array of dimensions {dims:?}"),
         len as u128 * 5,
     )?;

@@ -42,7 +42,8 @@ use faer::Mat;
 use rand::RngExt;
 
 use crate::backend::Float;
-use crate::error::{Error, Result, check_alloc};
+use crate::check::check_alloc;
+use crate::error::{Error, Result};
 use crate::random;
 
 /// Which part of a public dataset to read.
@@ -162,7 +163,7 @@ impl Dataset {
                 format!("labels must lie in 0..{classes}"),
             ));
         }
-        crate::error::check_finite("pixels", pixels.iter().map(|&v| v as f64))?;
+        crate::check::check_finite("pixels", pixels.iter().map(|&v| v as f64))?;
         Ok(Dataset {
             pixels,
             labels,
@@ -423,8 +424,8 @@ fn same_shape<T: Float>(pred: faer::MatRef<'_, T>, target: faer::MatRef<'_, T>) 
             got: format!("{}x{}", pred.nrows(), pred.ncols()),
         });
     }
-    crate::error::check_finite_mat("pred", pred)?;
-    crate::error::check_finite_mat("target", target)
+    crate::check::check_finite_mat("pred", pred)?;
+    crate::check::check_finite_mat("target", target)
 }
 
 /// Mean squared error over all entries (the tutorial's `mse` / EigenPro's "l2").

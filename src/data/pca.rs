@@ -23,7 +23,8 @@ use rayon::prelude::*;
 
 use super::Dataset;
 use crate::backend::Float;
-use crate::error::{Error, Result, check_alloc};
+use crate::check::check_alloc;
+use crate::error::{Error, Result};
 use crate::random;
 
 /// Columns (and, times 16, rows) per block of the PCA products.

@@ -6,7 +6,8 @@
 
 use faer::Mat;
 
-use crate::error::{Error, Result, check_alloc};
+use crate::check::check_alloc;
+use crate::error::{Error, Result};
 use crate::random::numpy::RandomState;
 
 /// Points on the unit sphere with a linear teacher (one output).

@@ -5,7 +5,8 @@
 
 use faer::{Mat, MatRef};
 
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::random::numpy::RandomState;
 
 /// A regression table: `x` is n × d (one row per example), `y` holds the n targets.
@@ -71,7 +72,7 @@ impl RegressionData {
             });
         }
         check_finite_mat("x", x.as_ref())?;
-        crate::error::check_finite("y", y.iter().copied())?;
+        crate::check::check_finite("y", y.iter().copied())?;
         Ok(RegressionData {
             name: name.into(),
             features,

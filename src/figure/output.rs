@@ -45,10 +45,10 @@ impl FigureArgs {
 }
 
 /// Checks, before anything is allocated, that what the command-line value `--flag value` asks
-/// for fits in the memory budget ([`crate::error::memory_budget`]); `bytes` is the example's
+/// for fits in the memory budget ([`crate::check::memory_budget`]); `bytes` is the example's
 /// estimate in wide arithmetic (for example `n as u128 * m as u128 * 8`).
 pub fn check_flag_memory(flag: &str, value: impl std::fmt::Display, bytes: u128) -> Result<()> {
-    crate::error::check_bytes(format!("--{flag} {value}"), bytes)
+    crate::check::check_bytes(format!("--{flag} {value}"), bytes)
 }
 
 /// `out`, or `figures/<example>` when `None`; created with its parents.

@@ -7,10 +7,7 @@ use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::{
-    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, Params, arccos_level, dispersal,
-    distance2, gaussian, laplace,
-};
+use super::{KernelId, Params, arccos_level, dispersal, distance2, gaussian, laplace};
 use crate::backend::Float;
 
 /// Rows of an output tile (the GEMM's m). A 256×256 tile of f64 is 512 KiB: it stays in L2
@@ -75,13 +72,15 @@ fn map_tile<T: Float, F: Fn(T, T, T) -> T>(tile: MatMut<'_, T>, xn: &[T], zn: &[
 pub(crate) fn transform_tile<T: Float>(p: &Params<T>, tile: MatMut<'_, T>, xn: &[T], zn: &[T]) {
     let (p1, p2, b, depth) = (p.p1, p.p2, p.bias, p.depth);
     match p.kind {
-        KIND_LAPLACE => map_tile(tile, xn, zn, |nx, nz, g| laplace(p1, distance2(nx, nz, g))),
-        KIND_GAUSSIAN => map_tile(tile, xn, zn, |nx, nz, g| gaussian(p1, distance2(nx, nz, g))),
-        KIND_DISPERSAL => map_tile(tile, xn, zn, |nx, nz, g| {
+        KernelId::Laplace => map_tile(tile, xn, zn, |nx, nz, g| laplace(p1, distance2(nx, nz, g))),
+        KernelId::Gaussian => {
+            map_tile(tile, xn, zn, |nx, nz, g| gaussian(p1, distance2(nx, nz, g)))
+        }
+        KernelId::Dispersal => map_tile(tile, xn, zn, |nx, nz, g| {
             dispersal(p1, p2, distance2(nx, nz, g))
         }),
-        KIND_NNGP => arccos_tile::<T, false>(depth, b, tile, xn, zn),
-        _ => arccos_tile::<T, true>(depth, b, tile, xn, zn),
+        KernelId::Nngp => arccos_tile::<T, false>(depth, b, tile, xn, zn),
+        KernelId::Ntk => arccos_tile::<T, true>(depth, b, tile, xn, zn),
     }
 }
 

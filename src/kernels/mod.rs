@@ -71,11 +71,10 @@ use faer::{Mat, MatMut, MatRef};
 
 pub use nystrom::{EigenMethod, NystromEigen, nystrom_eigen};
 
-pub(crate) use crate::backend::abi::{
-    KIND_DISPERSAL, KIND_GAUSSIAN, KIND_LAPLACE, KIND_NNGP, KIND_NTK, KernelParams as Params,
-};
+pub(crate) use crate::backend::abi::{KernelId, KernelParams as Params};
 use crate::backend::{Compute, Device, Float, cuda};
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 
 /// A positive-definite kernel k(x, z) with validated constants. Built by [`Kernel::laplace`],
 /// [`Kernel::gaussian`], [`Kernel::dispersal`], [`Kernel::relu_nngp`], [`Kernel::relu_ntk`] or
@@ -186,20 +185,22 @@ impl<T: Float> Params<T> {
     #[inline(always)]
     pub fn value(&self, nx: T, nz: T, g: T) -> T {
         match self.kind {
-            KIND_LAPLACE => laplace(self.p1, distance2(nx, nz, g)),
-            KIND_GAUSSIAN => gaussian(self.p1, distance2(nx, nz, g)),
-            KIND_DISPERSAL => dispersal(self.p1, self.p2, distance2(nx, nz, g)),
-            KIND_NNGP => arccos::<T, false>(self.depth, self.bias, nx, nz, g),
-            _ => arccos::<T, true>(self.depth, self.bias, nx, nz, g),
+            KernelId::Laplace => laplace(self.p1, distance2(nx, nz, g)),
+            KernelId::Gaussian => gaussian(self.p1, distance2(nx, nz, g)),
+            KernelId::Dispersal => dispersal(self.p1, self.p2, distance2(nx, nz, g)),
+            KernelId::Nngp => arccos::<T, false>(self.depth, self.bias, nx, nz, g),
+            KernelId::Ntk => arccos::<T, true>(self.depth, self.bias, nx, nz, g),
         }
     }
 
     /// k(x, x) in closed form.
     #[inline(always)]
     pub fn diagonal(&self, nx: T) -> T {
-        if self.kind <= KIND_DISPERSAL {
-            return T::ONE;
-        }
+        let ntk = match self.kind {
+            KernelId::Laplace | KernelId::Gaussian | KernelId::Dispersal => return T::ONE,
+            KernelId::Nngp => false,
+            KernelId::Ntk => true,
+        };
         let (l, b) = (T::of(f64::from(self.depth)), self.bias);
         #[allow(clippy::neg_cmp_op_on_partial_ord)] // also true for NaN
         if !(nx + b > T::ZERO) {
@@ -207,8 +208,8 @@ impl<T: Float> Params<T> {
         } else if self.depth == 1 {
             // The one-layer forms, written as the recursion evaluates them.
             let r = nx + b;
-            if self.kind == KIND_NNGP { r } else { r + r }
-        } else if self.kind == KIND_NNGP {
+            if ntk { r + r } else { r }
+        } else if !ntk {
             nx + l * b
         } else {
             (l + T::ONE) * nx + b * l * (l + T::of(3.0)) / T::of(2.0)
@@ -353,19 +354,21 @@ impl Kernel {
 
     pub(crate) fn params<T: Float>(&self) -> Params<T> {
         let (kind, p1, p2, bias, depth) = match self.0 {
-            KernelKind::Laplace { bandwidth } => (KIND_LAPLACE, 1.0 / bandwidth, 0.0, false, 1),
+            KernelKind::Laplace { bandwidth } => {
+                (KernelId::Laplace, 1.0 / bandwidth, 0.0, false, 1)
+            }
             KernelKind::Gaussian { bandwidth } => (
-                KIND_GAUSSIAN,
+                KernelId::Gaussian,
                 1.0 / (2.0 * bandwidth * bandwidth),
                 0.0,
                 false,
                 1,
             ),
             KernelKind::Dispersal { bandwidth, gamma } => {
-                (KIND_DISPERSAL, 1.0 / bandwidth, gamma / 2.0, false, 1)
+                (KernelId::Dispersal, 1.0 / bandwidth, gamma / 2.0, false, 1)
             }
-            KernelKind::ReluNngp { depth, bias } => (KIND_NNGP, 0.0, 0.0, bias, depth),
-            KernelKind::ReluNtk { depth, bias } => (KIND_NTK, 0.0, 0.0, bias, depth),
+            KernelKind::ReluNngp { depth, bias } => (KernelId::Nngp, 0.0, 0.0, bias, depth),
+            KernelKind::ReluNtk { depth, bias } => (KernelId::Ntk, 0.0, 0.0, bias, depth),
         };
         Params {
             kind,
@@ -385,8 +388,8 @@ impl Kernel {
                 got: format!("{} entries", z.len()),
             });
         }
-        crate::error::check_finite("x", x.iter().copied())?;
-        crate::error::check_finite("z", z.iter().copied())?;
+        crate::check::check_finite("x", x.iter().copied())?;
+        crate::check::check_finite("z", z.iter().copied())?;
         let norm2 = |a: &[f64]| a.iter().map(|v| v * v).sum::<f64>();
         check_norms("x", "f64", f64::MAX, std::iter::once(norm2(x)))?;
         check_norms("z", "f64", f64::MAX, std::iter::once(norm2(z)))?;

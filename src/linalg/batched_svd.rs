@@ -31,7 +31,8 @@ use faer::{MatRef, Par};
 use rayon::prelude::*;
 
 use crate::backend::{Compute, Device, Float, cuda};
-use crate::error::{Error, Result, check_finite_mat_at};
+use crate::check::check_finite_mat_at;
+use crate::error::{Error, Result};
 use crate::linalg::{self, ThinSvd};
 
 /// Largest min(m, n) the CUDA Jacobi kernel takes; larger matrices are decomposed on the CPU.

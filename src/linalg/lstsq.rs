@@ -10,7 +10,8 @@
 use faer::{Mat, MatRef, Par};
 
 use crate::backend::Float;
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::linalg::{self, ThinSvd};
 
 /// Which singular values are treated as zero: S_i is kept when S_i > max(absolute, relative·S_1).
@@ -142,7 +143,7 @@ pub fn pinv<T: Float>(a: MatRef<'_, T>, cutoff: Cutoff) -> Result<Mat<T>> {
 /// A named error when `x` overflowed: the kept singular values are too small for the
 /// precision (A⁺ scales as 1/S_r).
 fn check_solution<T: Float>(what: &str, x: MatRef<'_, T>, s: &[T], rank: usize) -> Result<()> {
-    if crate::error::first_non_finite(x).is_some() {
+    if crate::check::first_non_finite(x).is_some() {
         return Err(Error::Numerical(format!(
             "{what} overflows {}: the smallest kept singular value is {:e}; raise the cutoff \
              or rescale the matrix",

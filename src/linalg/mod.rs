@@ -44,7 +44,7 @@ pub fn thin_svd<T: Float>(a: MatRef<'_, T>, par: Par) -> Result<ThinSvd<T>> {
             "SVD needs a non-empty matrix",
         ));
     }
-    crate::error::check_finite_mat("a", a)?;
+    crate::check::check_finite_mat("a", a)?;
     // Entries far from 1 are scaled by a power of two first (exact), as LAPACK's drivers do
     // (`dgesdd`: anrm outside [√safmin/ε, ε/√safmin]); the singular values are scaled back.
     let scaled;
@@ -132,7 +132,7 @@ pub fn qr_seq(a: MatRef<'_, f64>) -> Result<(Mat<f64>, Mat<f64>)> {
             "QR needs a non-empty matrix",
         ));
     }
-    crate::error::check_finite_mat("a", a)?;
+    crate::check::check_finite_mat("a", a)?;
     let par = Par::Seq;
     let mut qr = a.to_owned();
     let bs = factor::recommended_block_size::<f64>(m, n);

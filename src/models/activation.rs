@@ -1,4 +1,4 @@
-//! Pointwise activations of the fully connected networks, normalised so that E[σ(z)²] = 1 for
+//! Pointwise activations of the dense networks, normalised so that E[σ(z)²] = 1 for
 //! z ~ N(0, 1).
 //!
 //! Geiger, Petrini & Wyart (arXiv 2012.15110; `mariogeiger/feature_lazy@3e50d5c`, `arch/swish.py`)
@@ -34,6 +34,9 @@ pub enum Activation {
         /// Sharpness β > 0.
         beta: f64,
     },
+    /// `x`: a dense network with it is a deep linear network (with the parameterisation's
+    /// factors).
+    Identity,
 }
 
 impl Activation {
@@ -70,6 +73,7 @@ impl Activation {
                     (T::ZERO, T::ZERO)
                 }
             }
+            Activation::Identity => (x, T::ONE),
             Activation::Softplus { beta } => {
                 let b = T::of(beta);
                 let u = b * x;
@@ -83,8 +87,10 @@ impl Activation {
     /// intervals (the Gaussian tail beyond contributes below 1e-30; the step resolves the width
     /// 1/β of the smoothed kink for β up to about 10⁴).
     pub fn second_moment(self) -> f64 {
-        if self == Activation::Relu {
-            return 0.5;
+        match self {
+            Activation::Relu => return 0.5,
+            Activation::Identity => return 1.0,
+            Activation::Swish { .. } | Activation::Softplus { .. } => {}
         }
         let n = 1usize << 18;
         let (a, b) = (-12.0f64, 12.0f64);
@@ -153,6 +159,7 @@ mod tests {
             Activation::Swish { beta: 10.0 },
             Activation::Softplus { beta: 5.0 },
             Activation::Relu,
+            Activation::Identity,
         ] {
             for &x in &[-2.0, -0.3, -0.01, 0.02, 0.4, 3.0] {
                 let e = 1e-6;

@@ -170,12 +170,12 @@ impl DeepLinearNetwork {
     /// The end-to-end matrix W₁ ⋯ W_L (N × M).
     pub fn product(&self, w: &[f64]) -> Result<Mat<f64>> {
         self.check_params(w.len())?;
-        crate::error::check_finite("w", w.iter().copied())?;
+        crate::check::check_finite("w", w.iter().copied())?;
         let mut p = self.view(w, 0).to_owned();
         for k in 1..self.depth() {
             p = &p * self.view(w, k);
         }
-        if crate::error::first_non_finite(p.as_ref()).is_some() {
+        if crate::check::first_non_finite(p.as_ref()).is_some() {
             return Err(Error::Numerical(
                 "the end-to-end product W₁⋯W_L overflows f64".into(),
             ));
@@ -351,7 +351,7 @@ impl DeepLinearNetwork {
         let out_at = act_at(l);
         let loss = {
             let out = MatRef::from_column_major_slice(&acts[out_at..], b, h[l]);
-            mse(out, y)
+            super::loss::mse(out, y)
         };
         let Some(grad) = grad else { return loss };
         let (acts, last) = acts.split_at_mut(out_at);
@@ -437,7 +437,7 @@ impl DeepLinearNetwork {
         let (out, rest) = rest.split_at_mut(b * m);
         let mut out = MatMut::from_column_major_slice_mut(out, b, m);
         matmul(out.rb_mut(), Accum::Replace, x, s(0), T::ONE, Par::Seq);
-        let loss = mse(out.rb(), y);
+        let loss = super::loss::mse(out.rb(), y);
         let Some(grad) = grad else { return loss };
         delta_in_place(out.rb_mut(), y, T::of(2.0 / (b * m) as f64));
         let hmax = *h.iter().max().expect("at least two sizes");
@@ -561,16 +561,4 @@ fn delta_in_place<T: Float>(mut p: MatMut<'_, T>, y: MatRef<'_, T>, scale: T) {
             p[(i, j)] = scale * (v - y[(i, j)]);
         }
     }
-}
-
-/// mean((P − Y)²) over all entries.
-pub(crate) fn mse<T: Float>(p: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
-    let mut s = 0.0;
-    for j in 0..p.ncols() {
-        for i in 0..p.nrows() {
-            let e = (p[(i, j)] - y[(i, j)]).to_f64();
-            s += e * e;
-        }
-    }
-    s / (p.nrows() * p.ncols()) as f64
 }

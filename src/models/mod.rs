@@ -1,31 +1,32 @@
-//! Small dense models with hand-written gradients, seen by the samplers as one flat parameter
-//! vector: [`DeepLinearNetwork`] (f(x) = x W₁ ⋯ W_L), [`Mlp`] (ReLU hidden layers with
-//! biases) and [`FullyConnected`] (the NTK-scaled networks of the jamming / feature–lazy phase
-//! diagram, f32 or f64, with their [`Activation`]s, [`MarginLoss`]es and tangent kernels) and
-//! [`ReluNetwork`] (the tutorial's NTK-parametrised ReLU networks with several outputs, whose
-//! infinite-width limits are the deep arc-cosine kernels). Losses are means over the batch (and, for squared error, over output coordinates),
-//! as in `edmundlth/validating_lambdahat@375e6fa` (`dln.py`: `jnp.mean((pred − y)²)`).
+//! The crate's networks, with hand-written gradients, seen by the samplers and the training
+//! loops as one flat parameter vector:
 //!
-//! Data are row-major batches: X is b × N, Y is b × M (faer matrices).
+//! * [`Dense`]: every dense network of the five sources, one type: the tutorial's ReLU networks
+//!   (infinite-width limits: the deep arc-cosine kernels), the NTK-scaled networks of the jamming /
+//!   feature–lazy phase diagram with their normalised [`Activation`]s, and the plain MLPs of the
+//!   LLC paper; f32 or f64, with per-sample gradients and tangent kernels.
+//! * [`DeepLinearNetwork`]: f(x) = x W₁ ⋯ W_L, whose learning coefficient has Aoyagi's closed
+//!   form.
+//! * [`loss`]: the supervised losses ([`Loss`]: squared error, cross-entropy) and the margin
+//!   losses with the α trick ([`MarginLoss`]).
+//!
+//! Losses are means over the batch (and, for squared error, over output coordinates), as in
+//! `edmundlth/validating_lambdahat@375e6fa` (`dln.py`: `jnp.mean((pred − y)²)`). Data are
+//! row-major batches: X is b × N, Y is b × M (faer matrices).
 
 mod activation;
+pub mod dense;
 mod dln;
-mod fully_connected;
-mod margin_loss;
-mod mlp;
-mod relu_network;
+pub mod loss;
 
 pub use activation::{Activation, SWISH_CONSTANT};
+pub use dense::{Bias, Dense, Parameterisation, Workspace};
 pub use dln::{ChainOrder, DeepLinearNetwork, TrueParam};
-pub use fully_connected::{FullyConnected, Workspace};
-pub use margin_loss::MarginLoss;
-pub use mlp::{Loss, Mlp};
-pub use relu_network::{OutputLoss, ReluNetwork, ReluWorkspace};
+pub use loss::{Loss, MarginLoss, output_loss};
 
 use faer::{Mat, MatRef};
 
 use crate::backend::Float;
-use crate::data::gather_rows;
 use crate::error::{Error, Result};
 
 /// What a sampler needs of a model.
@@ -63,6 +64,12 @@ pub trait Model<T: Float = f64>: Sync {
         let _ = scratch;
         self.loss(w, x, y)
     }
+    /// Sizes the model's buffers in `scratch` for batches of `rows` rows, so that a memory
+    /// budget error comes out here rather than as a NaN loss on the hot path.
+    fn prepare(&self, scratch: &mut Scratch<T>, rows: usize) -> Result<()> {
+        let _ = (scratch, rows);
+        Ok(())
+    }
     /// [`Model::loss_grad`] with scratch space.
     fn loss_grad_in(
         &self,
@@ -79,15 +86,72 @@ pub trait Model<T: Float = f64>: Sync {
 
 /// Reusable scratch memory for [`Model::loss_in`] and [`Model::loss_grad_in`]: one buffer that a
 /// model carves into its intermediates, grown on first use and then kept.
-#[derive(Clone, Debug, Default)]
 pub struct Scratch<T> {
     buf: Vec<T>,
+    /// A model's own buffers (a network's [`Workspace`]), made on first use.
+    state: Option<Box<dyn std::any::Any + Send>>,
+    /// Threads a model may use inside one call (1: the calling thread).
+    threads: usize,
+}
+
+impl<T> Default for Scratch<T> {
+    fn default() -> Self {
+        Scratch {
+            buf: Vec::new(),
+            state: None,
+            threads: 1,
+        }
+    }
+}
+
+/// A clone starts empty, with the same thread count: scratch contents are never read before they
+/// are written.
+impl<T> Clone for Scratch<T> {
+    fn clone(&self) -> Self {
+        Scratch {
+            threads: self.threads,
+            ..Scratch::default()
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Scratch<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch")
+            .field("len", &self.buf.len())
+            .field("state", &self.state.is_some())
+            .finish()
+    }
 }
 
 impl<T: Float> Scratch<T> {
-    /// Empty scratch (it grows on first use).
+    /// Empty scratch (it grows on first use) for calls on the calling thread.
     pub fn new() -> Self {
-        Scratch { buf: Vec::new() }
+        Scratch::default()
+    }
+
+    /// Empty scratch whose model may run each call on `threads` rayon threads (1: the calling
+    /// thread, the right choice when many chains or runs go in parallel; 0: all of rayon's).
+    pub fn parallel(threads: usize) -> Self {
+        Scratch {
+            threads,
+            ..Scratch::default()
+        }
+    }
+
+    /// The model's buffers of type `S`, made by `make(threads)` on first use and kept (replaced
+    /// if a model of another type used this scratch before).
+    pub(crate) fn state<S: std::any::Any + Send>(
+        &mut self,
+        make: impl FnOnce(usize) -> S,
+    ) -> &mut S {
+        if !self.state.as_ref().is_some_and(|s| s.is::<S>()) {
+            self.state = Some(Box::new(make(self.threads)));
+        }
+        self.state
+            .as_mut()
+            .and_then(|s| s.downcast_mut::<S>())
+            .expect("the state was just made with this type")
     }
 
     /// `len` values (contents unspecified), growing the buffer when it is shorter.
@@ -124,7 +188,7 @@ pub(crate) fn layer_layout(
         let (a, b) = (sizes[k] as u128, sizes[k + 1] as u128);
         total += a * b + b;
     }
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("network parameters of layer sizes {sizes:?}"),
         total * 8,
     )?;
@@ -149,7 +213,7 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
             got: format!("{}", w.len()),
         });
     }
-    crate::error::check_finite("w", w.iter().map(|v| v.to_f64()))?;
+    crate::check::check_finite("w", w.iter().map(|v| v.to_f64()))?;
     if x.nrows() == 0 {
         return Err(Error::invalid("x", "0 rows", "need at least one sample"));
     }
@@ -166,8 +230,8 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
             ),
         });
     }
-    crate::error::check_finite_mat("x", x)?;
-    crate::error::check_finite_mat("y", y)
+    crate::check::check_finite_mat("x", x)?;
+    crate::check::check_finite_mat("y", y)
 }
 
 /// The full-data mean loss, evaluated in batches of 1024 rows (as the original's
@@ -214,23 +278,4 @@ pub(crate) fn full_loss_unchecked<T: Float, M: Model<T> + ?Sized>(
         start += len;
     }
     total / n as f64
-}
-
-/// One plain SGD step w ← w − lr·∇L_B(w) on the batch `idx` of (x, y); returns L_B(w) before the
-/// step. `grad` is scratch of length d.
-pub fn sgd_step<M: Model + ?Sized>(
-    model: &M,
-    w: &mut [f64],
-    x: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
-    idx: &[usize],
-    lr: f64,
-    grad: &mut [f64],
-) -> f64 {
-    let (xb, yb) = (gather_rows(x, idx), gather_rows(y, idx));
-    let loss = model.loss_grad(w, xb.as_ref(), yb.as_ref(), grad);
-    for (wi, g) in w.iter_mut().zip(grad.iter()) {
-        *wi -= lr * g;
-    }
-    loss
 }

@@ -5,9 +5,8 @@
 //! `validating_lambdahat/sgld_utils.py`, `mala_acceptance_probability`); the paper's guidance is
 //! to keep it high (≈ 0.9 and above), since SGLD does not correct for it.
 
-use faer::MatRef;
-
-use super::sgld::{SgldConfig, chains_checked, check_chains};
+use super::posterior::{LocalPosterior, Sampler, check_run};
+use super::sgld::SgldConfig;
 use crate::backend::{Device, Float};
 use crate::error::{Error, Result};
 use crate::models::Model;
@@ -81,10 +80,7 @@ impl EpsilonSearch {
 /// of `search.pilot_steps` steps record the MALA acceptance at every step; the bracket's ends
 /// are tried first, then log ε is bisected. Errors when even `lo` misses the target.
 pub fn calibrate_epsilon<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
+    post: &LocalPosterior<'_, T, M>,
     base: &SgldConfig,
     search: &EpsilonSearch,
     device: &Device,
@@ -95,14 +91,14 @@ pub fn calibrate_epsilon<T: Float, M: Model<T> + ?Sized>(
         mala_every: Some(1),
         ..base.clone()
     };
-    let chains = check_chains(model, w_star, x, y, &pilot, search.chains)?;
+    let chains = check_run(&pilot, post, search.chains)?;
     let mut trials = Vec::new();
     let mut acceptance = |epsilon: f64| -> Result<f64> {
         let cfg = SgldConfig {
             epsilon,
             ..pilot.clone()
         };
-        let a = match chains_checked(model, w_star, x, y, &cfg, chains, device) {
+        let a = match cfg.run(post, chains, device) {
             Ok(runs) => {
                 let all: Vec<f64> = runs
                     .iter()

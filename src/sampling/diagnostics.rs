@@ -118,7 +118,7 @@ struct Moments {
 
 fn moments(seqs: &[&[f64]]) -> Result<Moments> {
     for s in seqs {
-        crate::error::check_finite("chains", s.iter().copied())?;
+        crate::check::check_finite("chains", s.iter().copied())?;
     }
     let n = seqs[0].len() as f64;
     let means: Vec<f64> = seqs.iter().map(|s| s.iter().sum::<f64>() / n).collect();

@@ -1,6 +1,7 @@
 //! The local learning coefficient estimator (Lau, Furman, Wang, Murfet, Wei, arXiv 2308.12108;
-//! `validating_lambdahat/sgld_utils.py`, and devinterp's `estimate_learning_coeff`): λ̂(w*) = nβ·(mean of the draws' losses − L_n(w*)), with the draws from C SGLD
-//! chains started at w* ([`super::sgld`]), the baseline L_n(w*) on the full data, and a
+//! `validating_lambdahat/sgld_utils.py`, and devinterp's `estimate_learning_coeff`):
+//! λ̂(w*) = nβ·(mean of the draws' losses − L_n(w*)), with the draws from C chains of any
+//! [`Sampler`] (SGLD, MALA, SGNHT) started at w*, the baseline L_n(w*) on the full data, and a
 //! burn-in dropped from the front of every chain. Shaped like devinterp's
 //! `estimate_learning_coeff_with_summary`: per-chain values, their mean and standard deviation,
 //! the loss traces and the MALA acceptance diagnostic.
@@ -8,7 +9,7 @@
 //! ```
 //! use doubledescent::Device;
 //! use doubledescent::models::DeepLinearNetwork;
-//! use doubledescent::sampling::{BurnIn, LlcConfig, SgldConfig, estimate_llc};
+//! use doubledescent::sampling::{BurnIn, LlcConfig, LocalPosterior, SgldConfig, estimate_llc};
 //! use faer::Mat;
 //!
 //! # fn main() -> doubledescent::Result<()> {
@@ -17,20 +18,20 @@
 //! let w_star = vec![0.5, -1.0, 0.3, 0.8, 0.1, -0.4];
 //! let x = Mat::from_fn(2000, 3, |i, j| (((i * 7 + j * 3) % 11) as f64 - 5.0) / 3.0);
 //! let y = doubledescent::models::Model::forward(&model, &w_star, x.as_ref());
+//! let post = LocalPosterior::new(&model, &w_star, x.as_ref(), y.as_ref())?.localised(1.0)?;
 //! let cfg = LlcConfig {
-//!     sgld: SgldConfig { epsilon: 1e-4, gamma: 1.0, batch_size: 200, steps: 2000, ..Default::default() },
+//!     sampler: SgldConfig { epsilon: 1e-4, batch_size: 200, steps: 2000, ..Default::default() },
 //!     chains: 4,
 //!     burn_in: BurnIn::Fraction(0.5),
 //! };
-//! let s = estimate_llc(&model, &w_star, x.as_ref(), y.as_ref(), &cfg, &Device::cpu())?;
+//! let s = estimate_llc(&post, &cfg, &Device::cpu())?;
 //! assert!((s.llc_mean - 3.0).abs() < 0.6, "{}", s.llc_mean);
 //! # Ok(())
 //! # }
 //! ```
 
-use faer::MatRef;
-
-use super::sgld::{SgldConfig, chains_checked, check_chains};
+use super::posterior::{LocalPosterior, Sampler, check_run};
+use super::sgld::SgldConfig;
 use crate::backend::{Device, Float};
 use crate::error::{Error, Result};
 use crate::models::Model;
@@ -46,9 +47,9 @@ pub enum BurnIn {
 
 /// Estimator settings.
 #[derive(Clone, Debug)]
-pub struct LlcConfig {
+pub struct LlcConfig<S = SgldConfig> {
     /// The sampler.
-    pub sgld: SgldConfig,
+    pub sampler: S,
     /// Number of independent chains C.
     pub chains: usize,
     /// Burn-in.
@@ -72,9 +73,10 @@ pub struct LlcSummary {
     pub burn_in_steps: usize,
     /// Recorded losses, chains × steps (burn-in included).
     pub loss_trace: Vec<Vec<f64>>,
-    /// (step, acceptance) of the MALA diagnostic, per chain.
+    /// (step, acceptance) of the MALA diagnostic, per chain (SGLD; empty for the others).
     pub mala_acceptance: Vec<Vec<(usize, f64)>>,
-    /// Mean MALA acceptance over chains and recorded steps (`None` when not recorded).
+    /// Mean MALA acceptance over chains and recorded steps: SGLD's recorded MH probabilities,
+    /// or MALA's fraction of accepted proposals (`None` when not recorded).
     pub mala_mean: Option<f64>,
     /// Split R̂ of the kept loss draws across chains ([`super::diagnostics::split_rhat`]);
     /// `None` with fewer than 4 kept draws or constant draws.
@@ -84,21 +86,15 @@ pub struct LlcSummary {
     pub ess: Option<f64>,
 }
 
-/// λ̂ at `w_star` for data (x, y): C chains in parallel (rayon), each sequential inside, in the
-/// precision of the data (f32 as the original JAX code, or f64).
-pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-    cfg: &LlcConfig,
+/// λ̂ at w* of `post` from `cfg.chains` chains of `cfg.sampler` (rayon over chains on the CPU),
+/// in the precision of the data (f32 as the original JAX code, or f64).
+pub fn estimate_llc<T: Float, M: Model<T> + ?Sized, S: Sampler>(
+    post: &LocalPosterior<'_, T, M>,
+    cfg: &LlcConfig<S>,
     device: &Device,
 ) -> Result<LlcSummary> {
-    let chains = check_chains(model, w_star, x, y, &cfg.sgld, cfg.chains)?;
-    if chains == 0 {
-        return Err(Error::invalid("chains", 0, "need at least one chain"));
-    }
-    let steps = cfg.sgld.steps;
+    let chains = check_run(&cfg.sampler, post, cfg.chains)?;
+    let steps = cfg.sampler.steps();
     let burn_in_steps = match cfg.burn_in {
         BurnIn::Fraction(f) if (0.0..1.0).contains(&f) => (f * steps as f64) as usize,
         BurnIn::Fraction(f) => {
@@ -113,29 +109,23 @@ pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
             ));
         }
     };
-    let n = x.nrows();
-    let nbeta = cfg.sgld.nbeta.resolve(n, cfg.sgld.batch_size);
-    let init_loss = baseline_loss(model, w_star, x, y)?;
-    let chains = chains_checked(model, w_star, x, y, &cfg.sgld, chains, device)?;
+    let n = post.n();
+    let nbeta = post.nbeta(cfg.sampler.batch_size(n));
+    let init_loss = post.baseline_loss()?;
+    let chains = cfg.sampler.run(post, chains, device)?;
     let llc_per_chain: Vec<f64> = chains
         .iter()
         .map(|c| llc_from_losses(&c.losses[burn_in_steps..], init_loss, nbeta))
         .collect::<Result<_>>()?;
     for (c, (chain, &llc)) in chains.iter().zip(&llc_per_chain).enumerate() {
-        let kept_mala: Vec<(usize, f64)> = chain
-            .mala
-            .iter()
-            .copied()
-            .filter(|p| p.0 >= burn_in_steps)
-            .collect();
         super::diagnostics::check_chain(
-            "SGLD chain",
+            cfg.sampler.process(),
             c,
-            cfg.sgld.epsilon,
+            cfg.sampler.epsilon(),
             steps,
-            &kept_mala,
+            &chain.kept_acceptance(burn_in_steps),
             llc,
-            w_star.len(),
+            post.w_star().len(),
         )?;
     }
     let (llc_mean, llc_std) = crate::stats::mean_std(&llc_per_chain, 1)?;
@@ -144,7 +134,11 @@ pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
     let ess = super::diagnostics::effective_sample_size(&kept).ok();
     let mala: Vec<f64> = chains
         .iter()
-        .flat_map(|c| c.mala.iter().map(|p| p.1))
+        .flat_map(|c| {
+            c.acceptance_rate
+                .into_iter()
+                .chain(c.mala.iter().map(|p| p.1))
+        })
         .collect();
     Ok(LlcSummary {
         llc_mean,
@@ -159,24 +153,6 @@ pub fn estimate_llc<T: Float, M: Model<T> + ?Sized>(
         r_hat,
         ess,
     })
-}
-
-/// L_n(w*), the baseline of the estimator; an error when it is not finite.
-pub(crate) fn baseline_loss<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-) -> Result<f64> {
-    let init_loss = crate::models::full_loss_unchecked(model, w_star, x, y);
-    if !init_loss.is_finite() {
-        return Err(Error::NonFinite {
-            name: "w_star",
-            location: "the full-data loss L_n(w*)".into(),
-            value: init_loss,
-        });
-    }
-    Ok(init_loss)
 }
 
 /// λ̂ = nβ·(mean of `losses` − L_n(w*)) for the kept draws of one chain.

@@ -3,6 +3,8 @@
 //! coefficient it estimates (Lau, Furman, Wang, Murfet, Wei, arXiv 2308.12108; repository
 //! `validating_lambdahat`, file `sgld_utils.py`).
 //!
+//! * [`posterior`]: the [`LocalPosterior`] (model, w*, data, γ, nβ) every sampler draws from,
+//!   and the [`Sampler`] interface that SGLD, MALA and SGNHT implement.
 //! * [`sgld`]: SGLD exactly as the paper, w ← w − (ε/2)[nβ ∇L_B(w) + γ(w − w*)] + N(0, εI),
 //!   minibatches from a fresh permutation each epoch with the last partial batch dropped, and the
 //!   minibatch loss recorded after each update on the same batch (the version that produced the
@@ -11,8 +13,10 @@
 //! * [`potential`]: the localised potential and the Metropolis–Hastings acceptance of a Langevin
 //!   move, the per-step diagnostic recorded along SGLD chains.
 //! * [`mala`]: full-batch MALA (proposal N(w − (ε/2)∇U(w), εI), accepted with that probability).
-//! * [`llc`]: the estimator λ̂ = nβ(E\[L\] − L_n(w*)) over chains, from SGLD or MALA draws.
-//! * [`trajectory`]: SGD training with λ̂ measured at checkpoints.
+//! * [`sgnht`]: the stochastic-gradient Nosé–Hoover thermostat (Ding et al. 2014), devinterp's
+//!   third sampler.
+//! * [`llc`]: the estimator λ̂ = nβ(E\[L\] − L_n(w*)) over the chains of any sampler.
+//! * [`trajectory`]: minibatch SGD training with λ̂ measured at checkpoints.
 //! * [`preconditioner`]: the rescaling-equivariant preconditioner of ReLU networks.
 //! * [`calibrate`]: ε from short pilot runs, the largest that keeps the MALA acceptance at a
 //!   target.
@@ -30,10 +34,12 @@ pub mod calibrate;
 pub mod diagnostics;
 pub mod llc;
 pub mod mala;
+pub mod posterior;
 pub mod potential;
 pub mod preconditioner;
 pub mod random_dln;
 pub mod sgld;
+pub mod sgnht;
 pub mod trajectory;
 pub mod update;
 
@@ -41,11 +47,13 @@ pub use aoyagi::{LearningCoefficient, dln_learning_coefficient};
 pub use calibrate::{EpsilonCalibration, EpsilonSearch, calibrate_epsilon};
 pub use diagnostics::{effective_sample_size, split_rhat};
 pub use llc::{BurnIn, LlcConfig, LlcSummary, estimate_llc, llc_from_losses};
-pub use mala::{MalaChain, MalaConfig, MalaLlc, mala_chain, mala_llc};
+pub use mala::{MalaConfig, mala_chain};
+pub use posterior::{Chain, LocalPosterior, Localisation, Sampler, sample};
 pub use potential::mala_acceptance;
 pub use preconditioner::{Rescaled, rescale_hidden_layer};
 pub use random_dln::{DlnLlcPoint, DlnProblem, RandomDln};
-pub use sgld::{Chain, SgldConfig, sgld_chain, sgld_chains, sgld_chains_lockstep};
+pub use sgld::{SgldConfig, sgld_chain, sgld_chains_lockstep};
+pub use sgnht::{SgnhtConfig, sgnht_chain};
 pub use trajectory::{
     Checkpoint, CheckpointSeed, LlcCheckpoints, LlcTarget, SgdConfig, llc_over_training,
 };
@@ -89,20 +97,16 @@ pub enum LossTrace {
     FullData,
 }
 
-/// The checks every Langevin sampler makes of its step: ε finite and > 0, γ finite and ≥ 0, at
-/// least one step.
-pub(crate) fn check_step(epsilon: f64, gamma: f64, steps: usize) -> crate::Result<()> {
+/// The checks every Langevin sampler makes of its step: ε finite and > 0, at least one step.
+pub(crate) fn check_step(epsilon: f64, steps: usize) -> crate::Result<()> {
     use crate::Error;
     if !(epsilon.is_finite() && epsilon > 0.0) {
         return Err(Error::invalid("epsilon", epsilon, "must be finite and > 0"));
-    }
-    if !(gamma.is_finite() && gamma >= 0.0) {
-        return Err(Error::invalid("gamma", gamma, "must be finite and >= 0"));
     }
     if steps == 0 {
         return Err(Error::invalid("steps", 0, "need at least one step"));
     }
     // Every chain records one loss per step.
-    crate::error::check_alloc::<f64>(&format!("`steps` = {steps} (the loss trace)"), steps, 1)?;
+    crate::check::check_alloc::<f64>(&format!("`steps` = {steps} (the loss trace)"), steps, 1)?;
     Ok(())
 }

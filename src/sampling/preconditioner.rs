@@ -10,7 +10,7 @@
 //! depend on s.
 
 use crate::error::{Error, Result};
-use crate::models::Mlp;
+use crate::models::Dense;
 
 /// A rescaled parameter and its equivariant diagonal preconditioner.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,11 +21,12 @@ pub struct Rescaled {
     pub preconditioner: Vec<f64>,
 }
 
-/// Rescales hidden layer `layer` (0 for the first hidden layer) of `model` at `w` by `s`: W_layer
+/// Rescales hidden layer `layer` (0 for the first hidden layer) of a ReLU `model` in the plain
+/// parameterisation at `w` by `s`: W_layer
 /// and b_layer times s, W_{layer+1} divided by s; the preconditioner is s² and 1/s² there and 1
 /// elsewhere.
-pub fn rescale_hidden_layer(model: &Mlp, w: &[f64], layer: usize, s: f64) -> Result<Rescaled> {
-    let hidden = model.sizes().len().saturating_sub(2);
+pub fn rescale_hidden_layer(model: &Dense, w: &[f64], layer: usize, s: f64) -> Result<Rescaled> {
+    let hidden = model.depth();
     if layer >= hidden {
         return Err(Error::invalid(
             "layer",
@@ -33,23 +34,34 @@ pub fn rescale_hidden_layer(model: &Mlp, w: &[f64], layer: usize, s: f64) -> Res
             format!("the network has {hidden} hidden layers"),
         ));
     }
-    if w.len() != crate::models::Model::num_params(model) {
+    if w.len() != model.num_params() {
         return Err(Error::ShapeMismatch {
             what: "parameters of the network".into(),
-            expected: format!("{}", crate::models::Model::num_params(model)),
+            expected: format!("{}", model.num_params()),
             got: format!("{}", w.len()),
         });
+    }
+    if !matches!(
+        model.activation(),
+        crate::models::Activation::Relu | crate::models::Activation::Identity
+    ) {
+        return Err(Error::invalid(
+            "model",
+            format!("{:?}", model.activation()),
+            "the rescaling symmetry needs a positively homogeneous activation (ReLU or identity)",
+        ));
     }
     if !(s.is_finite() && s > 0.0) {
         return Err(Error::invalid("s", s, "must be finite and > 0"));
     }
     let mut w = w.to_vec();
     let mut p = vec![1.0; w.len()];
-    for k in model.weight_range(layer).chain(model.bias_range(layer)) {
+    let (into, into_bias) = model.layer_ranges(layer);
+    for k in into.chain(into_bias) {
         w[k] *= s;
         p[k] = s * s;
     }
-    for k in model.weight_range(layer + 1) {
+    for k in model.layer_ranges(layer + 1).0 {
         w[k] /= s;
         p[k] = 1.0 / (s * s);
     }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aoyagi::dln_learning_coefficient;
 use super::llc::{LlcConfig, estimate_llc};
+use super::posterior::{LocalPosterior, Localisation, Sampler};
 use crate::backend::{Device, Precision};
 use crate::error::{Error, Result};
 use crate::models::{DeepLinearNetwork, Model, TrueParam};
@@ -118,12 +119,12 @@ impl RandomDln {
             ));
         }
         // The largest data set the ranges allow: n × the widest input; and the largest network.
-        crate::error::check_alloc::<f64>(
+        crate::check::check_alloc::<f64>(
             &format!("`n` = {} (the DLN inputs, n × the widest input)", self.n),
             self.n,
             self.width.end,
         )?;
-        crate::error::check_bytes(
+        crate::check::check_bytes(
             format!(
                 "DLN parameters ({} layers of width {})",
                 self.layers.end, self.width.end
@@ -168,9 +169,10 @@ impl DlnProblem {
     /// are rounded and y recomputed in f32, as the original's float32 JAX code). Diverged
     /// chains (the paper's NaN rows) give a point without an estimate and the reason in `note`;
     /// other errors are returned.
-    pub fn llc_vs_truth(
+    pub fn llc_vs_truth<S: Sampler>(
         &self,
-        cfg: &LlcConfig,
+        localisation: Localisation,
+        cfg: &LlcConfig<S>,
         precision: Precision,
         device: &Device,
     ) -> Result<DlnLlcPoint> {
@@ -188,19 +190,18 @@ impl DlnProblem {
             ess: None,
         };
         let estimate = match precision {
-            Precision::F64 => estimate_llc(
-                &self.model,
-                &self.w,
-                self.x.as_ref(),
-                self.y.as_ref(),
-                cfg,
-                device,
-            ),
+            Precision::F64 => {
+                LocalPosterior::new(&self.model, &self.w, self.x.as_ref(), self.y.as_ref())
+                    .and_then(|p| p.localise(localisation))
+                    .and_then(|p| estimate_llc(&p, cfg, device))
+            }
             Precision::F32 => {
                 let w: Vec<f32> = self.w.iter().map(|&v| v as f32).collect();
                 let x = Mat::from_fn(self.x.nrows(), self.x.ncols(), |i, j| self.x[(i, j)] as f32);
                 let y = self.model.forward(&w, x.as_ref());
-                estimate_llc(&self.model, &w, x.as_ref(), y.as_ref(), cfg, device)
+                LocalPosterior::new(&self.model, &w, x.as_ref(), y.as_ref())
+                    .and_then(|p| p.localise(localisation))
+                    .and_then(|p| estimate_llc(&p, cfg, device))
             }
         };
         match estimate {

@@ -1,28 +1,24 @@
 //! SGLD chains (Welling & Teh 2011) as the LLC paper runs them (Lau et al., arXiv 2308.12108;
 //! `validating_lambdahat/sgld_utils.py`, function `sgld`).
 
-use faer::MatRef;
 use rayon::prelude::*;
 
+use super::LossTrace;
+use super::posterior::{Chain, LocalPosterior, Rows, Sampler, check_run};
 use super::potential::{Local, mala_acceptance};
 use super::update::{Step, sgld_update_chains, update_chain};
-use super::{LossTrace, NBeta};
 use crate::backend::{Backend, Device, Float};
 use crate::data::Minibatches;
 use crate::error::{Error, Result};
 use crate::models::{Model, Scratch};
 use crate::random;
 
-/// SGLD settings. `Default` gives the DLN defaults of `expt_dln.py` (ε = 1e-5, γ = 10, batch 100,
-/// 5000 steps) with nβ = n/log n.
+/// SGLD settings (the localisation γ and nβ belong to the [`LocalPosterior`]). `Default` gives
+/// the DLN defaults of `expt_dln.py` (ε = 1e-5, batch 100, 5000 steps).
 #[derive(Clone, Debug)]
 pub struct SgldConfig {
     /// Step size ε.
     pub epsilon: f64,
-    /// Localisation strength γ.
-    pub gamma: f64,
-    /// nβ.
-    pub nbeta: NBeta,
     /// Minibatch size b.
     pub batch_size: usize,
     /// Number of steps T.
@@ -43,8 +39,6 @@ impl Default for SgldConfig {
     fn default() -> Self {
         SgldConfig {
             epsilon: 1e-5,
-            gamma: 10.0,
-            nbeta: NBeta::DatasetLog,
             batch_size: 100,
             steps: 5000,
             seed: 0,
@@ -58,18 +52,13 @@ impl Default for SgldConfig {
 
 impl SgldConfig {
     pub(crate) fn validate(&self, n: usize, d: usize) -> Result<()> {
-        super::check_step(self.epsilon, self.gamma, self.steps)?;
+        super::check_step(self.epsilon, self.steps)?;
         if self.batch_size == 0 || self.batch_size > n {
             return Err(Error::invalid(
                 "batch_size",
                 self.batch_size,
                 format!("must lie in 1..={n} (the number of samples)"),
             ));
-        }
-        if let NBeta::Value(v) = self.nbeta {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::invalid("nbeta", v, "must be finite and > 0"));
-            }
         }
         if self.mala_every == Some(0) {
             return Err(Error::invalid("mala_every", 0, "must be positive"));
@@ -94,27 +83,17 @@ impl SgldConfig {
     }
 }
 
-/// One SGLD chain.
-#[derive(Clone, Debug)]
-pub struct Chain<T = f64> {
-    /// The recorded loss after every step.
-    pub losses: Vec<f64>,
-    /// (step, MALA acceptance probability) every `mala_every` steps.
-    pub mala: Vec<(usize, f64)>,
-    /// The last parameter.
-    pub last: Vec<T>,
-}
-
 /// The running state of one SGLD chain: its batch order, current parameter, scratch and records.
 /// Everything a step touches is allocated here once, so steps allocate nothing. A step is split
 /// in two around the update, so that many chains can share one fused update
 /// ([`sgld_update_chains`]) between the halves.
 struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     model: &'a M,
-    data: &'a Data<'a, T>,
+    data: &'a Rows<'a, T>,
     w_star: &'a [T],
     cfg: &'a SgldConfig,
     nbeta: f64,
+    gamma: f64,
     chain: u32,
     rng: random::Rng,
     batches: Minibatches,
@@ -132,20 +111,23 @@ struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
 
 impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     fn new(
-        model: &'a M,
-        w_star: &'a [T],
-        data: &'a Data<'a, T>,
+        post: &LocalPosterior<'a, T, M>,
+        data: &'a Rows<'a, T>,
         cfg: &'a SgldConfig,
         chain: u32,
     ) -> Result<Self> {
         let (x, y) = (data.x, data.y);
-        let (n, d, b) = (x.nrows(), w_star.len(), cfg.batch_size);
+        let (n, d, b) = (x.nrows(), post.w_star().len(), cfg.batch_size);
+        let (model, w_star) = (post.model(), post.w_star());
+        let mut scratch = Scratch::new();
+        model.prepare(&mut scratch, b)?;
         Ok(ChainState {
             model,
             data,
             w_star,
             cfg,
-            nbeta: cfg.nbeta.resolve(n, b),
+            nbeta: post.nbeta(b),
+            gamma: post.gamma(),
             chain,
             rng: random::substream(cfg.seed, chain as u64),
             batches: Minibatches::new(n, b, cfg.shuffle)?,
@@ -156,7 +138,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
             xb: vec![T::ZERO; b * x.ncols()],
             yb: vec![T::ZERO; b * y.ncols()],
             loss_w: 0.0,
-            scratch: Scratch::new(),
+            scratch,
             losses: Vec::with_capacity(cfg.steps),
             mala: Vec::new(),
         })
@@ -166,7 +148,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         Step {
             epsilon: self.cfg.epsilon,
             nbeta: self.nbeta,
-            gamma: self.cfg.gamma,
+            gamma: self.gamma,
             seed: self.cfg.seed,
             step: t as u64,
         }
@@ -194,7 +176,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
             let local = Local {
                 w_star: self.w_star,
                 nbeta: self.nbeta,
-                gamma: cfg.gamma,
+                gamma: self.gamma,
             };
             let u = local.with_data_gradient(&self.w, self.loss_w, &mut self.grad);
             let (u_new, l) = local.potential(
@@ -244,52 +226,9 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         Chain {
             losses: self.losses,
             mala: self.mala,
+            acceptance_rate: None,
             last: self.w,
         }
-    }
-}
-
-/// The data as the chains read it: the caller's matrices (for the full-data loss), and a
-/// row-major copy made once, so a minibatch is gathered as whole contiguous rows (column-major
-/// data would cost a cache miss per entry).
-struct Data<'a, T> {
-    x: MatRef<'a, T>,
-    y: MatRef<'a, T>,
-    x_rows: Vec<T>,
-    y_rows: Vec<T>,
-}
-
-impl<'a, T: Float> Data<'a, T> {
-    fn new(x: MatRef<'a, T>, y: MatRef<'a, T>) -> Self {
-        let rows = |a: MatRef<'_, T>| -> Vec<T> {
-            (0..a.nrows())
-                .flat_map(|i| (0..a.ncols()).map(move |j| a[(i, j)]))
-                .collect()
-        };
-        Data {
-            x,
-            y,
-            x_rows: rows(x),
-            y_rows: rows(y),
-        }
-    }
-
-    /// Rows `idx` into the batch buffers (row-major).
-    fn gather(&self, idx: &[usize], xb: &mut [T], yb: &mut [T]) {
-        let (a, c) = (self.x.ncols(), self.y.ncols());
-        for (k, &r) in idx.iter().enumerate() {
-            xb[k * a..(k + 1) * a].copy_from_slice(&self.x_rows[r * a..(r + 1) * a]);
-            yb[k * c..(k + 1) * c].copy_from_slice(&self.y_rows[r * c..(r + 1) * c]);
-        }
-    }
-
-    /// The batch buffers as b × N and b × M matrices.
-    fn batch<'b>(&self, xb: &'b [T], yb: &'b [T]) -> (MatRef<'b, T>, MatRef<'b, T>) {
-        let (a, c) = (self.x.ncols(), self.y.ncols());
-        (
-            MatRef::from_row_major_slice(xb, xb.len() / a, a),
-            MatRef::from_row_major_slice(yb, yb.len() / c, c),
-        )
     }
 }
 
@@ -300,137 +239,108 @@ fn precond_in<T: Float>(cfg: &SgldConfig) -> Option<Vec<T>> {
         .map(|p| p.iter().map(|&v| T::of(v)).collect())
 }
 
-/// Runs SGLD chain number `chain` from w* on data (x, y) (n × N, n × M), on the CPU, in the
-/// precision of the data (f32 or f64; the update and the recorded losses are computed in f64).
+/// Runs SGLD chain number `chain` of `post` on the CPU, in the precision of the data (f32 or
+/// f64; the update and the recorded losses are computed in f64).
 pub fn sgld_chain<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
+    post: &LocalPosterior<'_, T, M>,
     cfg: &SgldConfig,
     chain: u32,
 ) -> Result<Chain<T>> {
-    crate::models::check_inputs(model, w_star, x, y)?;
-    cfg.validate(x.nrows(), w_star.len())?;
+    check_run(cfg, post, 1)?;
     let precond = precond_in::<T>(cfg);
-    let data = Data::new(x, y);
-    run_chain(model, w_star, &data, cfg, precond.as_deref(), chain)
+    let data = Rows::new(post.x(), post.y());
+    run_chain(post, &data, cfg, precond.as_deref(), chain)
 }
 
 /// One chain on its own, with the update on the CPU; the inputs were checked by the caller.
 fn run_chain<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    data: &Data<'_, T>,
+    post: &LocalPosterior<'_, T, M>,
+    data: &Rows<'_, T>,
     cfg: &SgldConfig,
     precond: Option<&[T]>,
     chain: u32,
 ) -> Result<Chain<T>> {
-    let mut state = ChainState::new(model, w_star, data, cfg, chain)?;
+    let mut state = ChainState::new(post, data, cfg, chain)?;
     for t in 0..cfg.steps {
         state.before_update();
         let step = state.step_constants(t);
-        update_chain(&mut state.w_new, &state.grad, w_star, precond, &step, chain);
+        update_chain(
+            &mut state.w_new,
+            &state.grad,
+            post.w_star(),
+            precond,
+            &step,
+            chain,
+        );
         state.after_update(t)?;
     }
     Ok(state.finish())
 }
 
-/// Runs chains 0, 1, …, `chains` − 1 from w*. On the CPU each chain runs on its own (rayon over
-/// chains); on CUDA the chains advance in lockstep and every step updates all of them in one
-/// launch of the fused update (`cuda/sgld.cu`), with the gradients computed on the CPU. Both draw
-/// the same noise (Philox keyed by seed, chain and step) and the same batches.
-pub fn sgld_chains<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-    cfg: &SgldConfig,
-    chains: usize,
-    device: &Device,
-) -> Result<Vec<Chain<T>>> {
-    let chains = check_chains(model, w_star, x, y, cfg, chains)?;
-    chains_checked(model, w_star, x, y, cfg, chains, device)
-}
-
-/// [`sgld_chains`] once the inputs have been checked (by it, or by the LLC estimator).
-pub(crate) fn chains_checked<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-    cfg: &SgldConfig,
-    chains: u32,
-    device: &Device,
-) -> Result<Vec<Chain<T>>> {
-    if device.backend() == Backend::Cpu {
-        let precond = precond_in::<T>(cfg);
-        let data = Data::new(x, y);
-        return (0..chains)
-            .into_par_iter()
-            .map(|c| run_chain(model, w_star, &data, cfg, precond.as_deref(), c))
-            .collect();
+/// SGLD chains of a posterior. On the CPU each chain runs on its own (rayon over chains); on CUDA
+/// the chains advance in lockstep and every step updates all of them in one launch of the fused
+/// update (`cuda/sgld.cu`), with the gradients computed on the CPU. Both draw the same noise
+/// (Philox keyed by seed, chain and step) and the same batches.
+impl Sampler for SgldConfig {
+    fn process(&self) -> &'static str {
+        "SGLD chain"
     }
-    lockstep(model, w_star, x, y, cfg, chains, device)
+    fn steps(&self) -> usize {
+        self.steps
+    }
+    fn epsilon(&self) -> f64 {
+        self.epsilon
+    }
+    fn batch_size(&self, _n: usize) -> usize {
+        self.batch_size
+    }
+    fn check(&self, n: usize, d: usize) -> Result<()> {
+        self.validate(n, d)
+    }
+    fn run<T: Float, M: Model<T> + ?Sized>(
+        &self,
+        post: &LocalPosterior<'_, T, M>,
+        chains: u32,
+        device: &Device,
+    ) -> Result<Vec<Chain<T>>> {
+        if device.backend() == Backend::Cpu {
+            let precond = precond_in::<T>(self);
+            let data = Rows::new(post.x(), post.y());
+            return (0..chains)
+                .into_par_iter()
+                .map(|c| run_chain(post, &data, self, precond.as_deref(), c))
+                .collect();
+        }
+        lockstep(post, self, chains, device)
+    }
 }
 
-/// The checks shared by the multi-chain drivers; the chain count as the noise counter's type.
-pub(crate) fn check_chains<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
-    cfg: &SgldConfig,
-    chains: usize,
-) -> Result<u32> {
-    crate::models::check_inputs(model, w_star, x, y)?;
-    cfg.validate(x.nrows(), w_star.len())?;
-    let chains32 = u32::try_from(chains)
-        .map_err(|_| Error::invalid("chains", chains, "must fit in 32 bits"))?;
-    // Per chain: the loss trace, and parameters, gradients and a batch of the data.
-    let per_chain = cfg.steps as u128 * 8
-        + 4 * w_star.len() as u128 * std::mem::size_of::<T>() as u128
-        + cfg.batch_size as u128
-            * (x.ncols() + y.ncols()) as u128
-            * std::mem::size_of::<T>() as u128;
-    crate::error::check_bytes(
-        format!("{chains} chains of {} steps", cfg.steps),
-        per_chain * chains as u128,
-    )?;
-    Ok(chains32)
-}
-
-/// The lockstep driver behind [`sgld_chains`] on CUDA, on any device: all chains advance one
-/// step at a time and share one fused update per step. On the CPU it gives the same chains as
+/// The lockstep driver behind SGLD on CUDA, on any device: all chains advance one step at a
+/// time and share one fused update per step. On the CPU it gives the same chains as
 /// [`sgld_chain`] run one by one (the tests check this), so the CUDA path differs from the CPU
 /// path only in the update's arithmetic.
 pub fn sgld_chains_lockstep<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
+    post: &LocalPosterior<'_, T, M>,
     cfg: &SgldConfig,
     chains: usize,
     device: &Device,
 ) -> Result<Vec<Chain<T>>> {
-    let chains = check_chains(model, w_star, x, y, cfg, chains)?;
-    lockstep(model, w_star, x, y, cfg, chains, device)
+    let chains = check_run(cfg, post, chains)?;
+    lockstep(post, cfg, chains, device)
 }
 
 fn lockstep<T: Float, M: Model<T> + ?Sized>(
-    model: &M,
-    w_star: &[T],
-    x: MatRef<'_, T>,
-    y: MatRef<'_, T>,
+    post: &LocalPosterior<'_, T, M>,
     cfg: &SgldConfig,
     chains: u32,
     device: &Device,
 ) -> Result<Vec<Chain<T>>> {
+    let w_star = post.w_star();
     let d = w_star.len();
     let precond = precond_in::<T>(cfg);
-    let data = Data::new(x, y);
+    let data = Rows::new(post.x(), post.y());
     let mut states: Vec<ChainState<'_, T, M>> = (0..chains)
-        .map(|c| ChainState::new(model, w_star, &data, cfg, c))
+        .map(|c| ChainState::new(post, &data, cfg, c))
         .collect::<Result<_>>()?;
     let mut w_all = vec![T::ZERO; chains as usize * d];
     let mut g_all = vec![T::ZERO; chains as usize * d];

@@ -11,11 +11,13 @@
 use faer::MatRef;
 
 use super::llc::{LlcConfig, LlcSummary, estimate_llc};
+use super::posterior::{LocalPosterior, Localisation, Rows};
 use crate::backend::Device;
 use crate::data::Minibatches;
 use crate::error::{Error, Result};
-use crate::models::{Model, check_inputs, sgd_step};
+use crate::models::{Model, Scratch, check_inputs};
 use crate::random::Rng;
+use crate::training::{Sgd, Stepper};
 
 /// Plain minibatch SGD.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,6 +55,8 @@ pub struct LlcCheckpoints {
     pub after: Vec<usize>,
     /// The estimator's settings.
     pub llc: LlcConfig,
+    /// γ and nβ of the posterior at every checkpoint.
+    pub localisation: Localisation,
     /// The targets of the estimate.
     pub target: LlcTarget,
     /// The chains' seed at each checkpoint.
@@ -113,6 +117,12 @@ pub fn llc_over_training<M: Model + ?Sized>(
     }
     let mut batches = Minibatches::new(x.nrows(), sgd.batch_size, true)?;
     let mut grad = vec![0.0; w.len()];
+    let mut stepper = Sgd::new(sgd.learning_rate)?;
+    let rows = Rows::new(x, y);
+    let b = sgd.batch_size;
+    let (mut xb, mut yb) = (vec![0.0; b * x.ncols()], vec![0.0; b * y.ncols()]);
+    let mut scratch = Scratch::new();
+    model.prepare(&mut scratch, b)?;
     let mut out = Vec::with_capacity(after.len());
     let mut next = 0;
     for k in 0..=sgd.steps {
@@ -128,13 +138,14 @@ pub fn llc_over_training<M: Model + ?Sized>(
             }
             let mut cfg = checkpoints.llc.clone();
             if checkpoints.seed == CheckpointSeed::XorLastStep {
-                cfg.sgld.seed ^= k.saturating_sub(1) as u64;
+                cfg.sampler.seed ^= k.saturating_sub(1) as u64;
             }
+            let post = LocalPosterior::new(model, w, x, y)?.localise(checkpoints.localisation)?;
             let llc = match checkpoints.target {
-                LlcTarget::TrainingData => estimate_llc(model, w, x, y, &cfg, device)?,
+                LlcTarget::TrainingData => estimate_llc(&post, &cfg, device)?,
                 LlcTarget::OwnOutputs => {
                     let y_k = model.forward(w, x);
-                    estimate_llc(model, w, x, y_k.as_ref(), &cfg, device)?
+                    estimate_llc(&post.with_targets(y_k.as_ref())?, &cfg, device)?
                 }
             };
             let c = Checkpoint {
@@ -149,8 +160,10 @@ pub fn llc_over_training<M: Model + ?Sized>(
         if k == sgd.steps {
             break;
         }
-        let idx = batches.next_batch(rng);
-        sgd_step(model, w, x, y, idx, sgd.learning_rate, &mut grad);
+        rows.gather(batches.next_batch(rng), &mut xb, &mut yb);
+        let (xk, yk) = rows.batch(&xb, &yb);
+        model.loss_grad_in(&mut scratch, w, xk, yk, &mut grad);
+        stepper.update(w, &grad);
     }
     Ok(out)
 }

@@ -69,7 +69,14 @@ pub fn sgld_update_chains<T: Float>(
             });
         }
     }
-    super::check_step(step.epsilon, step.gamma, 1)?;
+    super::check_step(step.epsilon, 1)?;
+    if !(step.gamma.is_finite() && step.gamma >= 0.0) {
+        return Err(Error::invalid(
+            "gamma",
+            step.gamma,
+            "must be finite and >= 0",
+        ));
+    }
     if !(step.nbeta.is_finite() && step.nbeta > 0.0) {
         return Err(Error::invalid(
             "nbeta",
@@ -84,9 +91,9 @@ pub fn sgld_update_chains<T: Float>(
             "entries must be finite and > 0",
         ));
     }
-    crate::error::check_finite("w_star", w_star.iter().map(|v| v.to_f64()))?;
-    crate::error::check_finite("w", w.iter().map(|v| v.to_f64()))?;
-    crate::error::check_finite("grads", grads.iter().map(|v| v.to_f64()))?;
+    crate::check::check_finite("w_star", w_star.iter().map(|v| v.to_f64()))?;
+    crate::check::check_finite("w", w.iter().map(|v| v.to_f64()))?;
+    crate::check::check_finite("grads", grads.iter().map(|v| v.to_f64()))?;
     match device.compute() {
         Compute::Cpu => {
             w.par_chunks_mut(d)

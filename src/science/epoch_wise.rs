@@ -6,7 +6,7 @@
 //! The original trains a ResNet-18 on CIFAR-10 with noisy labels by Adam (lr 10⁻⁴, batch 128,
 //! `weight_decay` = λ = 10^(−ℓ) for ℓ ∈ linspace(0.1, 8, 100)) for 1000 epochs, five seeds per λ,
 //! and records the 0-1 test error after every epoch: about 12 000 GPU hours. This module runs the
-//! same protocol with any [`ReluNetwork`] and any data set: one run per λ from the same
+//! same protocol with any [`Dense`] and any data set: one run per λ from the same
 //! initialisation, cross-entropy loss, minibatch Adam with coupled weight decay, the test error at
 //! a chosen set of epochs.
 
@@ -16,14 +16,14 @@ use rayon::prelude::*;
 use crate::backend::Float;
 use crate::data::multiclass_error;
 use crate::error::{Error, Result};
-use crate::models::{OutputLoss, ReluNetwork};
+use crate::models::{Dense, Loss};
 use crate::training::MinibatchAdam;
 
 /// The settings of an epoch-wise heat map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochWise {
     /// The network (its outputs must match the classes).
-    pub net: ReluNetwork,
+    pub net: Dense,
     /// ℓ of every column: λ = 10^(−ℓ).
     pub log_lambdas: Vec<f64>,
     /// Adam's learning rate.
@@ -92,6 +92,7 @@ pub fn epoch_wise<T: Float>(
     let w0: Vec<T> = cfg.net.init(cfg.seed);
     cfg.net.check(&w0, x)?;
     cfg.net.check(&w0, x_test)?;
+    let net = cfg.net.clone().with_loss(Loss::CrossEntropy);
     let columns: Vec<Result<(Vec<f64>, Vec<f64>)>> = cfg
         .log_lambdas
         .par_iter()
@@ -107,24 +108,17 @@ pub fn epoch_wise<T: Float>(
             };
             let (mut te, mut tr) = (vec![], vec![]);
             let mut next = 0;
-            adam.run(
-                &cfg.net,
-                OutputLoss::CrossEntropy,
-                &mut w,
-                x,
-                y,
-                |epoch, w, _| {
-                    if next < cfg.record.len() && cfg.record[next] == epoch {
-                        let pt = cfg.net.predict(w, x_test)?;
-                        let p = cfg.net.predict(w, x)?;
-                        te.push(multiclass_error(pt.as_ref(), y_test)?);
-                        tr.push(multiclass_error(p.as_ref(), y)?);
-                        next += 1;
-                    }
-                    progress();
-                    Ok(())
-                },
-            )?;
+            adam.run(&net, &mut w, x, y, |epoch, w, _| {
+                if next < cfg.record.len() && cfg.record[next] == epoch {
+                    let pt = cfg.net.predict(w, x_test)?;
+                    let p = cfg.net.predict(w, x)?;
+                    te.push(multiclass_error(pt.as_ref(), y_test)?);
+                    tr.push(multiclass_error(p.as_ref(), y)?);
+                    next += 1;
+                }
+                progress();
+                Ok(())
+            })?;
             Ok((te, tr))
         })
         .collect();

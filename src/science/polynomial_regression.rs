@@ -27,8 +27,9 @@ use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 
 use crate::backend::Device;
+use crate::check::check_finite;
 use crate::data::mse;
-use crate::error::{Error, Result, check_finite};
+use crate::error::{Error, Result};
 use crate::linalg::batched_svd;
 use crate::linalg::{self, ThinSvd};
 use crate::random::numpy::RandomState;
@@ -42,7 +43,7 @@ const PINV_RCOND: f64 = 1e-15;
 pub fn legendre_features(x: &[f64], degrees: &[usize]) -> Result<Mat<f64>> {
     check_finite("x", x.iter().copied())?;
     let max = degrees.iter().copied().max().unwrap_or(0);
-    crate::error::check_alloc::<f64>("Legendre features", x.len(), degrees.len().max(max + 1))?;
+    crate::check::check_alloc::<f64>("Legendre features", x.len(), degrees.len().max(max + 1))?;
     let mut out = Mat::zeros(x.len(), degrees.len());
     let mut p = vec![0.0; max + 1];
     for (i, &xi) in x.iter().enumerate() {
@@ -151,7 +152,7 @@ impl PolynomialConfig {
             .map(|&p| n * (1 + 3 * p as u128) + 4 * self.test_points as u128)
             .sum();
         let pmax = self.num_features.iter().copied().max().unwrap_or(1) as u128;
-        crate::error::check_bytes(
+        crate::check::check_bytes(
             format!(
                 "`num_data` = {} with `repeats` = {} (the fits)",
                 self.num_data, self.repeats

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::backend::Float;
 use crate::data::{mse, multiclass_error};
 use crate::error::{Error, Result};
-use crate::models::{OutputLoss, ReluNetwork};
+use crate::models::Dense;
 use crate::random;
 use crate::training::GradientDescent;
 
@@ -155,12 +155,12 @@ pub fn width_sweep<T: Float>(
     let nets = cfg
         .widths
         .iter()
-        .map(|&k| ReluNetwork::tutorial(d, k, c))
+        .map(|&k| Dense::tutorial(d, k, c))
         .collect::<Result<Vec<_>>>()?;
     nets[0].check_targets(x, y)?;
     nets[0].check_targets(x_test, y_test)?;
     // Every run's record (its log of a few hundred bytes) is kept until the end.
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("`seeds` = {} (the runs' records)", cfg.seeds),
         cfg.seeds as u128
             * cfg.widths.len() as u128
@@ -186,7 +186,7 @@ pub fn width_sweep<T: Float>(
                 threads: 1,
             };
             let mut logs = vec![];
-            let r = gd.run(net, OutputLoss::Mse, &mut w, x, y, |step, w, _| {
+            let r = gd.run(net, &mut w, x, y, |step, w, _| {
                 if !logged(step, cfg) {
                     return Ok(());
                 }

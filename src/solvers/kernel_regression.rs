@@ -26,7 +26,8 @@ use faer::{Mat, MatRef, Side};
 
 use super::{Fit, Predict};
 use crate::backend::{Device, Float};
-use crate::error::{Error, Result, check_finite_mat, first_non_finite};
+use crate::check::{check_finite_mat, first_non_finite};
+use crate::error::{Error, Result};
 use crate::kernels::Kernel;
 use crate::linalg::{Cutoff, min_norm_lstsq};
 

@@ -8,7 +8,8 @@ use faer::{Mat, MatRef, Par};
 
 use super::{Fit, Predict};
 use crate::backend::Float;
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::linalg::{self, Cutoff, LeastSquares, min_norm_lstsq};
 
 /// An unfitted minimum-norm least-squares regressor.

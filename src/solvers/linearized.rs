@@ -16,7 +16,8 @@
 
 use faer::{Mat, MatRef};
 
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::linalg::{Cutoff, min_norm_lstsq};
 
 /// A fitted kernel-regime predictor: α = K⁺(y − f₀(X)), whether an offset was used.

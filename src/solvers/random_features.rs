@@ -24,7 +24,8 @@ use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 use super::{Fit, Predict};
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::linalg::{Cutoff, min_norm_lstsq};
 
 /// A random feature map that minimum-norm least squares can fit and evaluate.
@@ -123,7 +124,7 @@ fn check_labels(y: &[f64], n: usize) -> Result<()> {
             got: format!("{}", y.len()),
         });
     }
-    crate::error::check_finite("y", y.iter().copied())
+    crate::check::check_finite("y", y.iter().copied())
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -158,7 +159,7 @@ impl RandomFourier {
                 got: format!("{}", v.len()),
             });
         }
-        crate::error::check_finite("v", v.iter().copied())?;
+        crate::check::check_finite("v", v.iter().copied())?;
         Ok(RandomFourier { v, k, d })
     }
 
@@ -295,9 +296,9 @@ pub fn complex_mse(re: &[f64], im: &[f64], y: &[f64]) -> Result<f64> {
             got: format!("{} and {}", re.len(), im.len()),
         });
     }
-    crate::error::check_finite("re", re.iter().copied())?;
-    crate::error::check_finite("im", im.iter().copied())?;
-    crate::error::check_finite("y", y.iter().copied())?;
+    crate::check::check_finite("re", re.iter().copied())?;
+    crate::check::check_finite("im", im.iter().copied())?;
+    crate::check::check_finite("y", y.iter().copied())?;
     let n = y.len() as f64;
     let v = re
         .iter()
@@ -334,8 +335,8 @@ impl RandomRelu {
                 got: format!("{} weights and {} biases", v.len(), b.len()),
             });
         }
-        crate::error::check_finite("v", v.iter().copied())?;
-        crate::error::check_finite("b", b.iter().copied())?;
+        crate::check::check_finite("v", v.iter().copied())?;
+        crate::check::check_finite("b", b.iter().copied())?;
         Ok(RandomRelu { v, b, k, d })
     }
 

@@ -161,7 +161,7 @@ impl Param {
                                 "a range a..b needs a < b (b is excluded)",
                             ));
                         }
-                        crate::error::check_alloc::<Value>("parameter range", (b - a) as usize, 1)?;
+                        crate::check::check_alloc::<Value>("parameter range", (b - a) as usize, 1)?;
                         out.extend((a..b).map(Value::Int));
                     }
                     None => out.push(Value::Int(parse_int(name, t)?)),
@@ -450,7 +450,7 @@ impl Grid {
         }
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         // Each run holds its parameters (name and value) and an id.
-        crate::error::check_alloc::<(String, Value)>("grid runs", n, self.params.len() + 1)?;
+        crate::check::check_alloc::<(String, Value)>("grid runs", n, self.params.len() + 1)?;
         Ok(n)
     }
 

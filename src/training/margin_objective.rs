@@ -1,5 +1,5 @@
 //! The training objective of the jamming / feature–lazy experiments (`mariogeiger/feature_lazy@3e50d5c`,
-//! `main.py: run_regular` with `--f0 1`): a [`FullyConnected`] network with the initial outputs
+//! `main.py: run_regular` with `--f0 1`): a one-output [`Dense`] network with the initial outputs
 //! subtracted, f̃ = f(w, x) − f(w₀, x), and the mean [`MarginLoss`] of αf̃,
 //!
 //! ```text
@@ -13,26 +13,25 @@ use faer::MatRef;
 use super::Objective;
 use crate::backend::Float;
 use crate::error::{Error, Result};
-use crate::models::{FullyConnected, MarginLoss, Workspace};
+use crate::models::{Dense, MarginLoss, Workspace};
 
 /// A network, its training set, α and the loss.
 #[derive(Debug)]
 pub struct MarginObjective<'a, T: Float> {
-    net: &'a FullyConnected,
+    net: &'a Dense,
     x: MatRef<'a, T>,
     y: &'a [T],
     f0: Vec<T>,
     alpha: T,
     loss: MarginLoss,
     ws: Workspace<T>,
-    gout: Vec<T>,
 }
 
 impl<'a, T: Float> MarginObjective<'a, T> {
     /// The objective for inputs `x` (P × d) and labels `y` (±1), with f₀ = f(w₀, x). Checks every
     /// argument; `threads` is passed to the network's [`Workspace::parallel`].
     pub fn new(
-        net: &'a FullyConnected,
+        net: &'a Dense,
         w0: &[T],
         x: MatRef<'a, T>,
         y: &'a [T],
@@ -49,6 +48,13 @@ impl<'a, T: Float> MarginObjective<'a, T> {
         }
         let loss = loss.check()?;
         net.check(w0, x)?;
+        if net.output_dim() != 1 {
+            return Err(Error::invalid(
+                "net",
+                format!("{} outputs", net.output_dim()),
+                "the margin objective trains a network with one output",
+            ));
+        }
         if y.len() != x.nrows() {
             return Err(Error::ShapeMismatch {
                 what: "labels against inputs".into(),
@@ -68,12 +74,12 @@ impl<'a, T: Float> MarginObjective<'a, T> {
             ));
         }
         let mut ws = Workspace::new().parallel(threads);
-        let f0 = net.forward(w0, x, &mut ws)?.to_vec();
+        net.forward(w0, x, &mut ws)?;
+        let f0 = ws.output(0).to_vec();
         Ok(MarginObjective {
             net,
             x,
             y,
-            gout: vec![T::ZERO; f0.len()],
             f0,
             alpha: T::of(alpha),
             loss,
@@ -110,17 +116,18 @@ impl<T: Float> Objective<T> for MarginObjective<'_, T> {
         self.f0.len()
     }
     fn evaluate(&mut self, w: &[T], out: &mut [T], grad: &mut [T]) -> Result<f64> {
-        let f = self.net.forward(w, self.x, &mut self.ws)?;
+        self.net.forward(w, self.x, &mut self.ws)?;
         let p = self.f0.len();
         let inv_p = T::ONE / T::of(p as f64);
         let mut total = 0.0;
         for i in 0..p {
-            let o = f[i] - self.f0[i];
+            let o = self.ws.output(0)[i] - self.f0[i];
             out[i] = o;
             total += self.loss.value(o, self.y[i], self.alpha).to_f64();
-            self.gout[i] = self.loss.derivative(o, self.y[i], self.alpha) * inv_p;
+            self.ws.output_gradient()[(i, 0)] =
+                self.loss.derivative(o, self.y[i], self.alpha) * inv_p;
         }
-        self.net.backward(w, self.x, &mut self.ws, &self.gout, grad);
+        self.net.backward(w, self.x, &mut self.ws, grad);
         Ok(total / p as f64)
     }
 }

@@ -1,10 +1,16 @@
-//! Full-batch training of the [`FullyConnected`](crate::models::FullyConnected) networks: the
-//! adaptive gradient flow of Geiger, Petrini & Wyart (arXiv 2012.15110, with the integrator of
-//! `mariogeiger/gradientflow@0875a20`) and plain gradient descent ([`Integrator`]), the α-trick
-//! objective ([`MarginObjective`]), the log-linear checkpoint schedule, and whole runs with the
-//! original's stop rules, logged quantities and tangent-kernel change ([`train`], [`RunRecord`]);
-//! and the supervised loops of the tutorial's [`ReluNetwork`](crate::models::ReluNetwork)s:
-//! full-batch [`GradientDescent`] on the squared error and [`MinibatchAdam`] with weight decay.
+//! Training loops over the crate's models, built from interchangeable update rules
+//! ([`Stepper`]: plain gradient steps [`Sgd`] and [`Adam`] with coupled weight decay):
+//!
+//! * full-batch [`GradientDescent`] and minibatch [`MinibatchAdam`] over any
+//!   [`Model`](crate::models::Model) with its loss (the tutorial's width sweeps, the epoch-wise
+//!   heat map), and minibatch SGD along which
+//!   [`sampling::llc_over_training`](crate::sampling::llc_over_training) measures λ̂;
+//! * the adaptive gradient flow of Geiger, Petrini & Wyart (arXiv 2012.15110, with the
+//!   integrator of `mariogeiger/gradientflow@0875a20`) and fixed-step gradient descent
+//!   ([`Integrator`]) over any [`Objective`]: the α-trick objective of the phase diagram
+//!   ([`MarginObjective`]) or a model's own loss ([`ModelObjective`]);
+//! * the log-linear checkpoint schedule, and whole phase-diagram runs with the original's stop
+//!   rules, logged quantities and tangent-kernel change ([`train`], [`RunRecord`]).
 //!
 //! ```
 //! use doubledescent::data::{PcaConfig, binary_pca, mnist_embedded};
@@ -25,16 +31,20 @@
 mod checkpoints;
 mod gradient_flow;
 mod margin_objective;
+mod model_objective;
 mod run;
+mod steppers;
 mod supervised;
 mod sweep;
 
 pub use checkpoints::LogLinearSchedule;
 pub use gradient_flow::{Integrator, Method, Objective, StepInfo};
 pub use margin_objective::MarginObjective;
+pub use model_objective::ModelObjective;
 pub use run::{
     Budget, Checkpoint, DataInfo, DeltaKernel, Precision, RunConfig, RunData, RunRecord, SetStats,
     StopReason, load_records, save_records, train, train_on_splits,
 };
-pub use supervised::{Adam, GdOutcome, GradientDescent, MinibatchAdam};
+pub use steppers::{Adam, Sgd, Stepper};
+pub use supervised::{GdOutcome, GradientDescent, MinibatchAdam};
 pub use sweep::train_all;

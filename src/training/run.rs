@@ -19,7 +19,7 @@ use super::gradient_flow::{Integrator, Method};
 use super::margin_objective::{MarginObjective, mean_loss};
 use crate::backend::Float;
 use crate::error::{Error, Result};
-use crate::models::{Activation, FullyConnected, MarginLoss, Workspace};
+use crate::models::{Activation, Bias, Dense, MarginLoss, Workspace};
 
 /// JSON has no NaN or ∞: serde_json writes them as `null`, read back here as NaN.
 fn null_is_nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
@@ -119,8 +119,12 @@ impl RunConfig {
     }
 
     /// The network this run trains on inputs of dimension `d`.
-    pub fn network(&self, d: usize) -> Result<FullyConnected> {
-        Ok(FullyConnected::new(d, self.h, self.depth, self.activation)?.with_bias(self.bias))
+    pub fn network(&self, d: usize) -> Result<Dense> {
+        Dense::ntk(d, self.h, self.depth, self.activation)?.with_bias(if self.bias {
+            Bias::All
+        } else {
+            Bias::None
+        })
     }
 
     /// The seed of the initial weights: `seed_init`, α and P mixed (the original seeds PyTorch
@@ -398,7 +402,7 @@ fn set_stats<T: Float>(loss: MarginLoss, fdiff: &[T], f0: &[T], y: &[T], alpha: 
     }
 }
 
-fn norms<T: Float>(net: &FullyConnected, w: &[T], w0: &[T]) -> (f64, f64, Vec<f64>, Vec<f64>) {
+fn norms<T: Float>(net: &Dense, w: &[T], w0: &[T]) -> (f64, f64, Vec<f64>, Vec<f64>) {
     let sq = |a: &[T], b: Option<&[T]>| -> f64 {
         match b {
             None => a.iter().map(|v| v.to_f64().powi(2)).sum(),
@@ -465,7 +469,7 @@ pub fn train<T: Float>(
             "a run needs training and test points",
         ));
     }
-    crate::error::check_finite_mat("test inputs", data.x_test)?;
+    crate::check::check_finite_mat("test inputs", data.x_test)?;
     if cfg.delta_kernel && data.x_kernel.nrows() == 0 {
         return Err(Error::invalid(
             "kernel set",
@@ -486,7 +490,8 @@ pub fn train<T: Float>(
     )?;
     let f0_train = obj.initial_outputs().to_vec();
     let mut test_ws = Workspace::<T>::new().parallel(cfg.threads);
-    let f0_test = net.forward(&w0, data.x_test, &mut test_ws)?.to_vec();
+    net.forward(&w0, data.x_test, &mut test_ws)?;
+    let f0_test = test_ws.output(0).to_vec();
     let mut integ = Integrator::new(&mut obj, w0.clone(), cfg.method)?;
     let mut schedule = LogLinearSchedule::new(cfg.ckpt_step, cfg.ckpt_tau)?.peekable();
     let mut next_margin = 0.0f64;
@@ -534,7 +539,8 @@ pub fn train<T: Float>(
         };
         if save || crossing || stop.is_some() {
             let w = integ.weights();
-            let f = net.forward(w, data.x_test, &mut test_ws)?;
+            net.forward(w, data.x_test, &mut test_ws)?;
+            let f = test_ws.output(0);
             for ((t, &fv), &f0) in test_diff.iter_mut().zip(f).zip(&f0_test) {
                 *t = fv - f0;
             }
@@ -587,8 +593,8 @@ pub fn train<T: Float>(
         }
     };
     let delta_kernel = if cfg.delta_kernel {
-        let k0 = net.tangent_kernel(&w0, data.x_kernel, cfg.threads)?;
-        let k1 = net.tangent_kernel(integ.weights(), data.x_kernel, cfg.threads)?;
+        let k0 = net.tangent_kernel(&w0, data.x_kernel, None, 0, cfg.threads)?;
+        let k1 = net.tangent_kernel(integ.weights(), data.x_kernel, None, 0, cfg.threads)?;
         let (mut diff, mut n0, mut n1) = (0.0, 0.0, 0.0);
         for j in 0..k0.ncols() {
             for (a, b) in k0.col_as_slice(j).iter().zip(k1.col_as_slice(j)) {

@@ -1,5 +1,6 @@
-//! Supervised training of [`ReluNetwork`]s: full-batch gradient descent on the mean squared error
-//! as in the tutorial's notebooks (`DoubleDescentTutorialPart2.ipynb` cell 5: `optim.SGD(lr=10)`
+//! Supervised training loops over any [`Model`] (its own loss: a [`Dense`](crate::models::Dense)
+//! network's [`Loss`](crate::models::Loss)), each driving one [`Stepper`]: full-batch gradient
+//! descent ([`Sgd`] steps) as in the tutorial's notebooks (`DoubleDescentTutorialPart2.ipynb` cell 5: `optim.SGD(lr=10)`
 //! on all 4000 digits for 100 000 steps; `NTKAnalysis.ipynb` cell 6: lr 10⁻², stop when the loss
 //! is below 10⁻¹⁰), and minibatch Adam with coupled weight decay as in the multi-scale paper's
 //! ResNet runs (Pezeshki et al., ICML 2022; `mpezeshki/Epoch_wise_Double_Descent`,
@@ -11,9 +12,10 @@
 use faer::{Mat, MatRef};
 use rand::seq::SliceRandom;
 
+use super::steppers::{Adam, Sgd, Stepper};
 use crate::backend::Float;
 use crate::error::{Error, Result};
-use crate::models::{OutputLoss, ReluNetwork, ReluWorkspace};
+use crate::models::{Model, Scratch, check_inputs};
 use crate::random;
 
 /// Full-batch gradient descent w ← w − η∇L(w).
@@ -62,26 +64,25 @@ impl GradientDescent {
     /// train_loss)` runs at step 0, at every `log_every` steps (before that step's update, as the
     /// notebook logs at `i % 10000 == 0`) and at the end. A non-finite loss is
     /// [`Error::Diverged`].
-    pub fn run<T: Float>(
+    pub fn run<T: Float, M: Model<T> + ?Sized>(
         &self,
-        net: &ReluNetwork,
-        loss: OutputLoss,
+        model: &M,
         w: &mut [T],
         x: MatRef<'_, T>,
         y: MatRef<'_, T>,
         mut on_log: impl FnMut(usize, &[T], f64) -> Result<()>,
     ) -> Result<GdOutcome> {
         self.check()?;
-        net.check(w, x)?;
-        net.check_targets(x, y)?;
-        let mut ws = ReluWorkspace::new().parallel(self.threads);
+        check_inputs(model, w, x, y)?;
+        let mut scratch = Scratch::parallel(self.threads);
+        model.prepare(&mut scratch, x.nrows())?;
         let mut grad = vec![T::ZERO; w.len()];
-        let lr = T::of(self.lr);
+        let mut sgd = Sgd::new(self.lr)?;
         for step in 0..=self.steps {
             let value = if step < self.steps {
-                net.loss_grad(loss, w, x, y, &mut ws, &mut grad)?
+                model.loss_grad_in(&mut scratch, w, x, y, &mut grad)
             } else {
-                net.loss(loss, w, x, y, &mut ws)?
+                model.loss_in(&mut scratch, w, x, y)
             };
             if !value.is_finite() {
                 return Err(Error::Diverged {
@@ -104,75 +105,9 @@ impl GradientDescent {
             if logged {
                 on_log(step, w, value)?;
             }
-            for (wi, &gi) in w.iter_mut().zip(&grad) {
-                *wi -= lr * gi;
-            }
+            sgd.update(w, &grad);
         }
         unreachable!("the loop returns at step == steps")
-    }
-}
-
-/// Adam (Kingma & Ba 2015) exactly as `torch.optim.Adam`: the weight decay λ is added to the
-/// gradient (g ← g + λw, coupled, not AdamW), m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
-/// w ← w − lr·(m/(1 − β₁ᵗ))/(√(v/(1 − β₂ᵗ)) + ε).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Adam {
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    t: u64,
-    m: Vec<f64>,
-    v: Vec<f64>,
-}
-
-impl Adam {
-    /// Adam with PyTorch's defaults β = (0.9, 0.999), ε = 10⁻⁸, for `params` parameters.
-    pub fn new(lr: f64, weight_decay: f64, params: usize) -> Result<Adam> {
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(Error::invalid("lr", lr, "must be finite and > 0"));
-        }
-        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
-            return Err(Error::invalid(
-                "weight_decay",
-                weight_decay,
-                "must be finite and >= 0",
-            ));
-        }
-        Ok(Adam {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay,
-            t: 0,
-            m: vec![0.0; params],
-            v: vec![0.0; params],
-        })
-    }
-
-    /// Steps taken.
-    pub fn steps(&self) -> u64 {
-        self.t
-    }
-
-    /// One update of `w` with gradient `grad` (same length as at construction).
-    pub fn step<T: Float>(&mut self, w: &mut [T], grad: &[T]) {
-        debug_assert_eq!(w.len(), self.m.len());
-        self.t += 1;
-        let (b1, b2) = (self.beta1, self.beta2);
-        let c1 = 1.0 - b1.powi(self.t.min(i32::MAX as u64) as i32);
-        let c2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
-        let step = self.lr / c1;
-        let c2s = c2.sqrt();
-        for (((wi, &gi), m), v) in w.iter_mut().zip(grad).zip(&mut self.m).zip(&mut self.v) {
-            let g = gi.to_f64() + self.weight_decay * wi.to_f64();
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            let update = step * *m / ((*v).sqrt() / c2s + self.eps);
-            *wi = T::of(wi.to_f64() - update);
-        }
     }
 }
 
@@ -198,17 +133,15 @@ pub struct MinibatchAdam {
 impl MinibatchAdam {
     /// Trains from `w` (updated in place); `on_epoch(epoch, w, mean_train_loss)` runs after every
     /// epoch (1, 2, …). A non-finite batch loss is [`Error::Diverged`].
-    pub fn run<T: Float>(
+    pub fn run<T: Float, M: Model<T> + ?Sized>(
         &self,
-        net: &ReluNetwork,
-        loss: OutputLoss,
+        model: &M,
         w: &mut [T],
         x: MatRef<'_, T>,
         y: MatRef<'_, T>,
         mut on_epoch: impl FnMut(usize, &[T], f64) -> Result<()>,
     ) -> Result<()> {
-        net.check(w, x)?;
-        net.check_targets(x, y)?;
+        check_inputs(model, w, x, y)?;
         if self.batch == 0 {
             return Err(Error::invalid("batch", 0, "must be positive"));
         }
@@ -220,8 +153,12 @@ impl MinibatchAdam {
         let mut yb = Mat::<T>::zeros(b, c);
         let mut xl = Mat::<T>::zeros(n % b, d);
         let mut yl = Mat::<T>::zeros(n % b, c);
-        let mut ws_full = ReluWorkspace::new().parallel(self.threads);
-        let mut ws_last = ReluWorkspace::new().parallel(self.threads);
+        let mut ws_full = Scratch::parallel(self.threads);
+        let mut ws_last = Scratch::parallel(self.threads);
+        model.prepare(&mut ws_full, b)?;
+        if n % b > 0 {
+            model.prepare(&mut ws_last, n % b)?;
+        }
         let mut grad = vec![T::ZERO; w.len()];
         let mut order: Vec<usize> = (0..n).collect();
         let mut step = 0;
@@ -243,7 +180,7 @@ impl MinibatchAdam {
                         ym[(r, k)] = y[(i, k)];
                     }
                 }
-                let value = net.loss_grad(loss, w, xm.as_ref(), ym.as_ref(), ws, &mut grad)?;
+                let value = model.loss_grad_in(ws, w, xm.as_ref(), ym.as_ref(), &mut grad);
                 if !value.is_finite() {
                     return Err(Error::Diverged {
                         process: "Adam run",
@@ -253,7 +190,7 @@ impl MinibatchAdam {
                     });
                 }
                 total += value * chunk.len() as f64;
-                adam.step(w, &grad);
+                adam.update(w, &grad);
                 step += 1;
             }
             on_epoch(epoch, w, total / n as f64)?;

@@ -133,7 +133,7 @@ pub(crate) fn matrix<T: Float>(
     })?;
     let mut host = vec![T::ZERO; rows * m];
     let mut out = Mat::<T>::zeros(n, m);
-    let (kind, p1, p2) = (p.kind, p.p1, p.p2);
+    let (kind, p1, p2) = (p.kind.cuda_id(), p.p1, p.p2);
     let bias = i32::from(p.bias > T::ZERO);
     let depth = p.depth as i32;
     let self_diag = i32::from(self_mode);
@@ -251,7 +251,7 @@ pub(crate) fn apply<T: Float>(
     let mut partial = unsafe { rt.stream.alloc::<T>(splits * n * CW) }
         .map_err(derr("allocating partial sums"))?;
     let mut outd = unsafe { rt.stream.alloc::<T>(n * c) }.map_err(derr("allocating K·W"))?;
-    let (kind, p1, p2) = (p.kind, p.p1, p.p2);
+    let (kind, p1, p2) = (p.kind.cuda_id(), p.p1, p.p2);
     let bias = i32::from(p.bias > T::ZERO);
     let depth = p.depth as i32;
     for col0 in (0..c).step_by(CW) {

@@ -53,8 +53,9 @@ use rayon::prelude::*;
 pub use smallest_singular_value::gaussian_smallest_singular_values;
 
 use crate::backend::Device;
+use crate::check::check_finite;
 use crate::data::{RegressionData, gather_rows};
-use crate::error::{Error, Result, check_finite};
+use crate::error::{Error, Result};
 use crate::linalg::{self, Cutoff, batched_svd, min_norm_lstsq};
 use crate::random::numpy::RandomState;
 use crate::stats::{RepeatStats, group_stats};
@@ -252,7 +253,7 @@ pub fn sweep(data: &RegressionData, cfg: &SweepConfig, device: &Device) -> Resul
             .iter()
             .map(|&n| rows as u128 + 3 * n as u128 * d + 4 * d + 64)
             .sum::<u128>();
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("`repeats` = {} (the splits and their fits)", cfg.repeats),
         per_repeat * cfg.repeats as u128 * 8,
     )?;

@@ -30,7 +30,7 @@ pub fn gaussian_smallest_singular_values(
             "need a non-empty square covariance",
         ));
     }
-    crate::error::check_finite_mat("cov", cov)?;
+    crate::check::check_finite_mat("cov", cov)?;
     for i in 0..d {
         for j in 0..i {
             let (a, b) = (cov[(i, j)], cov[(j, i)]);
@@ -71,7 +71,7 @@ pub fn gaussian_smallest_singular_values(
         .iter()
         .map(|&n| 3 * n as u128 * d as u128 + d as u128)
         .sum();
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("`draws` = {draws} (the Gaussian matrices and their SVDs)"),
         values * draws as u128 * 8,
     )?;

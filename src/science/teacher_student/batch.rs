@@ -208,7 +208,7 @@ pub fn seed_average(
         req.validate()?;
     }
     let points: u128 = requests.iter().map(|r| r.times.len() as u128).sum();
-    crate::error::check_bytes(
+    crate::check::check_bytes(
         format!("{} seeds: their curves (4 per time point)", seeds.len()),
         seeds.len() as u128 * points * 4 * 8,
     )?;

@@ -96,7 +96,7 @@ impl Config {
                 "need at least one test sample (the generalisation error is averaged over them)",
             ));
         }
-        crate::error::check_alloc::<f64>(
+        crate::check::check_alloc::<f64>(
             "teacher-student inputs (n + n_test) × d",
             self.n.saturating_add(self.n_test),
             self.d,

@@ -2,7 +2,8 @@
 
 use faer::{MatRef, Par};
 
-use crate::error::{Error, Result, check_finite, check_finite_mat};
+use crate::check::{check_finite, check_finite_mat};
+use crate::error::{Error, Result};
 use crate::linalg::{self, ThinSvd};
 
 /// How training time t maps to the learned fraction of each eigenmode.

@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 use super::{EigenPro, EigenProFit, EpochReport, Validation};
 use crate::backend::{Backend, Float};
+use crate::check::{check_finite_mat as check_finite, first_non_finite};
 use crate::data::{mse, multiclass_error};
-use crate::error::{Error, Result, check_finite_mat as check_finite, first_non_finite};
+use crate::error::{Error, Result};
 use crate::random;
 
 impl<T: Float> EigenPro<T> {

@@ -10,7 +10,8 @@ use faer::{Mat, MatRef};
 use super::iterate::choose;
 use super::{Centers, EigenPro, EigenProOptions, EigenProSetup};
 use crate::backend::{Backend, Device, Float};
-use crate::error::{Error, Result, check_finite_mat};
+use crate::check::check_finite_mat;
+use crate::error::{Error, Result};
 use crate::kernels::{Kernel, nystrom_eigen};
 use crate::random;
 

@@ -16,9 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::activation::{sigmoid, softplus};
 use crate::backend::Float;
 use crate::error::{Error, Result};
+use crate::models::activation::{sigmoid, softplus};
 
 /// A per-sample loss of the scaled output F = α f̃ against a label y ∈ {−1, +1}.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
