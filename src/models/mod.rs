@@ -7,6 +7,8 @@
 //!   LLC paper; f32 or f64, with per-sample gradients and tangent kernels.
 //! * [`DeepLinearNetwork`]: f(x) = x W₁ ⋯ W_L, whose learning coefficient has Aoyagi's closed
 //!   form.
+//! * [`MarginNetwork`]: the phase diagram's α-trick objective of a dense network as a model, so
+//!   that its LLC can be sampled.
 //! * [`loss`]: the supervised losses ([`Loss`]: squared error, cross-entropy) and the margin
 //!   losses with the α trick ([`MarginLoss`]).
 //!
@@ -18,11 +20,13 @@ mod activation;
 pub mod dense;
 mod dln;
 pub mod loss;
+mod margin_network;
 
 pub use activation::{Activation, SWISH_CONSTANT};
 pub use dense::{Bias, Dense, Parameterisation, Workspace};
 pub use dln::{ChainOrder, DeepLinearNetwork, TrueParam};
 pub use loss::{Loss, MarginLoss, output_loss};
+pub use margin_network::MarginNetwork;
 
 use faer::{Mat, MatRef};
 

@@ -11,10 +11,13 @@
 //! * [`phase_diagram`]: jamming, feature and lazy training of fully connected networks, the
 //!   analyses of Geiger, Petrini & Wyart's phase diagram (arXiv 2012.15110);
 //! * [`width_sweep`]: model-wise double descent of trained one-hidden-layer ReLU networks on
-//!   MNIST (the deep-learning-theory tutorial's second notebook).
+//!   MNIST (the deep-learning-theory tutorial's second notebook);
+//! * [`llc_of_networks`]: the local learning coefficient of those trained networks, across the
+//!   interpolation threshold and across the jamming transition (new here).
 
 pub mod epoch_wise;
 pub mod least_squares;
+pub mod llc_of_networks;
 pub mod phase_diagram;
 pub mod polynomial_regression;
 pub mod teacher_student;

@@ -79,6 +79,8 @@ pub struct WidthRun {
     pub logs: Vec<WidthLog>,
     /// Wall time of the run in seconds.
     pub seconds: f64,
+    /// The final parameters (in f64; the run's own precision rounds them back exactly).
+    pub weights: Vec<f64>,
 }
 
 impl WidthRun {
@@ -159,12 +161,17 @@ pub fn width_sweep<T: Float>(
         .collect::<Result<Vec<_>>>()?;
     nets[0].check_targets(x, y)?;
     nets[0].check_targets(x_test, y_test)?;
-    // Every run's record (its log of a few hundred bytes) is kept until the end.
+    // Every run's record (its log of a few hundred bytes and its final parameters) is kept until
+    // the end.
     crate::check::check_bytes(
         format!("`seeds` = {} (the runs' records)", cfg.seeds),
         cfg.seeds as u128
-            * cfg.widths.len() as u128
-            * (std::mem::size_of::<WidthRun>() as u128 + 1024),
+            * nets
+                .iter()
+                .map(|n| {
+                    std::mem::size_of::<WidthRun>() as u128 + 1024 + 8 * n.num_params() as u128
+                })
+                .sum::<u128>(),
     )?;
     let mut order: Vec<(usize, usize)> = (0..nets.len())
         .flat_map(|i| (0..cfg.seeds).map(move |s| (i, s)))
@@ -208,6 +215,7 @@ pub fn width_sweep<T: Float>(
                 params: net.num_params(),
                 logs,
                 seconds: t0.elapsed().as_secs_f64(),
+                weights: w.iter().map(|v| v.to_f64()).collect(),
             });
             ((i, rep), run)
         })

@@ -89,6 +89,9 @@ pub struct RunConfig {
     pub delta_kernel: bool,
     /// Threads of one run's GEMMs (1: sequential, the right choice when runs go in parallel).
     pub threads: usize,
+    /// Keep the final parameters in the record ([`RunRecord::weights`]), to sample around them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_weights: bool,
 }
 
 impl RunConfig {
@@ -115,6 +118,7 @@ impl RunConfig {
             precision: Precision::F64,
             delta_kernel: true,
             threads: 1,
+            keep_weights: false,
         }
     }
 
@@ -286,6 +290,9 @@ pub struct RunRecord {
     pub delta_kernel: Option<DeltaKernel>,
     /// Total wall-clock seconds, kernels included.
     pub wall: f64,
+    /// The final parameters (in f64), when [`RunConfig::keep_weights`] asked for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f64>>,
 }
 
 impl RunRecord {
@@ -627,6 +634,9 @@ pub fn train<T: Float>(
         test_labels: data.y_test.iter().map(|v| v.to_f64()).collect(),
         delta_kernel,
         wall: start.elapsed().as_secs_f64(),
+        weights: cfg
+            .keep_weights
+            .then(|| integ.weights().iter().map(|v| v.to_f64()).collect()),
     })
 }
 

@@ -78,7 +78,7 @@ impl<T: Float> Workspace<T> {
         self.gout.as_mut()
     }
 
-    pub(super) fn ensure(&mut self, net: &Dense, rows: usize) -> Result<()> {
+    pub(crate) fn ensure(&mut self, net: &Dense, rows: usize) -> Result<()> {
         if self.rows == rows && self.sizes == net.sizes() {
             return Ok(());
         }

@@ -1,0 +1,359 @@
+//! Every sampler on every model: SGLD, MALA and SGNHT behind the one `Sampler` interface, run by
+//! `estimate_llc` on a `LocalPosterior`, against closed forms.
+//!
+//! * A Gaussian posterior: linear regression y = xW* with orthogonal input columns, whose
+//!   localised tempered posterior is N(W*, (nβH + γI)⁻¹), so E[nβ(L − L(W*))] =
+//!   ½ Σₖ nβhₖ/(nβhₖ + γ) exactly (the trace of a Gaussian quadratic form).
+//! * A singular model: a dense network with the identity activation is a deep linear network,
+//!   whose learning coefficient is Aoyagi's closed form; all three samplers reach it in f32 and
+//!   f64.
+
+use doubledescent::Device;
+use doubledescent::models::{
+    Activation, Bias, DeepLinearNetwork, Dense, Model, Parameterisation, TrueParam,
+};
+use doubledescent::random::seeded;
+use doubledescent::sampling::{
+    BurnIn, LlcConfig, LlcSummary, LocalPosterior, MalaConfig, NBeta, Sampler, SgldConfig,
+    SgnhtConfig, dln_learning_coefficient, estimate_llc,
+};
+use doubledescent::{Float, Result};
+use faer::{Mat, MatRef};
+use rand::RngExt;
+
+fn llc<T: Float, M: Model<T> + ?Sized, S: Sampler>(
+    model: &M,
+    w: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
+    gamma: f64,
+    sampler: S,
+    chains: usize,
+) -> Result<LlcSummary> {
+    let post = LocalPosterior::new(model, w, x, y)?
+        .localised(gamma)?
+        .tempered(NBeta::DatasetLog)?;
+    let cfg = LlcConfig {
+        sampler,
+        chains,
+        burn_in: BurnIn::Fraction(0.5),
+    };
+    estimate_llc(&post, &cfg, &Device::cpu())
+}
+
+fn to32(a: &Mat<f64>) -> Mat<f32> {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] as f32)
+}
+
+/// Linear regression N = 3 → M = 2 on n = 2¹² rows whose columns are ±cⱼ Walsh patterns
+/// (exactly orthogonal: XᵀX = n·diag(cⱼ²)), and the closed-form E[λ̂] at γ.
+fn gaussian_problem(gamma: f64) -> (DeepLinearNetwork, Vec<f64>, Mat<f64>, Mat<f64>, f64) {
+    let (n, nin, nout) = (1usize << 12, 3, 2);
+    let c = [0.3, 1.0, 2.0];
+    let x = Mat::from_fn(n, nin, |i, j| {
+        let bits = [i & 1, (i >> 1) & 1, (i >> 2) & 1];
+        // Walsh functions of one, two and three bits: orthogonal over any 8 consecutive rows.
+        let s = match j {
+            0 => bits[0],
+            1 => bits[1] ^ bits[0],
+            _ => bits[2] ^ bits[1] ^ bits[0],
+        };
+        if s == 0 { c[j] } else { -c[j] }
+    });
+    let model = DeepLinearNetwork::new(nin, &[], nout).unwrap();
+    let w = vec![0.5, -1.0, 0.3, 0.8, 0.1, -0.4];
+    let y = model.forward(&w, x.as_ref());
+    // L = (1/(nM)) Σ ‖x(W − W*)‖² = ½ δᵀHδ with H = (2/(nM))XᵀX per output column.
+    let nbeta = n as f64 / (n as f64).ln();
+    let expected: f64 = c
+        .iter()
+        .map(|cj| {
+            let h = 2.0 * cj * cj / nout as f64;
+            0.5 * nbeta * h / (nbeta * h + gamma)
+        })
+        .sum::<f64>()
+        * nout as f64;
+    (model, w, x, y, expected)
+}
+
+#[test]
+fn every_sampler_recovers_the_gaussian_posterior_in_f32_and_f64() {
+    // γ comparable to nβh = 44, 492, 1970, so E[λ̂] = 1.618 is far from d/2 = 3: the formula
+    // is tested, not the regular-model limit.
+    let gamma = 300.0;
+    let (model, w, x, y, expected) = gaussian_problem(gamma);
+    assert!((expected - 1.618).abs() < 0.001, "{expected}");
+    let (w32, x32) = (w.iter().map(|&v| v as f32).collect::<Vec<_>>(), to32(&x));
+    let y32 = model.forward(&w32, x32.as_ref());
+    let sgld = SgldConfig {
+        epsilon: 1e-4,
+        batch_size: 256,
+        steps: 4000,
+        mala_every: None,
+        ..Default::default()
+    };
+    let mala = MalaConfig {
+        epsilon: 1e-3,
+        steps: 2000,
+        seed: 3,
+    };
+    let sgnht = SgnhtConfig {
+        epsilon: 1e-4,
+        batch_size: 256,
+        steps: 4000,
+        ..Default::default()
+    };
+    let check = |name: &str, s: LlcSummary, tol: f64| {
+        let rel = (s.llc_mean - expected).abs() / expected;
+        eprintln!(
+            "{name}: λ̂ = {:.4} ± {:.4} (closed form {expected:.4})",
+            s.llc_mean, s.llc_std
+        );
+        assert!(
+            rel < tol,
+            "{name}: λ̂ = {} ± {} against {expected}",
+            s.llc_mean,
+            s.llc_std
+        );
+    };
+    let chains = 4;
+    {
+        check(
+            "SGLD f64",
+            llc(
+                &model,
+                &w,
+                x.as_ref(),
+                y.as_ref(),
+                gamma,
+                sgld.clone(),
+                chains,
+            )
+            .unwrap(),
+            0.08,
+        );
+        let m = llc(
+            &model,
+            &w,
+            x.as_ref(),
+            y.as_ref(),
+            gamma,
+            mala.clone(),
+            chains,
+        )
+        .unwrap();
+        assert!(
+            m.mala_mean.unwrap() > 0.5,
+            "MALA acceptance {:?}",
+            m.mala_mean
+        );
+        check("MALA f64", m, 0.08);
+        check(
+            "SGNHT f64",
+            llc(
+                &model,
+                &w,
+                x.as_ref(),
+                y.as_ref(),
+                gamma,
+                sgnht.clone(),
+                chains,
+            )
+            .unwrap(),
+            0.08,
+        );
+        check(
+            "SGLD f32",
+            llc(
+                &model,
+                &w32,
+                x32.as_ref(),
+                y32.as_ref(),
+                gamma,
+                sgld.clone(),
+                chains,
+            )
+            .unwrap(),
+            0.08,
+        );
+        check(
+            "MALA f32",
+            llc(
+                &model,
+                &w32,
+                x32.as_ref(),
+                y32.as_ref(),
+                gamma,
+                mala.clone(),
+                chains,
+            )
+            .unwrap(),
+            0.08,
+        );
+        check(
+            "SGNHT f32",
+            llc(
+                &model,
+                &w32,
+                x32.as_ref(),
+                y32.as_ref(),
+                gamma,
+                sgnht.clone(),
+                chains,
+            )
+            .unwrap(),
+            0.08,
+        );
+    }
+}
+
+/// The identity-activation dense network in the plain parameterisation computes x W₁ᵀ W₂ᵀ with
+/// the deep linear network's parameter layout.
+fn linear_dense(nin: usize, hidden: usize, nout: usize) -> Dense {
+    Dense::new(
+        nin,
+        &[hidden],
+        nout,
+        Activation::Identity,
+        Parameterisation::Standard,
+    )
+    .unwrap()
+    .with_bias(Bias::None)
+    .unwrap()
+}
+
+#[test]
+fn every_sampler_on_a_dense_network_reaches_aoyagi_in_f32_and_f64() {
+    let (nin, hidden, nout, n) = (3, 4, 3, 5000);
+    let dln = DeepLinearNetwork::new(nin, &[hidden], nout).unwrap();
+    let net = linear_dense(nin, hidden, nout);
+    let mut rng = seeded(0);
+    let w = dln
+        .true_param(
+            &mut rng,
+            TrueParam::RandRank {
+                prop_rank_reduce: 0.5,
+            },
+        )
+        .unwrap();
+    let x = Mat::from_fn(n, nin, |_, _| rng.random::<f64>() * 20.0 - 10.0);
+    let y = dln.forward(&w, x.as_ref());
+    // The same function: the dense network's outputs are the DLN's.
+    let f = net.predict(&w, x.as_ref()).unwrap();
+    for i in 0..n {
+        for j in 0..nout {
+            assert!((f[(i, j)] - y[(i, j)]).abs() < 1e-12 * (1.0 + y[(i, j)].abs()));
+        }
+    }
+    let rank = dln.true_rank(&w).unwrap();
+    let lambda = dln_learning_coefficient(dln.sizes(), rank).unwrap().lambda;
+    let (w32, x32) = (w.iter().map(|&v| v as f32).collect::<Vec<_>>(), to32(&x));
+    let y32 = Model::<f32>::forward(&net, &w32, x32.as_ref());
+    let sgld = SgldConfig {
+        epsilon: 1e-6,
+        batch_size: 500,
+        steps: 3000,
+        ..Default::default()
+    };
+    let mala = MalaConfig {
+        epsilon: 1e-6,
+        steps: 2000,
+        seed: 1,
+    };
+    let sgnht = SgnhtConfig {
+        epsilon: 1e-6,
+        batch_size: 500,
+        steps: 3000,
+        ..Default::default()
+    };
+    let mut seen = vec![];
+    let mut check = |name: &str, s: LlcSummary| {
+        let rel = (s.llc_mean - lambda).abs() / lambda;
+        eprintln!(
+            "{name}: λ̂ = {:.4} ± {:.4} (Aoyagi {lambda})",
+            s.llc_mean, s.llc_std
+        );
+        assert!(
+            rel < 0.2,
+            "{name}: λ̂ = {} ± {} against Aoyagi's λ = {lambda} (rank {rank})",
+            s.llc_mean,
+            s.llc_std
+        );
+        seen.push(s.llc_mean);
+    };
+    let g = 1.0;
+    check(
+        "SGLD f64",
+        llc(&net, &w, x.as_ref(), y.as_ref(), g, sgld.clone(), 4).unwrap(),
+    );
+    check(
+        "MALA f64",
+        llc(&net, &w, x.as_ref(), y.as_ref(), g, mala.clone(), 4).unwrap(),
+    );
+    check(
+        "SGNHT f64",
+        llc(&net, &w, x.as_ref(), y.as_ref(), g, sgnht.clone(), 4).unwrap(),
+    );
+    check(
+        "SGLD f32",
+        llc(&net, &w32, x32.as_ref(), y32.as_ref(), g, sgld, 4).unwrap(),
+    );
+    check(
+        "MALA f32",
+        llc(&net, &w32, x32.as_ref(), y32.as_ref(), g, mala, 4).unwrap(),
+    );
+    check(
+        "SGNHT f32",
+        llc(&net, &w32, x32.as_ref(), y32.as_ref(), g, sgnht, 4).unwrap(),
+    );
+    assert_eq!(seen.len(), 6);
+}
+
+/// SGLD runs on the dense network in its three parameterisations (ReLU, swish, softplus; with and
+/// without biases) in both precisions, and at a parameter that fits its own outputs exactly
+/// gives 0 < λ̂ < d/2 (Watanabe: λ ≤ d/2).
+#[test]
+fn samplers_run_on_every_dense_configuration() {
+    let mut rng = seeded(4);
+    let n = 600;
+    let x = Mat::from_fn(n, 4, |_, _| rng.random::<f64>() * 2.0 - 1.0);
+    for (act, param, bias) in [
+        (Activation::Relu, Parameterisation::Tutorial, Bias::Hidden),
+        (
+            Activation::Swish { beta: 10.0 },
+            Parameterisation::Ntk,
+            Bias::None,
+        ),
+        (
+            Activation::Softplus { beta: 3.0 },
+            Parameterisation::Standard,
+            Bias::All,
+        ),
+    ] {
+        let net = Dense::new(4, &[6, 5], 2, act, param)
+            .unwrap()
+            .with_bias(bias)
+            .unwrap();
+        let w: Vec<f64> = net.init(7);
+        let y = net.predict(&w, x.as_ref()).unwrap();
+        let x32 = to32(&x);
+        let w32: Vec<f32> = net.init(7);
+        let y32 = net.predict(&w32, x32.as_ref()).unwrap();
+        let d = net.num_params() as f64;
+        let sgld = SgldConfig {
+            epsilon: 1e-5,
+            batch_size: 100,
+            steps: 400,
+            ..Default::default()
+        };
+        let a = llc(&net, &w, x.as_ref(), y.as_ref(), 10.0, sgld.clone(), 2).unwrap();
+        let b = llc(&net, &w32, x32.as_ref(), y32.as_ref(), 10.0, sgld, 2).unwrap();
+        for s in [&a, &b] {
+            assert!(
+                s.llc_mean > 0.0 && s.llc_mean < d / 2.0,
+                "{act:?}: {}",
+                s.llc_mean
+            );
+        }
+    }
+}
