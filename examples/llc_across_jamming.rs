@@ -60,6 +60,17 @@ struct Args {
     gamma: f64,
 }
 
+/// One trained network and its estimate.
+struct Row {
+    h: usize,
+    seed: u64,
+    params: usize,
+    unfitted: usize,
+    test_err: f64,
+    est: Option<NetworkLlc>,
+    note: String,
+}
+
 fn run(args: &Args) -> Result<()> {
     let (fig, net) = (&args.fig, &args.net);
     let dir = fig.dir("llc_across_jamming")?;
@@ -125,7 +136,7 @@ fn run(args: &Args) -> Result<()> {
         search.target_acceptance
     );
     let pb = progress_bar(records.len() as u64, "λ̂");
-    let mut rows: Vec<(usize, u64, usize, usize, f64, Option<NetworkLlc>, String)> = vec![];
+    let mut rows: Vec<Row> = vec![];
     for r in &records {
         let est = match r.config.precision {
             Precision::F64 => record_llc(
@@ -153,19 +164,19 @@ fn run(args: &Args) -> Result<()> {
             Err(e) => return Err(e),
         };
         let last = r.last();
-        rows.push((
-            r.config.h,
-            r.config.seed_init,
-            r.n_params,
-            last.train.nd,
-            last.test.err,
+        rows.push(Row {
+            h: r.config.h,
+            seed: r.config.seed_init,
+            params: r.n_params,
+            unfitted: last.train.nd,
+            test_err: last.test.err,
             est,
             note,
-        ));
+        });
         pb.inc(1);
     }
     pb.finish_and_clear();
-    rows.sort_by_key(|r| (r.0, r.1));
+    rows.sort_by_key(|r| (r.h, r.seed));
 
     let rules = Rules {
         min_group_exclusive: 1,
@@ -184,7 +195,16 @@ fn run(args: &Args) -> Result<()> {
         "ε",
         "R̂",
     ]);
-    for (h, seed, n, nd, err, est, note) in &rows {
+    for Row {
+        h,
+        seed,
+        params: n,
+        unfitted: nd,
+        test_err: err,
+        est,
+        note,
+    } in &rows
+    {
         let s = est.as_ref().map(|e| &e.summary);
         table.row([
             h.to_string(),
@@ -196,11 +216,9 @@ fn run(args: &Args) -> Result<()> {
                 format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std)
             }),
             fmt_opt(s.map(|s| s.llc_mean / (*n as f64 / 2.0)), 4),
-            fmt_opt(
-                est.as_ref()
-                    .and_then(|e| e.calibration.as_ref().map(|c| c.epsilon)),
-                2,
-            ),
+            est.as_ref()
+                .and_then(|e| e.calibration.as_ref())
+                .map_or("—".into(), |c| format!("{:.2e}", c.epsilon)),
             fmt_opt(s.and_then(|s| s.r_hat), 3),
         ]);
     }
@@ -217,33 +235,30 @@ fn run(args: &Args) -> Result<()> {
     );
 
     // Per-width means over the seeds with an estimate.
-    let mut hs: Vec<usize> = rows.iter().map(|r| r.0).collect();
+    let mut hs: Vec<usize> = rows.iter().map(|r| r.h).collect();
     hs.dedup();
-    let mean_of = |h: usize,
-                   f: &dyn Fn(
-        &(usize, u64, usize, usize, f64, Option<NetworkLlc>, String),
-    ) -> Option<f64>| {
-        let v: Vec<f64> = rows.iter().filter(|r| r.0 == h).filter_map(f).collect();
+    let mean_of = |h: usize, f: &dyn Fn(&Row) -> Option<f64>| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.h == h).filter_map(f).collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
     let mean_err: Vec<f64> = hs
         .iter()
-        .map(|&h| mean_of(h, &|r| Some(r.4)).unwrap_or(f64::NAN))
+        .map(|&h| mean_of(h, &|r| Some(r.test_err)).unwrap_or(f64::NAN))
         .collect();
     let mean_llc: Vec<f64> = hs
         .iter()
-        .map(|&h| mean_of(h, &|r| r.5.as_ref().map(|e| e.summary.llc_mean)).unwrap_or(f64::NAN))
+        .map(|&h| mean_of(h, &|r| r.est.as_ref().map(|e| e.summary.llc_mean)).unwrap_or(f64::NAN))
         .collect();
     let n_of: Vec<f64> = hs
         .iter()
         .map(|&h| {
             rows.iter()
-                .find(|r| r.0 == h)
-                .map_or(f64::NAN, |r| r.2 as f64)
+                .find(|r| r.h == h)
+                .map_or(f64::NAN, |r| r.params as f64)
         })
         .collect();
     let hf: Vec<f64> = hs.iter().map(|&h| h as f64).collect();
-    let top_err = rows.iter().map(|r| r.4).fold(0.0, f64::max) * 1.1 + 1e-3;
+    let top_err = rows.iter().map(|r| r.test_err).fold(0.0, f64::max) * 1.1 + 1e-3;
     let mut errors = LinePanel::new(
         format!("Test error, α̃ = {}", args.alpha),
         Axis::log("width h"),
@@ -253,8 +268,8 @@ fn run(args: &Args) -> Result<()> {
     .with(
         Series::line(
             "seeds",
-            rows.iter().map(|r| r.0 as f64).collect(),
-            rows.iter().map(|r| r.4).collect(),
+            rows.iter().map(|r| r.h as f64).collect(),
+            rows.iter().map(|r| r.test_err).collect(),
             Rgb::hex(0x9999CC),
         )
         .styled(Style::Points),
@@ -279,9 +294,9 @@ fn run(args: &Args) -> Result<()> {
     .with(
         Series::line(
             "seeds",
-            rows.iter().map(|r| r.2 as f64).collect(),
+            rows.iter().map(|r| r.params as f64).collect(),
             rows.iter()
-                .map(|r| r.5.as_ref().map_or(f64::NAN, |e| e.summary.llc_mean))
+                .map(|r| r.est.as_ref().map_or(f64::NAN, |e| e.summary.llc_mean))
                 .collect(),
             Rgb::hex(0x99CC99),
         )
@@ -308,8 +323,8 @@ fn run(args: &Args) -> Result<()> {
     if let Some((a, b)) = band {
         let n_at = |h: usize| {
             rows.iter()
-                .find(|r| r.0 == h)
-                .map_or(f64::NAN, |r| r.2 as f64)
+                .find(|r| r.h == h)
+                .map_or(f64::NAN, |r| r.params as f64)
         };
         for (h, label) in [(a, "jamming band"), (b, "")] {
             errors = errors.with(
@@ -341,7 +356,7 @@ fn run(args: &Args) -> Result<()> {
     let csv = dir.join("llc_across_jamming.csv");
     let col = |f: &dyn Fn(&NetworkLlc) -> Option<f64>| -> Vec<f64> {
         rows.iter()
-            .map(|r| r.5.as_ref().and_then(f).unwrap_or(f64::NAN))
+            .map(|r| r.est.as_ref().and_then(f).unwrap_or(f64::NAN))
             .collect()
     };
     write_csv(
@@ -360,11 +375,11 @@ fn run(args: &Args) -> Result<()> {
             "ess",
         ],
         &[
-            &rows.iter().map(|r| r.0 as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.1 as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.2 as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.3 as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.h as f64).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.seed as f64).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.params as f64).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.unfitted as f64).collect::<Vec<_>>(),
+            &rows.iter().map(|r| r.test_err).collect::<Vec<_>>(),
             &col(&|e| Some(e.summary.llc_mean)),
             &col(&|e| Some(e.summary.llc_std)),
             &col(&|e| e.calibration.as_ref().map(|c| c.epsilon)),

@@ -201,11 +201,9 @@ fn run(args: &Args) -> Result<()> {
                 format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std)
             }),
             fmt_opt(s.map(|s| s.llc_mean / (*d as f64 / 2.0)), 4),
-            fmt_opt(
-                est.as_ref()
-                    .and_then(|e| e.calibration.as_ref().map(|c| c.epsilon)),
-                2,
-            ),
+            est.as_ref()
+                .and_then(|e| e.calibration.as_ref())
+                .map_or("—".into(), |c| format!("{:.2e}", c.epsilon)),
             fmt_opt(s.and_then(|s| s.r_hat), 3),
             fmt_opt(s.and_then(|s| s.ess), 0),
         ]);

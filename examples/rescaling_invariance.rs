@@ -93,7 +93,6 @@ fn run(args: &Args) -> Result<()> {
                 loss_trace: LossTrace::FullData,
                 preconditioner: p,
                 mala_every: None,
-                ..Default::default()
             },
             chains,
             burn_in: BurnIn::Steps(0),

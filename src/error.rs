@@ -108,7 +108,7 @@ pub enum Error {
         reason: String,
     },
     /// An allocation the arguments ask for exceeds the memory budget: the memory this machine
-    /// has available, or the limit set by [`set_memory_limit`] or `DOUBLEDESCENT_MEMORY_LIMIT`.
+    /// has available, or the limit set by [`set_memory_limit`](crate::check::set_memory_limit) or `DOUBLEDESCENT_MEMORY_LIMIT`.
     #[error("{name} needs {}, more than the {} {budget}", human_bytes(*.needed_bytes), human_bytes(*.available_bytes))]
     TooLarge {
         /// The argument or result that would be allocated, with its value where it helps.

@@ -23,7 +23,7 @@ const TRAILING_SLACK: u64 = 64 << 10;
 
 /// Reads an IDX file; a gzip file (detected by its magic bytes, not its name; every member of a
 /// multi-member file, as `zcat` reads it) is decompressed. The header is read first, and no
-/// more is read or decompressed than it declares (plus [`TRAILING_SLACK`] bytes to report
+/// more is read or decompressed than it declares (plus `TRAILING_SLACK` bytes to report
 /// trailing data), after checking that size against the memory budget.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     let path = path.as_ref();

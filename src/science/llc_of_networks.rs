@@ -7,7 +7,7 @@
 //! Both posteriors are the samplers' localised tempered posterior around the trained parameter
 //! w* on the training loss the network was trained on: the mean squared error of the one-hot
 //! outputs for the tutorial's networks, the α-trick margin objective
-//! ([`MarginNetwork`](crate::models::MarginNetwork)) for the phase diagram's.
+//! ([`MarginNetwork`]) for the phase diagram's.
 
 use faer::{Mat, MatRef};
 

@@ -120,9 +120,9 @@ impl<T: Float> Objective<T> for MarginObjective<'_, T> {
         let p = self.f0.len();
         let inv_p = T::ONE / T::of(p as f64);
         let mut total = 0.0;
-        for i in 0..p {
+        for (i, o_i) in out.iter_mut().enumerate().take(p) {
             let o = self.ws.output(0)[i] - self.f0[i];
-            out[i] = o;
+            *o_i = o;
             total += self.loss.value(o, self.y[i], self.alpha).to_f64();
             self.ws.output_gradient()[(i, 0)] =
                 self.loss.derivative(o, self.y[i], self.alpha) * inv_p;

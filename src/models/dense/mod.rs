@@ -30,7 +30,7 @@
 //! batch as faer GEMMs with the activation and its derivative evaluated in one fused pass; a
 //! [`Workspace`] holds every buffer, so repeated gradients allocate nothing. The same backward
 //! signals give the gradient, the per-sample gradients ([`Dense::jacobian`]) and the empirical
-//! tangent kernel ([`Dense::tangent_kernel`]). As a sampler's [`Model`](super::Model) the network
+//! tangent kernel ([`Dense::tangent_kernel`]). As a sampler's [`Model`] the network
 //! runs in f32 and in f64 with its [`Loss`].
 
 mod passes;
@@ -368,7 +368,7 @@ impl Dense {
             Parameterisation::Tutorial => (0..self.num_params())
                 .map(|_| T::of(rng.sample::<f64, _>(StandardNormal)))
                 .collect(),
-            Parameterisation::Ntk => self.init_weights(&mut rng, |_| 1.0, |z| Some(z)),
+            Parameterisation::Ntk => self.init_weights(&mut rng, |_| 1.0, Some),
             Parameterisation::Standard => self.init_he(&mut rng),
         }
     }
