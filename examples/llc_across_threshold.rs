@@ -11,7 +11,7 @@
 //! against the number of parameters, the threshold n·10 marked.
 //!
 //! Default: 50 digits per class pooled to 14×14 (n = 500, threshold 5000 parameters at width
-//! 24.2), 9 widths around it, 10 000 steps in f32, 4 chains × 2000 SGLD steps: a few minutes on
+//! 24.2), 9 widths around it, 25 000 steps in f32 (as `width_sweep_mnist`), 4 chains × 2000 SGLD steps: a few minutes on
 //! 2 cores. `--quick` is seconds.
 //!
 //! `cargo run --release --example llc_across_threshold`
@@ -44,7 +44,7 @@ struct Args {
     /// Hidden widths [default: 6,12,18,22,24,27,30,60,120; 2,5,10,20 with --quick]
     #[arg(long, value_delimiter = ',')]
     widths: Option<Vec<usize>>,
-    /// Gradient-descent steps [default: 10000; 300 with --quick]
+    /// Gradient-descent steps [default: 25000; 300 with --quick]
     #[arg(long)]
     steps: Option<usize>,
     /// Gradient-descent step size (the notebook's)
@@ -72,7 +72,7 @@ fn run(args: &Args) -> Result<()> {
     let dir = fig.dir("llc_across_threshold")?;
     let device = fig.device()?;
     let per_class = fig.pick(args.per_class, 50, 10);
-    let steps = fig.pick(args.steps, 10_000, 300);
+    let steps = fig.pick(args.steps, 25_000, 300);
     let chains = fig.pick(args.chains, 4, 2);
     let sgld_steps = fig.pick(args.sgld_steps, 2000, 200);
     let widths = args.widths.clone().unwrap_or_else(|| {

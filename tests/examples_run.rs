@@ -332,6 +332,51 @@ fn llc_examples_run_and_print_their_tables() {
     assert!(train.last() < train.first(), "{train:?}");
 }
 
+/// λ̂ of trained networks: the parameter counts are the architectures' (tutorial: (d + 1 + c)·k
+/// on 14×14 digits; phase diagram: h(h + d + 1) for L = 2 on 10 PCA components), every estimate
+/// lies in [0, N/2] (Watanabe's bound; exactly 0 up to rounding where the trained network's
+/// units are all inactive), and across the jamming transition the narrowest networks leave
+/// margins unfitted while the widest fit them all.
+#[test]
+fn llc_of_trained_networks_examples_run() {
+    let (dir, _) = run_quick("llc_across_threshold", &["--device", "cpu"]);
+    assert_files(&dir, "llc_across_threshold");
+    let csv = read_csv(&dir.join("llc_across_threshold.csv"));
+    assert_eq!(column(&csv, "width"), vec![2.0, 5.0, 10.0, 20.0]);
+    for ((k, n), llc) in column(&csv, "width")
+        .iter()
+        .zip(column(&csv, "params"))
+        .zip(column(&csv, "llc_mean"))
+    {
+        assert_eq!(n, k * (196.0 + 1.0 + 10.0));
+        assert!((-1e-9..=n / 2.0).contains(&llc), "k = {k}: λ̂ = {llc}");
+    }
+    assert!(column(&csv, "test_err").iter().all(|e| (0.0..=1.0).contains(e)));
+
+    let (dir, _) = run_quick("llc_across_jamming", &["--device", "cpu"]);
+    assert_files(&dir, "llc_across_jamming");
+    let csv = read_csv(&dir.join("llc_across_jamming.csv"));
+    let h = column(&csv, "h");
+    let unfitted = column(&csv, "unfitted");
+    for ((h, n), llc) in h
+        .iter()
+        .zip(column(&csv, "params"))
+        .zip(column(&csv, "llc_mean"))
+    {
+        assert_eq!(n, h * (h + 10.0 + 1.0));
+        assert!(llc > 0.0 && llc < n / 2.0, "h = {h}: λ̂ = {llc}");
+    }
+    let (narrow, wide) = (h[0], h[h.len() - 1]);
+    for (hi, u) in h.iter().zip(&unfitted) {
+        if *hi == narrow {
+            assert!(*u > 0.0, "h = {hi} fits every margin");
+        }
+        if *hi == wide {
+            assert_eq!(*u, 0.0, "h = {hi} leaves {u} margins");
+        }
+    }
+}
+
 #[test]
 fn least_squares_examples_run_and_print_their_tables() {
     let (dir, stdout) = run_quick("ls_ablations", &["--device", "cpu"]);

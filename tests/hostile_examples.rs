@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 mod bins;
 use bins::example;
 
-const EXAMPLES: [&str; 24] = [
+const EXAMPLES: [&str; 26] = [
     "dd_random_features",
     "deep_kernels_mnist",
     "dln_llc_vs_truth",
@@ -23,6 +23,8 @@ const EXAMPLES: [&str; 24] = [
     "fig3",
     "interpolation_with_noise",
     "jamming_scan",
+    "llc_across_jamming",
+    "llc_across_threshold",
     "llc_over_training",
     "ls_ablations",
     "ls_adversarial",
