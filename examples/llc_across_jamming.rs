@@ -23,15 +23,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::networks::{NetArgs, config, positive, runs, splits};
+use doubledescent::Result;
 use doubledescent::figure::{
-    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, fmt_opt,
-    progress_bar, run_example, write_csv,
+    Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table, progress_bar,
+    run_example, write_csv,
 };
-use doubledescent::sampling::{BurnIn, EpsilonSearch, LlcConfig, Localisation, NBeta, SgldConfig};
 use doubledescent::science::llc_of_networks::{NetworkLlc, record_llc};
 use doubledescent::science::phase_diagram::{Rules, error_vs_width};
 use doubledescent::training::Precision;
-use doubledescent::{Error, Result};
 
 /// λ̂ of trained networks across the jamming transition.
 #[derive(Parser, Debug)]
@@ -46,18 +45,8 @@ struct Args {
     /// α̃
     #[arg(long, default_value_t = 12.0)]
     alpha: f64,
-    /// SGLD chains per network [default: 4; 2 with --quick]
-    #[arg(long)]
-    chains: Option<usize>,
-    /// SGLD steps per chain (half burn-in) [default: 2000; 200 with --quick]
-    #[arg(long)]
-    sgld_steps: Option<usize>,
-    /// SGLD minibatch size
-    #[arg(long, default_value_t = 100)]
-    batch: usize,
-    /// Localisation γ
-    #[arg(long, default_value_t = 100.0)]
-    gamma: f64,
+    #[command(flatten)]
+    llc: common::llc::LlcArgs,
 }
 
 /// One trained network and its estimate.
@@ -84,17 +73,6 @@ fn run(args: &Args) -> Result<()> {
     });
     positive("--widths", &widths)?;
     positive("--alpha", &[args.alpha])?;
-    let chains = fig.pick(args.chains, 4, 2);
-    let sgld_steps = fig.pick(args.sgld_steps, 2000, 200);
-    for (flag, v) in [
-        ("--chains", chains),
-        ("--sgld-steps", sgld_steps),
-        ("--batch", args.batch),
-    ] {
-        if v == 0 {
-            return Err(Error::invalid(flag, 0, "must be positive"));
-        }
-    }
     let seeds = net.seeds.unwrap_or(2) as u64;
     common::networks::check_runs(widths.len(), 1, seeds)?;
     let mut configs = vec![];
@@ -109,32 +87,8 @@ fn run(args: &Args) -> Result<()> {
     let data = splits(net, fig, 0)?;
     let records = runs(net, &configs, Some(&data), &dir)?;
     let p = data.train.len();
-    let localisation = Localisation {
-        gamma: args.gamma,
-        nbeta: NBeta::DatasetLog,
-    };
-    let cfg = LlcConfig {
-        sampler: SgldConfig {
-            batch_size: args.batch.min(p),
-            steps: sgld_steps,
-            mala_every: Some(20),
-            ..Default::default()
-        },
-        chains,
-        burn_in: BurnIn::Fraction(0.5),
-    };
-    let search = EpsilonSearch {
-        pilot_steps: fig.pick(None, 200, 50),
-        ..Default::default()
-    };
-    println!(
-        "λ̂ at α̃ = {}: SGLD on φ(αy(f − f₀))/α, γ = {}, nβ = P/log P = {:.1}, batch {}, {chains} chains × {sgld_steps} steps (half burn-in), ε calibrated to MALA acceptance {}",
-        args.alpha,
-        args.gamma,
-        NBeta::DatasetLog.resolve(p, cfg.sampler.batch_size),
-        cfg.sampler.batch_size,
-        search.target_acceptance
-    );
+    let llc = args.llc.settings(fig, p, 0)?;
+    println!("α̃ = {}: {}", args.alpha, llc.describe(p, "φ(αy(f − f₀))/α"));
     let pb = progress_bar(records.len() as u64, "λ̂");
     let mut rows: Vec<Row> = vec![];
     for r in &records {
@@ -143,26 +97,22 @@ fn run(args: &Args) -> Result<()> {
                 r,
                 data.train.x_as::<f64>().as_ref(),
                 &data.train.y_as::<f64>(),
-                localisation,
-                &cfg,
-                Some(&search),
+                llc.localisation,
+                &llc.cfg,
+                Some(&llc.search),
                 &device,
             ),
             Precision::F32 => record_llc(
                 r,
                 data.train.x_as::<f32>().as_ref(),
                 &data.train.y_as::<f32>(),
-                localisation,
-                &cfg,
-                Some(&search),
+                llc.localisation,
+                &llc.cfg,
+                Some(&llc.search),
                 &device,
             ),
         };
-        let (est, note) = match est {
-            Ok(e) => (Some(e), String::new()),
-            Err(e @ (Error::Diverged { .. } | Error::ChainFailed { .. })) => (None, e.to_string()),
-            Err(e) => return Err(e),
-        };
+        let (est, note) = common::llc::kept(est)?;
         let last = r.last();
         rows.push(Row {
             h: r.config.h,
@@ -205,21 +155,17 @@ fn run(args: &Args) -> Result<()> {
         note,
     } in &rows
     {
-        let s = est.as_ref().map(|e| &e.summary);
+        let [llc, ratio, eps, r_hat, _] = common::llc::cells(est.as_ref(), note, *n);
         table.row([
             h.to_string(),
             seed.to_string(),
             n.to_string(),
             nd.to_string(),
             format!("{err:.4}"),
-            s.map_or(format!("— ({note})"), |s| {
-                format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std)
-            }),
-            fmt_opt(s.map(|s| s.llc_mean / (*n as f64 / 2.0)), 4),
-            est.as_ref()
-                .and_then(|e| e.calibration.as_ref())
-                .map_or("—".into(), |c| format!("{:.2e}", c.epsilon)),
-            fmt_opt(s.and_then(|s| s.r_hat), 3),
+            llc,
+            ratio,
+            eps,
+            r_hat,
         ]);
     }
     common::print_table(
@@ -354,40 +300,23 @@ fn run(args: &Args) -> Result<()> {
         .save(&dir, "llc_across_jamming")?;
     common::report(&files);
     let csv = dir.join("llc_across_jamming.csv");
-    let col = |f: &dyn Fn(&NetworkLlc) -> Option<f64>| -> Vec<f64> {
-        rows.iter()
-            .map(|r| r.est.as_ref().and_then(f).unwrap_or(f64::NAN))
-            .collect()
-    };
-    write_csv(
-        &csv,
-        &[
-            "h",
-            "seed",
-            "params",
-            "unfitted",
-            "test_err",
-            "llc_mean",
-            "llc_std",
-            "epsilon",
-            "mala_acceptance",
-            "r_hat",
-            "ess",
-        ],
-        &[
-            &rows.iter().map(|r| r.h as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.seed as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.params as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.unfitted as f64).collect::<Vec<_>>(),
-            &rows.iter().map(|r| r.test_err).collect::<Vec<_>>(),
-            &col(&|e| Some(e.summary.llc_mean)),
-            &col(&|e| Some(e.summary.llc_std)),
-            &col(&|e| e.calibration.as_ref().map(|c| c.epsilon)),
-            &col(&|e| e.summary.mala_mean),
-            &col(&|e| e.summary.r_hat),
-            &col(&|e| e.summary.ess),
-        ],
-    )?;
+    let ests: Vec<Option<&NetworkLlc>> = rows.iter().map(|r| r.est.as_ref()).collect();
+    let est_cols = common::llc::columns(&ests);
+    let mut header = vec!["h", "seed", "params", "unfitted", "test_err"];
+    header.extend(common::llc::COLUMNS);
+    let run_cols: [Vec<f64>; 5] = [
+        rows.iter().map(|r| r.h as f64).collect(),
+        rows.iter().map(|r| r.seed as f64).collect(),
+        rows.iter().map(|r| r.params as f64).collect(),
+        rows.iter().map(|r| r.unfitted as f64).collect(),
+        rows.iter().map(|r| r.test_err).collect(),
+    ];
+    let cols: Vec<&[f64]> = run_cols
+        .iter()
+        .chain(est_cols.iter())
+        .map(|c| c.as_slice())
+        .collect();
+    write_csv(&csv, &header, &cols)?;
     common::report(&[csv]);
     Ok(())
 }

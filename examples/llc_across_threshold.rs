@@ -23,9 +23,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use doubledescent::figure::{
     Axis, Figure, FigureArgs, Legend, LinePanel, Panel, Rgb, Series, Style, Table,
-    check_flag_memory, fmt_opt, progress_bar, run_example, write_csv,
+    check_flag_memory, progress_bar, run_example, write_csv,
 };
-use doubledescent::sampling::{BurnIn, EpsilonSearch, LlcConfig, Localisation, NBeta, SgldConfig};
 use doubledescent::science::llc_of_networks::{NetworkLlc, width_run_llc};
 use doubledescent::science::width_sweep::{WidthSweep, interpolation_threshold, width_sweep};
 use doubledescent::{Error, Result};
@@ -50,18 +49,8 @@ struct Args {
     /// Gradient-descent step size (the notebook's)
     #[arg(long, default_value_t = 10.0)]
     lr: f64,
-    /// SGLD chains per width [default: 4; 2 with --quick]
-    #[arg(long)]
-    chains: Option<usize>,
-    /// SGLD steps per chain (half burn-in) [default: 2000; 200 with --quick]
-    #[arg(long)]
-    sgld_steps: Option<usize>,
-    /// SGLD minibatch size
-    #[arg(long, default_value_t = 100)]
-    batch: usize,
-    /// Localisation γ
-    #[arg(long, default_value_t = 100.0)]
-    gamma: f64,
+    #[command(flatten)]
+    llc: common::llc::LlcArgs,
     /// Seed of the initialisations and the chains
     #[arg(long, default_value_t = 2134)]
     seed: u64,
@@ -73,8 +62,6 @@ fn run(args: &Args) -> Result<()> {
     let device = fig.device()?;
     let per_class = fig.pick(args.per_class, 50, 10);
     let steps = fig.pick(args.steps, 25_000, 300);
-    let chains = fig.pick(args.chains, 4, 2);
-    let sgld_steps = fig.pick(args.sgld_steps, 2000, 200);
     let widths = args.widths.clone().unwrap_or_else(|| {
         if fig.quick {
             vec![2, 5, 10, 20]
@@ -82,13 +69,7 @@ fn run(args: &Args) -> Result<()> {
             vec![6, 12, 18, 22, 24, 27, 30, 60, 120]
         }
     });
-    for (flag, v) in [
-        ("--per-class", per_class),
-        ("--steps", steps),
-        ("--chains", chains),
-        ("--sgld-steps", sgld_steps),
-        ("--batch", args.batch),
-    ] {
+    for (flag, v) in [("--per-class", per_class), ("--steps", steps)] {
         if v == 0 {
             return Err(Error::invalid(flag, 0, "must be positive"));
         }
@@ -130,49 +111,20 @@ fn run(args: &Args) -> Result<()> {
     )?;
     pb.finish_and_clear();
 
-    let localisation = Localisation {
-        gamma: args.gamma,
-        nbeta: NBeta::DatasetLog,
-    };
-    let cfg = LlcConfig {
-        sampler: SgldConfig {
-            batch_size: args.batch.min(n),
-            steps: sgld_steps,
-            seed: args.seed,
-            mala_every: Some(20),
-            ..Default::default()
-        },
-        chains,
-        burn_in: BurnIn::Fraction(0.5),
-    };
-    let search = EpsilonSearch {
-        pilot_steps: fig.pick(None, 200, 50),
-        ..Default::default()
-    };
-    println!(
-        "λ̂: SGLD, γ = {}, nβ = n/log n = {:.1}, batch {}, {chains} chains × {sgld_steps} steps (half burn-in), ε calibrated to MALA acceptance {}",
-        args.gamma,
-        NBeta::DatasetLog.resolve(n, cfg.sampler.batch_size),
-        cfg.sampler.batch_size,
-        search.target_acceptance
-    );
+    let llc = args.llc.settings(fig, n, args.seed)?;
+    println!("{}", llc.describe(n, "the squared error"));
     let pb = progress_bar(runs.len() as u64, "λ̂");
     let mut rows: Vec<(usize, usize, f64, f64, Option<NetworkLlc>, String)> = vec![];
     for r in &runs {
-        let est = width_run_llc(
+        let (est, note) = common::llc::kept(width_run_llc(
             r,
             x.as_ref(),
             y.as_ref(),
-            localisation,
-            &cfg,
-            Some(&search),
+            llc.localisation,
+            &llc.cfg,
+            Some(&llc.search),
             &device,
-        );
-        let (est, note) = match est {
-            Ok(e) => (Some(e), String::new()),
-            Err(e @ (Error::Diverged { .. } | Error::ChainFailed { .. })) => (None, e.to_string()),
-            Err(e) => return Err(e),
-        };
+        ))?;
         let last = r.last();
         rows.push((r.width, r.params, last.train_err, last.test_err, est, note));
         pb.inc(1);
@@ -191,21 +143,17 @@ fn run(args: &Args) -> Result<()> {
         "ESS",
     ]);
     for (k, d, tr, te, est, note) in &rows {
-        let s = est.as_ref().map(|e| &e.summary);
+        let [llc, ratio, eps, r_hat, ess] = common::llc::cells(est.as_ref(), note, *d);
         table.row([
             k.to_string(),
             d.to_string(),
             format!("{tr:.4}"),
             format!("{te:.4}"),
-            s.map_or(format!("— ({note})"), |s| {
-                format!("{:.1} ± {:.1}", s.llc_mean, s.llc_std)
-            }),
-            fmt_opt(s.map(|s| s.llc_mean / (*d as f64 / 2.0)), 4),
-            est.as_ref()
-                .and_then(|e| e.calibration.as_ref())
-                .map_or("—".into(), |c| format!("{:.2e}", c.epsilon)),
-            fmt_opt(s.and_then(|s| s.r_hat), 3),
-            fmt_opt(s.and_then(|s| s.ess), 0),
+            llc,
+            ratio,
+            eps,
+            r_hat,
+            ess,
         ]);
     }
     common::print_table(
@@ -289,40 +237,18 @@ fn run(args: &Args) -> Result<()> {
         .save(&dir, "llc_across_threshold")?;
     common::report(&files);
     let csv = dir.join("llc_across_threshold.csv");
-    let col = |f: &dyn Fn(&NetworkLlc) -> Option<f64>| -> Vec<f64> {
-        rows.iter()
-            .map(|r| r.4.as_ref().and_then(f).unwrap_or(f64::NAN))
-            .collect()
-    };
-    write_csv(
-        &csv,
-        &[
-            "width",
-            "params",
-            "train_err",
-            "test_err",
-            "llc_mean",
-            "llc_std",
-            "epsilon",
-            "mala_acceptance",
-            "r_hat",
-            "ess",
-            "threshold",
-        ],
-        &[
-            &rows.iter().map(|r| r.0 as f64).collect::<Vec<_>>(),
-            &params,
-            &rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            &test_err,
-            &llc,
-            &col(&|e| Some(e.summary.llc_std)),
-            &col(&|e| e.calibration.as_ref().map(|c| c.epsilon)),
-            &col(&|e| e.summary.mala_mean),
-            &col(&|e| e.summary.r_hat),
-            &col(&|e| e.summary.ess),
-            &vec![threshold as f64; rows.len()],
-        ],
-    )?;
+    let ests: Vec<Option<&NetworkLlc>> = rows.iter().map(|r| r.4.as_ref()).collect();
+    let est_cols = common::llc::columns(&ests);
+    let mut header = vec!["width", "params", "train_err", "test_err"];
+    header.extend(common::llc::COLUMNS);
+    header.push("threshold");
+    let widths_col: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+    let train_col: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let threshold_col = vec![threshold as f64; rows.len()];
+    let mut cols: Vec<&[f64]> = vec![&widths_col, &params, &train_col, &test_err];
+    cols.extend(est_cols.iter().map(|c| c.as_slice()));
+    cols.push(&threshold_col);
+    write_csv(&csv, &header, &cols)?;
     common::report(&[csv]);
     Ok(())
 }

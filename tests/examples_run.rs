@@ -351,7 +351,11 @@ fn llc_of_trained_networks_examples_run() {
         assert_eq!(n, k * (196.0 + 1.0 + 10.0));
         assert!((-1e-9..=n / 2.0).contains(&llc), "k = {k}: λ̂ = {llc}");
     }
-    assert!(column(&csv, "test_err").iter().all(|e| (0.0..=1.0).contains(e)));
+    assert!(
+        column(&csv, "test_err")
+            .iter()
+            .all(|e| (0.0..=1.0).contains(e))
+    );
 
     let (dir, _) = run_quick("llc_across_jamming", &["--device", "cpu"]);
     assert_files(&dir, "llc_across_jamming");

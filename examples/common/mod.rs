@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dln;
+pub mod llc;
 pub mod networks;
 pub mod tables;
 

@@ -523,14 +523,6 @@ impl<T: Float> Model<T> for DeepLinearNetwork {
         out
     }
 
-    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
-        self.with_scratch(&mut Scratch::new(), w, x, y, None)
-    }
-
-    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64 {
-        self.with_scratch(&mut Scratch::new(), w, x, y, Some(grad))
-    }
-
     fn loss_in(
         &self,
         scratch: &mut Scratch<T>,

@@ -132,12 +132,6 @@ impl<T: Float> Model<T> for MarginNetwork<T> {
             }
         })
     }
-    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
-        self.loss_in(&mut Scratch::new(), w, x, y)
-    }
-    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64 {
-        self.loss_grad_in(&mut Scratch::new(), w, x, y, grad)
-    }
     fn prepare(&self, scratch: &mut Scratch<T>, rows: usize) -> Result<()> {
         let b = buffers(scratch);
         b.w.ensure(&self.net, rows)?;

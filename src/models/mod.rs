@@ -40,10 +40,10 @@ use crate::error::{Error, Result};
 /// columns. [`check_inputs`] checks all of that (and finiteness) once and returns a clear error;
 /// the samplers and the estimator call it before their first step.
 ///
-/// A model may run in f32 as well as f64 (`Model<f32>`, as [`DeepLinearNetwork`] does); losses
-/// are returned in f64 whatever the precision. The `_in` methods take a [`Scratch`] that the
-/// model grows once and reuses, so a sampler's steps allocate nothing; by default they call the
-/// allocating methods.
+/// A model may run in f32 as well as f64 (`Model<f32>`, as [`DeepLinearNetwork`] and [`Dense`]
+/// do); losses are returned in f64 whatever the precision. A model implements the `_in` methods,
+/// which take a [`Scratch`] that it grows once and reuses, so a sampler's steps allocate nothing;
+/// the plain methods call them with fresh scratch.
 pub trait Model<T: Float = f64>: Sync {
     /// Length d of the flat parameter vector.
     fn num_params(&self) -> usize;
@@ -53,28 +53,11 @@ pub trait Model<T: Float = f64>: Sync {
     fn output_dim(&self) -> usize;
     /// Model outputs for the rows of `x` (b × M).
     fn forward(&self, w: &[T], x: MatRef<'_, T>) -> Mat<T>;
-    /// Mean loss on the batch.
-    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64;
-    /// Mean loss on the batch, with its gradient written into `grad` (length d).
-    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64;
-    /// [`Model::loss`] with scratch space.
-    fn loss_in(
-        &self,
-        scratch: &mut Scratch<T>,
-        w: &[T],
-        x: MatRef<'_, T>,
-        y: MatRef<'_, T>,
-    ) -> f64 {
-        let _ = scratch;
-        self.loss(w, x, y)
-    }
-    /// Sizes the model's buffers in `scratch` for batches of `rows` rows, so that a memory
-    /// budget error comes out here rather than as a NaN loss on the hot path.
-    fn prepare(&self, scratch: &mut Scratch<T>, rows: usize) -> Result<()> {
-        let _ = (scratch, rows);
-        Ok(())
-    }
-    /// [`Model::loss_grad`] with scratch space.
+    /// Mean loss on the batch, with scratch space the model grows once and reuses.
+    fn loss_in(&self, scratch: &mut Scratch<T>, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>)
+    -> f64;
+    /// Mean loss on the batch, with its gradient written into `grad` (length d), with scratch
+    /// space.
     fn loss_grad_in(
         &self,
         scratch: &mut Scratch<T>,
@@ -82,9 +65,20 @@ pub trait Model<T: Float = f64>: Sync {
         x: MatRef<'_, T>,
         y: MatRef<'_, T>,
         grad: &mut [T],
-    ) -> f64 {
-        let _ = scratch;
-        self.loss_grad(w, x, y, grad)
+    ) -> f64;
+    /// Sizes the model's buffers in `scratch` for batches of `rows` rows, so that a memory
+    /// budget error comes out here rather than as a NaN loss on the hot path.
+    fn prepare(&self, scratch: &mut Scratch<T>, rows: usize) -> Result<()> {
+        let _ = (scratch, rows);
+        Ok(())
+    }
+    /// [`Model::loss_in`] with fresh scratch (allocates).
+    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
+        self.loss_in(&mut Scratch::new(), w, x, y)
+    }
+    /// [`Model::loss_grad_in`] with fresh scratch (allocates).
+    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64 {
+        self.loss_grad_in(&mut Scratch::new(), w, x, y, grad)
     }
 }
 

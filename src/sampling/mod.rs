@@ -110,3 +110,15 @@ pub(crate) fn check_step(epsilon: f64, steps: usize) -> crate::Result<()> {
     crate::check::check_alloc::<f64>(&format!("`steps` = {steps} (the loss trace)"), steps, 1)?;
     Ok(())
 }
+
+/// The minibatch size of a sampler: 1 ≤ b ≤ n.
+pub(crate) fn check_batch(batch_size: usize, n: usize) -> crate::Result<()> {
+    if batch_size == 0 || batch_size > n {
+        return Err(crate::Error::invalid(
+            "batch_size",
+            batch_size,
+            format!("must lie in 1..={n} (the number of samples)"),
+        ));
+    }
+    Ok(())
+}

@@ -53,13 +53,7 @@ impl Default for SgldConfig {
 impl SgldConfig {
     pub(crate) fn validate(&self, n: usize, d: usize) -> Result<()> {
         super::check_step(self.epsilon, self.steps)?;
-        if self.batch_size == 0 || self.batch_size > n {
-            return Err(Error::invalid(
-                "batch_size",
-                self.batch_size,
-                format!("must lie in 1..={n} (the number of samples)"),
-            ));
-        }
+        super::check_batch(self.batch_size, n)?;
         if self.mala_every == Some(0) {
             return Err(Error::invalid("mala_every", 0, "must be positive"));
         }

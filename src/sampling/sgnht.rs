@@ -81,14 +81,7 @@ impl Sampler for SgnhtConfig {
                 "must be finite and >= 0",
             ));
         }
-        if self.batch_size == 0 || self.batch_size > n {
-            return Err(Error::invalid(
-                "batch_size",
-                self.batch_size,
-                format!("must lie in 1..={n} (the number of samples)"),
-            ));
-        }
-        Ok(())
+        super::check_batch(self.batch_size, n)
     }
     fn run<T: Float, M: Model<T> + ?Sized>(
         &self,

@@ -521,12 +521,6 @@ impl<T: Float> Model<T> for Dense {
             Err(_) => Mat::from_fn(x.nrows(), self.output_dim(), |_, _| T::of(f64::NAN)),
         }
     }
-    fn loss(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>) -> f64 {
-        self.loss_in(&mut Scratch::new(), w, x, y)
-    }
-    fn loss_grad(&self, w: &[T], x: MatRef<'_, T>, y: MatRef<'_, T>, grad: &mut [T]) -> f64 {
-        self.loss_grad_in(&mut Scratch::new(), w, x, y, grad)
-    }
     fn prepare(&self, scratch: &mut Scratch<T>, rows: usize) -> Result<()> {
         workspace(scratch).ensure(self, rows)
     }
