@@ -231,10 +231,16 @@ fn run(args: &Args) -> Result<()> {
     );
     let (n_lo, n_hi) = (n_of[0], n_of[n_of.len() - 1]);
     let top_llc = n_hi / 2.0 * 1.5;
+    let low_llc = rows
+        .iter()
+        .filter_map(|r| r.est.as_ref().map(|e| e.summary.llc_mean))
+        .filter(|v| *v > 0.0)
+        .fold(1.0, f64::min)
+        / 2.0;
     let mut lambdas = LinePanel::new(
         "λ̂ at the end of training",
         Axis::log("number of parameters N"),
-        Axis::log("λ̂").range(0.1, top_llc),
+        Axis::log("λ̂").range(low_llc, top_llc),
     )
     .legend(Legend::UpperLeft)
     .with(
@@ -273,24 +279,13 @@ fn run(args: &Args) -> Result<()> {
                 .map_or(f64::NAN, |r| r.params as f64)
         };
         for (h, label) in [(a, "jamming band"), (b, "")] {
-            errors = errors.with(
-                Series::line(
-                    label,
-                    vec![h as f64; 2],
-                    vec![0.0, top_err],
-                    Rgb::hex(0xFF0000),
-                )
-                .styled(Style::Dashed),
-            );
-            lambdas = lambdas.with(
-                Series::line(
-                    label,
-                    vec![n_at(h); 2],
-                    vec![0.1, top_llc],
-                    Rgb::hex(0xFF0000),
-                )
-                .styled(Style::Dashed),
-            );
+            let line = |x: f64, bottom: f64, top: f64| {
+                let s = Series::line(label, vec![x; 2], vec![bottom, top], Rgb::hex(0xFF0000))
+                    .styled(Style::Dashed);
+                if label.is_empty() { s.unlabeled() } else { s }
+            };
+            errors = errors.with(line(h as f64, 0.0, top_err));
+            lambdas = lambdas.with(line(n_at(h), low_llc, top_llc));
         }
     }
     let files = Figure::new(2)

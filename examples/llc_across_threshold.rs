@@ -176,11 +176,11 @@ fn run(args: &Args) -> Result<()> {
         params[params.len() - 1].max(threshold as f64) * 1.3,
     );
     let top_err = test_err.iter().copied().fold(0.0, f64::max) * 1.1;
-    let threshold_line = |top: f64| {
+    let threshold_line = |bottom: f64, top: f64| {
         Series::line(
             "n·10 (threshold)",
             vec![threshold as f64; 2],
-            vec![0.0, top],
+            vec![bottom, top],
             Rgb::hex(0xFF0000),
         )
         .styled(Style::Dashed)
@@ -200,17 +200,15 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::DashedPoints),
     )
-    .with(threshold_line(top_err));
-    let top_llc = llc
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(1.0, f64::max)
-        * 1.2;
+    .with(threshold_line(0.0, top_err));
+    // λ̂ runs from near 0 (a network whose units are all off) to d/2: the axis shows the
+    // positive estimates and the d/2 line.
+    let top_llc = params[params.len() - 1] / 2.0 * 1.5;
+    let low_llc = llc.iter().copied().filter(|v| *v > 0.0).fold(1.0, f64::min) / 2.0;
     let lambdas = LinePanel::new(
         "λ̂ at the end of training",
         Axis::log("number of parameters").range(lo, hi),
-        Axis::log("λ̂").range(0.5, top_llc.max(params[params.len() - 1] / 2.0) * 1.2),
+        Axis::log("λ̂").range(low_llc, top_llc),
     )
     .legend(Legend::UpperLeft)
     .with(
@@ -227,9 +225,7 @@ fn run(args: &Args) -> Result<()> {
         )
         .styled(Style::Dashed),
     )
-    .with(threshold_line(
-        top_llc.max(params[params.len() - 1] / 2.0) * 1.2,
-    ));
+    .with(threshold_line(low_llc, top_llc));
     let files = Figure::new(2)
         .panel_size(600, 440)
         .with(Panel::Line(errors))

@@ -757,3 +757,91 @@ fn pca_splits_and_training_are_the_same_on_one_two_and_three_threads() {
     };
     assert_eq!(strip(&r1), strip(&r2));
 }
+
+/// Every configuration of the dense network (three parameterisations, four activations, the
+/// three bias choices, one to three hidden layers, one or three outputs, f32 and f64): the
+/// tangent kernel of each output is J Jᵀ of its per-sample gradients, the cross kernel against
+/// other points is J_x J_zᵀ, and the backward pass of G is Σᵢ Gᵢ Jᵢ.
+#[test]
+fn every_dense_configuration_has_consistent_gradients_and_kernels() {
+    use doubledescent::models::Parameterisation;
+    let (n, nz, d) = (6, 4, 5);
+    let x = inputs(n, d, 21);
+    let z = inputs(nz, d, 22);
+    let mut case = 0;
+    for param in [
+        Parameterisation::Tutorial,
+        Parameterisation::Ntk,
+        Parameterisation::Standard,
+    ] {
+        for act in [
+            Activation::Relu,
+            Activation::Swish { beta: 10.0 },
+            Activation::Softplus { beta: 3.0 },
+            Activation::Identity,
+        ] {
+            for bias in [Bias::None, Bias::Hidden, Bias::All] {
+                case += 1;
+                let hidden: Vec<usize> = [7, 5, 6][..1 + case % 3].to_vec();
+                let outputs = if case % 2 == 0 { 3 } else { 1 };
+                let net = Dense::new(d, &hidden, outputs, act, param)
+                    .unwrap()
+                    .with_bias(bias)
+                    .unwrap();
+                let w: Vec<f64> = net.init(case as u64);
+                for o in 0..outputs {
+                    let jx = net.jacobian(&w, x.as_ref(), o).unwrap();
+                    let jz = net.jacobian(&w, z.as_ref(), o).unwrap();
+                    let theta = net.tangent_kernel(&w, x.as_ref(), None, o, 1).unwrap();
+                    let cross = net
+                        .tangent_kernel(&w, x.as_ref(), Some(z.as_ref()), o, 1)
+                        .unwrap();
+                    for (k, (a, b)) in [(&theta, &jx), (&cross, &jz)].into_iter().enumerate() {
+                        for i in 0..a.nrows() {
+                            for j in 0..a.ncols() {
+                                let want: f64 =
+                                    (0..jx.ncols()).map(|p| jx[(i, p)] * b[(j, p)]).sum();
+                                assert!(
+                                    (a[(i, j)] - want).abs() < 1e-10 * (1.0 + want.abs()),
+                                    "{param:?} {act:?} {bias:?} output {o} kernel {k} ({i},{j}): {} vs {want}",
+                                    a[(i, j)]
+                                );
+                            }
+                        }
+                    }
+                }
+                // Σᵢⱼ Gᵢⱼ ∂fⱼ(xᵢ)/∂w from the backward pass, against the per-sample gradients.
+                let g = Mat::from_fn(n, outputs, |i, j| ((i * 3 + j) as f64 * 0.7).sin());
+                let mut ws = Workspace::new();
+                net.forward(&w, x.as_ref(), &mut ws).unwrap();
+                ws.output_gradient().copy_from(g.as_ref());
+                let mut grad = vec![0.0; net.num_params()];
+                net.backward(&w, x.as_ref(), &mut ws, &mut grad);
+                let js: Vec<Mat<f64>> = (0..outputs)
+                    .map(|o| net.jacobian(&w, x.as_ref(), o).unwrap())
+                    .collect();
+                for p in 0..net.num_params() {
+                    let want: f64 = (0..n)
+                        .flat_map(|i| (0..outputs).map(move |o| (i, o)))
+                        .map(|(i, o)| g[(i, o)] * js[o][(i, p)])
+                        .sum();
+                    assert!((grad[p] - want).abs() < 1e-10 * (1.0 + want.abs()));
+                }
+                // f32 agrees with f64 on the outputs.
+                let w32: Vec<f32> = net.init(case as u64);
+                let x32 = Mat::from_fn(n, d, |i, j| x[(i, j)] as f32);
+                let (f64o, f32o) = (
+                    net.predict(&w, x.as_ref()).unwrap(),
+                    net.predict(&w32, x32.as_ref()).unwrap(),
+                );
+                for i in 0..n {
+                    for j in 0..outputs {
+                        let (a, b) = (f64o[(i, j)], f32o[(i, j)] as f64);
+                        assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(case, 36);
+}

@@ -288,8 +288,8 @@ impl Dense {
     pub fn bias(&self) -> Bias {
         self.bias
     }
-    /// The loss.
-    pub fn loss(&self) -> Loss {
+    /// The loss of [`Model`] and [`Dense::evaluate`].
+    pub fn loss_kind(&self) -> Loss {
         self.loss
     }
     /// Number of parameters.
