@@ -357,3 +357,101 @@ fn samplers_run_on_every_dense_configuration() {
         }
     }
 }
+
+/// Bad settings are named errors before any chain runs.
+#[test]
+fn bad_sampler_settings_are_named_errors() {
+    use doubledescent::Error;
+    use doubledescent::models::{Loss, MarginLoss, MarginNetwork};
+    use doubledescent::sampling::rescale_hidden_layer;
+    let (model, w, x, y, _) = gaussian_problem(1.0);
+    let post = LocalPosterior::new(&model, &w, x.as_ref(), y.as_ref()).unwrap();
+    let run = |s: &dyn Fn() -> Result<LlcSummary>| match s() {
+        Err(Error::InvalidArgument { name, .. }) => name,
+        other => panic!("expected a named error, got {other:?}"),
+    };
+    let est = |cfg: LlcConfig<SgnhtConfig>| estimate_llc(&post, &cfg, &Device::cpu());
+    let cfg = |sampler: SgnhtConfig, chains: usize| LlcConfig {
+        sampler,
+        chains,
+        burn_in: BurnIn::Fraction(0.5),
+    };
+    let ok = SgnhtConfig {
+        steps: 10,
+        ..Default::default()
+    };
+    for (bad, name) in [
+        (
+            SgnhtConfig {
+                diffusion: f64::NAN,
+                ..ok.clone()
+            },
+            "diffusion",
+        ),
+        (
+            SgnhtConfig {
+                batch_size: 0,
+                ..ok.clone()
+            },
+            "batch_size",
+        ),
+        (
+            SgnhtConfig {
+                epsilon: -1.0,
+                ..ok.clone()
+            },
+            "epsilon",
+        ),
+        (
+            SgnhtConfig {
+                steps: 0,
+                ..ok.clone()
+            },
+            "steps",
+        ),
+    ] {
+        assert_eq!(run(&|| est(cfg(bad.clone(), 2))), name);
+    }
+    assert_eq!(run(&|| est(cfg(ok.clone(), 0))), "chains");
+    let mala = LlcConfig {
+        sampler: MalaConfig {
+            epsilon: f64::INFINITY,
+            steps: 10,
+            seed: 0,
+        },
+        chains: 1,
+        burn_in: BurnIn::Steps(0),
+    };
+    assert_eq!(
+        run(&|| estimate_llc(&post, &mala, &Device::cpu())),
+        "epsilon"
+    );
+    assert!(matches!(
+        post.localised(f64::NAN),
+        Err(Error::InvalidArgument { name: "gamma", .. })
+    ));
+    assert!(matches!(
+        post.tempered(NBeta::Value(-1.0)),
+        Err(Error::InvalidArgument { name: "nbeta", .. })
+    ));
+    // The margin objective needs one output; the rescaling symmetry a homogeneous activation.
+    let two = Dense::mlp(3, &[4], 2, Loss::Mse).unwrap();
+    let w2: Vec<f64> = two.init(0);
+    assert!(matches!(
+        MarginNetwork::new(two.clone(), w2.clone(), 1.0, MarginLoss::ORIGINAL),
+        Err(Error::InvalidArgument { name: "net", .. })
+    ));
+    let swish = Dense::new(
+        3,
+        &[4],
+        2,
+        Activation::Swish { beta: 10.0 },
+        Parameterisation::Standard,
+    )
+    .unwrap();
+    let ws: Vec<f64> = swish.init(0);
+    assert!(matches!(
+        rescale_hidden_layer(&swish, &ws, 0, 2.0),
+        Err(Error::InvalidArgument { name: "model", .. })
+    ));
+}

@@ -198,17 +198,31 @@ impl Dense {
     }
 }
 
+/// Column `j` of a column-major matrix (a workspace buffer) as a slice.
+fn col<'a, T: Float>(a: MatRef<'a, T>, j: usize) -> &'a [T] {
+    a.col(j)
+        .try_as_col_major()
+        .expect("workspace buffers are column-major")
+        .as_slice()
+}
+
 /// dst[j] = Σᵢ a[i, j] in row order (nothing when `dst` is empty: a layer without bias).
 fn column_sums<T: Float>(a: MatRef<'_, T>, dst: &mut [T]) {
     for (j, d) in dst.iter_mut().enumerate() {
-        *d = a.col(j).iter().fold(T::ZERO, |s, &v| s + v);
+        *d = col(a, j).iter().fold(T::ZERO, |s, &v| s + v);
     }
 }
 
-/// s ⊙= mask, column by column.
+/// s ⊙= mask, column by column (contiguous slices, so the loop vectorises).
 pub(super) fn mask_in_place<T: Float>(mut s: MatMut<'_, T>, mask: MatRef<'_, T>) {
     for j in 0..s.ncols() {
-        for (v, &m) in s.rb_mut().col_mut(j).iter_mut().zip(mask.col(j).iter()) {
+        let sj = s
+            .rb_mut()
+            .col_mut(j)
+            .try_as_col_major_mut()
+            .expect("workspace buffers are column-major")
+            .as_slice_mut();
+        for (v, &m) in sj.iter_mut().zip(col(mask, j)) {
             *v *= m;
         }
     }
