@@ -13,7 +13,7 @@
 //! parameters N (seeds, mean, and the ceiling d/2).
 //!
 //! Default: the embedded digits, P = 1000, 2000 test points, h = 4 … 64 (8 widths), 2 seeds,
-//! 10⁴ steps per run: a few minutes on 2 cores. Takes the data and run flags of `jamming_scan`.
+//! 10⁴ steps per run: 30 s on 2 cores. Takes the data and run flags of `jamming_scan`.
 //!
 //! `cargo run --release --example llc_across_jamming`
 
@@ -174,7 +174,7 @@ fn run(args: &Args) -> Result<()> {
             args.alpha,
             band.map_or(
                 "— (not bracketed by these widths)".into(),
-                |(a, b)| format!("[{a}, {b}]")
+                |(a, b)| format!("[{}, {}]", a.min(b), a.max(b))
             )
         ),
         &table,

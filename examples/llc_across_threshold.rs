@@ -11,8 +11,9 @@
 //! against the number of parameters, the threshold n·10 marked.
 //!
 //! Default: 50 digits per class pooled to 14×14 (n = 500, threshold 5000 parameters at width
-//! 24.2), 9 widths around it, 25 000 steps in f32 (as `width_sweep_mnist`), 4 chains × 2000 SGLD steps: a few minutes on
-//! 2 cores. `--quick` is seconds.
+//! 24.2), 9 widths around it, 25 000 steps in f32 (as `width_sweep_mnist`), 4 chains × 2000
+//! SGLD steps: 40 s on 2 cores. `--quick` is seconds. λ̂ depends on γ here (README, "New here"):
+//! `--gamma` sets it.
 //!
 //! `cargo run --release --example llc_across_threshold`
 
