@@ -267,12 +267,46 @@ pub(crate) fn full_loss_unchecked<T: Float, M: Model<T> + ?Sized>(
     x: MatRef<'_, T>,
     y: MatRef<'_, T>,
 ) -> f64 {
+    full_loss_in(model, &mut FullLossScratch::default(), w, x, y)
+}
+
+/// Scratch of [`full_loss_in`]: one for the 1024-row blocks, one for the last, shorter block, so
+/// that neither is resized from one evaluation to the next.
+#[derive(Debug)]
+pub(crate) struct FullLossScratch<T> {
+    blocks: Scratch<T>,
+    tail: Scratch<T>,
+}
+
+impl<T> Default for FullLossScratch<T> {
+    fn default() -> Self {
+        FullLossScratch {
+            blocks: Scratch::default(),
+            tail: Scratch::default(),
+        }
+    }
+}
+
+/// [`full_loss_unchecked`] with reused scratch (a chain that records the full-data loss at every
+/// step allocates nothing): the same blocks, in the same order.
+pub(crate) fn full_loss_in<T: Float, M: Model<T> + ?Sized>(
+    model: &M,
+    scratch: &mut FullLossScratch<T>,
+    w: &[T],
+    x: MatRef<'_, T>,
+    y: MatRef<'_, T>,
+) -> f64 {
     let n = x.nrows();
     let mut total = 0.0;
     let mut start = 0;
     while start < n {
         let len = (n - start).min(1024);
-        total += model.loss(w, x.subrows(start, len), y.subrows(start, len)) * len as f64;
+        let s = if len == 1024 {
+            &mut scratch.blocks
+        } else {
+            &mut scratch.tail
+        };
+        total += model.loss_in(s, w, x.subrows(start, len), y.subrows(start, len)) * len as f64;
         start += len;
     }
     total / n as f64

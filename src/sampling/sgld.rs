@@ -10,7 +10,7 @@ use super::update::{Step, sgld_update_chains, update_chain};
 use crate::backend::{Backend, Device, Float};
 use crate::data::Minibatches;
 use crate::error::{Error, Result};
-use crate::models::{Model, Scratch};
+use crate::models::{FullLossScratch, Model, Scratch, full_loss_in};
 use crate::random;
 
 /// SGLD settings (the localisation γ and nβ belong to the [`LocalPosterior`]). `Default` gives
@@ -99,6 +99,8 @@ struct ChainState<'a, T: Float, M: Model<T> + ?Sized> {
     yb: Vec<T>,
     loss_w: f64,
     scratch: Scratch<T>,
+    /// Buffers of the full-data loss ([`LossTrace::FullData`]).
+    full: FullLossScratch<T>,
     losses: Vec<f64>,
     mala: Vec<(usize, f64)>,
 }
@@ -133,6 +135,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
             yb: vec![T::ZERO; b * y.ncols()],
             loss_w: 0.0,
             scratch,
+            full: FullLossScratch::default(),
             losses: Vec::with_capacity(cfg.steps),
             mala: Vec::new(),
         })
@@ -200,7 +203,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
         let loss = match cfg.loss_trace {
             LossTrace::Minibatch => batch_loss,
             LossTrace::FullData => {
-                crate::models::full_loss_unchecked(model, &self.w_new, self.data.x, self.data.y)
+                full_loss_in(model, &mut self.full, &self.w_new, self.data.x, self.data.y)
             }
         };
         if !loss.is_finite() {
