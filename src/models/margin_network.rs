@@ -82,19 +82,15 @@ impl<T: Float> MarginNetwork<T> {
     ) -> Result<f64> {
         self.net.forward(&self.w0, x, &mut b.w0)?;
         self.net.forward(w, x, &mut b.w)?;
-        let n = x.nrows();
-        let alpha = T::of(self.alpha);
-        let inv_n = T::ONE / T::of(n as f64);
-        let mut total = 0.0;
-        for i in 0..n {
-            let fdiff = b.w.output(0)[i] - b.w0.output(0)[i];
-            total += self.loss.value(fdiff, y[(i, 0)], alpha).to_f64();
-            if grad {
-                b.w.output_gradient()[(i, 0)] =
-                    self.loss.derivative(fdiff, y[(i, 0)], alpha) * inv_n;
-            }
-        }
-        Ok(total / n as f64)
+        let (f, g) = b.w.output_and_gradient(0);
+        Ok(self.loss.mean_with_gradient(
+            T::of(self.alpha),
+            f,
+            b.w0.output(0),
+            |i| y[(i, 0)],
+            None,
+            grad.then_some(g),
+        ))
     }
 }
 

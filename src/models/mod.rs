@@ -204,14 +204,7 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
     x: MatRef<'_, T>,
     y: MatRef<'_, T>,
 ) -> Result<()> {
-    if w.len() != model.num_params() {
-        return Err(Error::ShapeMismatch {
-            what: "parameter vector against the model".into(),
-            expected: format!("{} parameters", model.num_params()),
-            got: format!("{}", w.len()),
-        });
-    }
-    crate::check::check_finite("w", w.iter().map(|v| v.to_f64()))?;
+    check_params(model.num_params(), w)?;
     if x.nrows() == 0 {
         return Err(Error::invalid("x", "0 rows", "need at least one sample"));
     }
@@ -230,6 +223,18 @@ pub fn check_inputs<T: Float, M: Model<T> + ?Sized>(
     }
     crate::check::check_finite_mat("x", x)?;
     crate::check::check_finite_mat("y", y)
+}
+
+/// Checks a parameter vector: `num_params` entries, no NaN or ∞.
+pub(crate) fn check_params<T: Float>(num_params: usize, w: &[T]) -> Result<()> {
+    if w.len() != num_params {
+        return Err(Error::ShapeMismatch {
+            what: "parameter vector against the model".into(),
+            expected: format!("{num_params} parameters"),
+            got: format!("{}", w.len()),
+        });
+    }
+    crate::check::check_finite("w", w.iter().map(|v| v.to_f64()))
 }
 
 /// The full-data mean loss, evaluated in batches of 1024 rows (as the original's

@@ -117,17 +117,12 @@ impl<T: Float> Objective<T> for MarginObjective<'_, T> {
     }
     fn evaluate(&mut self, w: &[T], out: &mut [T], grad: &mut [T]) -> Result<f64> {
         self.net.forward(w, self.x, &mut self.ws)?;
-        let p = self.f0.len();
-        let inv_p = T::ONE / T::of(p as f64);
-        let mut total = 0.0;
-        for (i, o_i) in out.iter_mut().enumerate().take(p) {
-            let o = self.ws.output(0)[i] - self.f0[i];
-            *o_i = o;
-            total += self.loss.value(o, self.y[i], self.alpha).to_f64();
-            self.ws.output_gradient()[(i, 0)] =
-                self.loss.derivative(o, self.y[i], self.alpha) * inv_p;
-        }
+        let (f, gout) = self.ws.output_and_gradient(0);
+        let y = self.y;
+        let loss =
+            self.loss
+                .mean_with_gradient(self.alpha, f, &self.f0, |i| y[i], Some(out), Some(gout));
         self.net.backward(w, self.x, &mut self.ws, grad);
-        Ok(total / p as f64)
+        Ok(loss)
     }
 }

@@ -48,7 +48,7 @@ use super::activation::Activation;
 use super::loss::{Loss, output_loss};
 use super::{Model, Scratch};
 use crate::backend::Float;
-use crate::check::{check_bytes, check_finite, check_finite_mat};
+use crate::check::{check_bytes, check_finite_mat};
 use crate::error::{Error, Result};
 use crate::random::{self, Rng};
 
@@ -413,14 +413,7 @@ impl Dense {
     /// Checks a parameter vector and an input batch against the architecture (lengths, shapes,
     /// finiteness).
     pub fn check<T: Float>(&self, w: &[T], x: MatRef<'_, T>) -> Result<()> {
-        if w.len() != self.num_params() {
-            return Err(Error::ShapeMismatch {
-                what: "parameter vector against the network".into(),
-                expected: format!("{} parameters", self.num_params()),
-                got: format!("{}", w.len()),
-            });
-        }
-        check_finite("w", w.iter().map(|v| v.to_f64()))?;
+        super::check_params(self.num_params(), w)?;
         self.check_inputs(x)
     }
 

@@ -48,7 +48,7 @@ impl Dense {
         let (n, nz) = (x.nrows(), z.map_or(x.nrows(), |z| z.nrows()));
         check_alloc::<f64>("tangent kernel", n, nz)?;
         let w64: Vec<f64> = w.iter().map(|v| v.to_f64()).collect();
-        let par = Workspace::<f64>::new().parallel(threads).par;
+        let par = super::workspace::par(threads);
         let sx = self.signals(&w64, x, output, threads)?;
         let sz = match z {
             Some(z) => Some(self.signals(&w64, z, output, threads)?),

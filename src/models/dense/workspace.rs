@@ -55,11 +55,7 @@ impl<T: Float> Workspace<T> {
     /// Runs the GEMMs on `threads` rayon threads (1: the calling thread; 0: all of rayon's
     /// threads).
     pub fn parallel(mut self, threads: usize) -> Self {
-        self.par = if threads == 1 {
-            Par::Seq
-        } else {
-            Par::rayon(threads)
-        };
+        self.par = par(threads);
         self
     }
 
@@ -71,6 +67,12 @@ impl<T: Float> Workspace<T> {
     /// Output `j` of the last forward pass, as a slice.
     pub fn output(&self, j: usize) -> &[T] {
         self.out.col_as_slice(j)
+    }
+
+    /// Output `j` of the last forward pass and its column of ∂(loss)/∂f, to read one while
+    /// writing the other.
+    pub fn output_and_gradient(&mut self, j: usize) -> (&[T], &mut [T]) {
+        (self.out.col_as_slice(j), self.gout.col_as_slice_mut(j))
     }
 
     /// ∂(loss)/∂f, the matrix [`Dense::backward`] reads (rows × M): set it after a forward pass.
@@ -98,5 +100,14 @@ impl<T: Float> Workspace<T> {
         self.rows = rows;
         self.sizes = net.sizes().to_vec();
         Ok(())
+    }
+}
+
+/// faer's parallelism for `threads` threads (1: the calling thread; 0: all of rayon's).
+pub(crate) fn par(threads: usize) -> Par {
+    if threads == 1 {
+        Par::Seq
+    } else {
+        Par::rayon(threads)
     }
 }

@@ -94,4 +94,35 @@ impl MarginLoss {
             MarginLoss::Mse => big_f - y,
         }
     }
+
+    /// The mean loss (1/n) Σᵢ φ(α yᵢ f̃ᵢ)/α of the outputs f̃ᵢ = fᵢ − f0ᵢ, summed in f64 in row
+    /// order; f̃ goes into `fdiff` and d(mean loss)/dfᵢ = φ′/n into `grad` when they are given.
+    /// The one loop of the α-trick objective, for training
+    /// ([`MarginObjective`](crate::training::MarginObjective)) and sampling
+    /// ([`MarginNetwork`](crate::models::MarginNetwork)).
+    pub fn mean_with_gradient<T: Float>(
+        self,
+        alpha: T,
+        f: &[T],
+        f0: &[T],
+        y: impl Fn(usize) -> T,
+        mut fdiff: Option<&mut [T]>,
+        mut grad: Option<&mut [T]>,
+    ) -> f64 {
+        let n = f.len();
+        let inv_n = T::ONE / T::of(n as f64);
+        let mut total = 0.0;
+        for i in 0..n {
+            let o = f[i] - f0[i];
+            let yi = y(i);
+            if let Some(d) = fdiff.as_deref_mut() {
+                d[i] = o;
+            }
+            total += self.value(o, yi, alpha).to_f64();
+            if let Some(g) = grad.as_deref_mut() {
+                g[i] = self.derivative(o, yi, alpha) * inv_n;
+            }
+        }
+        total / n as f64
+    }
 }
