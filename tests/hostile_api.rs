@@ -548,4 +548,24 @@ fn memory_hungry_sizes_are_refused_before_allocating() {
     ));
     let cfg = Config::new(10, 1 << 40, 3, 10.0);
     assert!(matches!(cfg.validate(), Err(Error::TooLarge { .. })));
+    // A 10⁶ × 10⁶ kernel matrix (8 TB) from 8 MB of points, asked of every kernel entry point.
+    let x = Mat::<f64>::zeros(1_000_000, 1);
+    let k = Kernel::laplace(1.0).unwrap();
+    let cpu = Device::cpu();
+    assert!(matches!(
+        k.matrix(x.as_ref(), x.as_ref(), &cpu),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(matches!(
+        k.self_matrix(x.as_ref(), &cpu),
+        Err(Error::TooLarge { .. })
+    ));
+    let wide = Mat::<f64>::zeros(1, 1 << 22);
+    let one = Mat::<f64>::zeros(1, 1);
+    let many = Mat::<f64>::zeros(1 << 22, 1);
+    // K(many, one)·wide: (2²² × 1)·(1 × 2²²) = 2⁴⁴ entries, 128 TiB.
+    assert!(matches!(
+        k.apply(many.as_ref(), one.as_ref(), wide.as_ref(), &cpu),
+        Err(Error::TooLarge { .. })
+    ));
 }

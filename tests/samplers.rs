@@ -14,8 +14,8 @@ use doubledescent::models::{
 };
 use doubledescent::random::seeded;
 use doubledescent::sampling::{
-    BurnIn, LlcConfig, LlcSummary, LocalPosterior, MalaConfig, NBeta, Sampler, SgldConfig,
-    SgnhtConfig, dln_learning_coefficient, estimate_llc,
+    BurnIn, LlcConfig, LlcSummary, LocalPosterior, Localisation, MalaConfig, NBeta, Sampler,
+    SgldConfig, SgnhtConfig, dln_learning_coefficient, estimate_llc,
 };
 use doubledescent::{Float, Result};
 use faer::{Mat, MatRef};
@@ -398,3 +398,43 @@ fn bad_sampler_settings_are_named_errors() {
         Err(Error::InvalidArgument { name: "model", .. })
     ));
 }
+
+/// The problem `python/tests/test_llc.py` solves through the Python package: the same model, w*,
+/// data, sampler settings and seed must give the same λ̂ to the last bit (the binding adds no
+/// arithmetic of its own). Both files hold the value this test printed.
+#[test]
+fn the_python_reference_problem_gives_the_recorded_estimate() {
+    let model = DeepLinearNetwork::new(3, &[4], 2).unwrap();
+    let w_star: Vec<f64> = (0..model.num_params())
+        .map(|i| ((i * 5 + 2) % 9) as f64 / 4.0 - 1.0)
+        .collect();
+    let x = Mat::from_fn(500, 3, |i, j| (((i * 7 + j * 3) % 11) as f64 - 5.0) / 3.0);
+    let y = Model::<f64>::forward(&model, &w_star, x.as_ref());
+    let post = LocalPosterior::new(&model, &w_star, x.as_ref(), y.as_ref())
+        .unwrap()
+        .localise(Localisation {
+            gamma: 100.0,
+            nbeta: NBeta::BatchLog,
+        })
+        .unwrap();
+    let cfg = LlcConfig {
+        sampler: SgldConfig {
+            epsilon: 1e-4,
+            batch_size: 100,
+            steps: 400,
+            seed: 3,
+            ..Default::default()
+        },
+        chains: 4,
+        burn_in: BurnIn::Steps(100),
+    };
+    let s = estimate_llc(&post, &cfg, &Device::cpu()).unwrap();
+    println!(
+        "python reference: llc_mean = {:?}, chain 0 = {:?}",
+        s.llc_mean, s.llc_per_chain[0]
+    );
+    assert_eq!(s.llc_mean, PYTHON_REFERENCE_LLC);
+}
+
+/// λ̂ of [`the_python_reference_problem_gives_the_recorded_estimate`], as printed by it.
+const PYTHON_REFERENCE_LLC: f64 = 1.4467261332965105;

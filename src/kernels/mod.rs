@@ -73,7 +73,7 @@ pub use nystrom::{EigenMethod, NystromEigen, nystrom_eigen};
 
 pub(crate) use crate::backend::abi::{KernelId, KernelParams as Params};
 use crate::backend::{Compute, Device, Float, cuda};
-use crate::check::check_finite_mat;
+use crate::check::{check_alloc, check_finite_mat};
 use crate::error::{Error, Result};
 
 /// A positive-definite kernel k(x, z) with validated constants. Built by [`Kernel::laplace`],
@@ -405,6 +405,11 @@ impl Kernel {
         device: &Device,
     ) -> Result<Mat<T>> {
         check_pair(x, z)?;
+        check_alloc::<T>(
+            &format!("the kernel matrix K(x, z) ({}x{})", x.nrows(), z.nrows()),
+            x.nrows(),
+            z.nrows(),
+        )?;
         match device.compute() {
             Compute::Cpu => Ok(cpu::matrix(&self.params(), x, z)),
             Compute::Cuda(rt) => cuda::kernels::matrix(rt, &self.params(), x, Some(z)),
@@ -449,6 +454,8 @@ impl Kernel {
     /// diagonal k(x, x).
     pub fn self_matrix<T: Float>(&self, x: MatRef<'_, T>, device: &Device) -> Result<Mat<T>> {
         check_data("x", x)?;
+        let n = x.nrows();
+        check_alloc::<T>(&format!("the kernel matrix K(x, x) ({n}x{n})"), n, n)?;
         match device.compute() {
             Compute::Cpu => Ok(cpu::self_matrix(&self.params(), x)),
             Compute::Cuda(rt) => cuda::kernels::matrix(rt, &self.params(), x, None),
@@ -480,6 +487,11 @@ impl Kernel {
             ));
         }
         check_finite_mat("w", w)?;
+        check_alloc::<T>(
+            &format!("the product K(x, z)·w ({}x{})", x.nrows(), w.ncols()),
+            x.nrows(),
+            w.ncols(),
+        )?;
         match device.compute() {
             Compute::Cpu => Ok(cpu::apply(&self.params(), x, z, w)),
             Compute::Cuda(rt) => cuda::kernels::apply(rt, &self.params(), x, z, w),

@@ -10,7 +10,9 @@
 //! * ESS = m·n/τ̂ over the same split sequences, with τ̂ = −1 + 2·Σ ρ̂_t the integrated
 //!   autocorrelation time, ρ̂_t = 1 − (W − mean autocovariance at lag t)/var⁺, summed by Geyer's
 //!   initial positive and monotone sequence (pairs ρ̂_{2k} + ρ̂_{2k+1} while positive, made
-//!   non-increasing).
+//!   non-increasing) with Stan's closing term (the positive even ρ̂ after the last pair): the
+//!   same number as ArviZ's `ess(method="mean")` (the Python package's tests compare them).
+//!   Constant draws are an error here, where ArviZ returns m·n.
 //!
 //! [`check_chain`] turns a chain that stopped exploring or gave an impossible estimate into
 //! [`Error::ChainFailed`].
@@ -173,25 +175,44 @@ pub fn effective_sample_size(chains: &[&[f64]]) -> Result<f64> {
             / seqs.len() as f64
     };
     let rho = |t: usize| 1.0 - (mo.w - acov(t)) / mo.var_plus;
-    // Geyer: pairs P_k = ρ_{2k} + ρ_{2k+1} while positive, made non-increasing.
-    let mut tau_sum = 0.0; // Σ of the kept pairs
-    let mut prev_pair = f64::INFINITY;
-    let mut t = 0;
-    while t + 1 < n {
-        let pair = if t == 0 {
-            1.0 + rho(1)
-        } else {
-            rho(t) + rho(t + 1)
-        };
-        if pair <= 0.0 {
-            break;
+    // Geyer's initial positive sequence over pairs (ρ̂_{t+1}, ρ̂_{t+2}) of odd t, exactly as
+    // Stan's `compute_effective_sample_size` (2.18 and later) and ArviZ's `_ess`: pairs are kept
+    // while their sum is positive (and t < n − 3); the even member of the first pair that is not
+    // is kept too when it is positive; then the kept pairs are made monotone (a pair larger than
+    // the previous one becomes that pair's mean).
+    let n_i = n as i64;
+    let mut rho_t = vec![0.0; n];
+    rho_t[0] = 1.0;
+    let (mut even, mut odd) = (1.0, rho(1));
+    rho_t[1] = odd;
+    let mut t: i64 = 1;
+    while t < n_i - 3 && even + odd > 0.0 {
+        even = rho(t as usize + 1);
+        odd = rho(t as usize + 2);
+        if even + odd >= 0.0 {
+            rho_t[t as usize + 1] = even;
+            rho_t[t as usize + 2] = odd;
         }
-        let pair = pair.min(prev_pair);
-        tau_sum += pair;
-        prev_pair = pair;
         t += 2;
     }
-    let tau = (-1.0 + 2.0 * tau_sum).max(1.0 / total.log10());
+    let max_t = t - 2;
+    let next = (max_t + 1) as usize; // max_t ≥ −1
+    if even > 0.0 {
+        rho_t[next] = even;
+    }
+    let mut t = 1;
+    while t + 2 <= max_t {
+        let k = t as usize;
+        if rho_t[k + 1] + rho_t[k + 2] > rho_t[k - 1] + rho_t[k] {
+            let v = (rho_t[k - 1] + rho_t[k]) / 2.0;
+            rho_t[k + 1] = v;
+            rho_t[k + 2] = v;
+        }
+        t += 2;
+    }
+    let head: f64 = rho_t[..next].iter().sum();
+    let extra = rho_t.get(next).copied().unwrap_or(0.0);
+    let tau = (-1.0 + 2.0 * head + extra).max(1.0 / total.log10());
     Ok(total / tau)
 }
 

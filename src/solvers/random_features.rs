@@ -186,6 +186,11 @@ impl RandomFourier {
         self.k
     }
 
+    /// The frequencies v (k × d, row-major), as [`RandomFourier::from_frequencies`] takes them.
+    pub fn frequencies(&self) -> &[f64] {
+        &self.v
+    }
+
     fn freq(&self, r: usize) -> &[f64] {
         &self.v[r * self.d..(r + 1) * self.d]
     }
@@ -345,6 +350,11 @@ impl RandomRelu {
         let v = crate::random::gaussian_vec(rng, k * d, 1.0);
         let b = crate::random::gaussian_vec(rng, k, 1.0);
         RandomRelu::from_parts(v, b, k, d)
+    }
+
+    /// Weights V (k × d, row-major) and biases b, as [`RandomRelu::from_parts`] takes them.
+    pub fn parts(&self) -> (&[f64], &[f64]) {
+        (&self.v, &self.b)
     }
 
     /// Number of features k.

@@ -1,0 +1,553 @@
+//! The crate's networks from Python: deep linear networks and dense networks (any layer sizes,
+//! activation, bias and parameterisation), their forward passes, losses, gradients, per-sample
+//! gradients and empirical tangent kernels, trained by gradient descent or minibatch Adam.
+
+use doubledescent::models::{
+    Activation, Bias, DeepLinearNetwork as CrateDln, Dense as CrateDense, Loss, Model,
+    Parameterisation,
+};
+use doubledescent::random::seeded;
+use doubledescent::training::{GradientDescent, MinibatchAdam};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays::{Dtype, Matrix, Real, Targets, Vector, common_dtype, matrix_out, vector_out};
+use crate::errors::IntoPy;
+
+/// A deep linear network y = x W₁ ⋯ W_L (Aoyagi's model; parameters flat, layer by layer).
+#[pyclass(frozen, module = "doubledescent._core", name = "DeepLinearNetwork")]
+pub struct Dln(pub CrateDln);
+
+/// A dense network: any layer sizes, activation, biases and parameterisation.
+#[pyclass(frozen, module = "doubledescent._core", name = "Dense")]
+pub struct DenseNet(pub CrateDense);
+
+/// A network passed from Python, whichever class it is.
+pub enum ModelRef<'a> {
+    Dln(&'a CrateDln),
+    Dense(&'a CrateDense),
+}
+
+/// Runs `$body` with `$m` bound to the concrete network (monomorphised for both).
+#[macro_export]
+macro_rules! with_model {
+    ($model:expr, |$m:ident| $body:expr) => {
+        match $model {
+            $crate::models::ModelRef::Dln($m) => $body,
+            $crate::models::ModelRef::Dense($m) => $body,
+        }
+    };
+}
+
+/// Borrowed pyclasses, kept alive while the model is used.
+pub enum Held<'py> {
+    Dln(PyRef<'py, Dln>),
+    Dense(PyRef<'py, DenseNet>),
+}
+
+impl<'py> Held<'py> {
+    pub fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(m) = obj.extract::<PyRef<'py, Dln>>() {
+            Ok(Held::Dln(m))
+        } else if let Ok(m) = obj.extract::<PyRef<'py, DenseNet>>() {
+            Ok(Held::Dense(m))
+        } else {
+            Err(PyTypeError::new_err(format!(
+                "`model` must be a doubledescent DeepLinearNetwork or Dense, got {}",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            )))
+        }
+    }
+
+    pub fn get(&self) -> ModelRef<'_> {
+        match self {
+            Held::Dln(m) => ModelRef::Dln(&m.0),
+            Held::Dense(m) => ModelRef::Dense(&m.0),
+        }
+    }
+}
+
+fn n_params(m: ModelRef<'_>) -> usize {
+    with_model!(m, |m| <_ as Model<f64>>::num_params(m))
+}
+
+/// f(w; x), n × outputs.
+fn forward<'py>(
+    py: Python<'py>,
+    m: ModelRef<'_>,
+    w: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    fn run<'py, T: Real>(
+        py: Python<'py>,
+        m: ModelRef<'_>,
+        w: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (w, x) = (Vector::<T>::new("w", w)?, Matrix::<T>::new("x", x)?);
+        let (ws, xm) = (w.slice(), x.mat());
+        with_model!(m, |m| {
+            check_w_x(m, ws, xm)?;
+            let out = py.detach(|| Model::<T>::forward(m, ws, xm));
+            Ok(matrix_out(py, out)?.into_any())
+        })
+    }
+    match common_dtype(&[("w", w), ("x", x)])? {
+        Dtype::F32 => run::<f32>(py, m, w, x),
+        Dtype::F64 => run::<f64>(py, m, w, x),
+    }
+}
+
+fn check_w_x<T: Real, M: Model<T>>(m: &M, w: &[T], x: faer::MatRef<'_, T>) -> PyResult<()> {
+    // The targets only fix the shape check: a zero matrix of the right shape.
+    let y = faer::Mat::<T>::zeros(x.nrows(), m.output_dim());
+    doubledescent::models::check_inputs(m, w, x, y.as_ref()).py_err()
+}
+
+/// (L(w), ∇L(w)) on (x, y).
+fn loss_grad<'py>(
+    py: Python<'py>,
+    m: ModelRef<'_>,
+    w: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    fn run<'py, T: Real>(
+        py: Python<'py>,
+        m: ModelRef<'_>,
+        w: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+    ) -> PyResult<(f64, Bound<'py, PyAny>)> {
+        let (w, x, y) = (
+            Vector::<T>::new("w", w)?,
+            Matrix::<T>::new("x", x)?,
+            Targets::<T>::new("y", y)?,
+        );
+        let (ws, xm, ym) = (w.slice(), x.mat(), y.mat());
+        with_model!(m, |m| {
+            doubledescent::models::check_inputs(m, ws, xm, ym).py_err()?;
+            let mut g = vec![T::ZERO; ws.len()];
+            let l = py.detach(|| Model::<T>::loss_grad(m, ws, xm, ym, &mut g));
+            Ok((l, vector_out(py, g).into_any()))
+        })
+    }
+    match common_dtype(&[("w", w), ("x", x), ("y", y)])? {
+        Dtype::F32 => run::<f32>(py, m, w, x, y),
+        Dtype::F64 => run::<f64>(py, m, w, x, y),
+    }
+}
+
+/// Gradient descent (`optimizer="gd"`) or minibatch Adam (`"adam"`) from w0: `(w, history)`.
+#[allow(clippy::too_many_arguments)]
+fn train<'py>(
+    py: Python<'py>,
+    m: ModelRef<'_>,
+    w0: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    optimizer: &str,
+    lr: f64,
+    steps: usize,
+    batch_size: Option<usize>,
+    weight_decay: f64,
+    log_every: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    #[allow(clippy::too_many_arguments)]
+    fn run<'py, T: Real>(
+        py: Python<'py>,
+        m: ModelRef<'_>,
+        w0: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+        optimizer: &str,
+        lr: f64,
+        steps: usize,
+        batch_size: Option<usize>,
+        weight_decay: f64,
+        log_every: usize,
+        seed: u64,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+        let (w0, x, y) = (
+            Vector::<T>::new("w0", w0)?,
+            Matrix::<T>::new("x", x)?,
+            Targets::<T>::new("y", y)?,
+        );
+        let (xm, ym) = (x.mat(), y.mat());
+        let mut w = w0.slice().to_vec();
+        let mut log: Vec<(usize, f64)> = Vec::new();
+        let outcome = with_model!(m, |m| py.detach(|| match optimizer {
+            "gd" => GradientDescent {
+                lr,
+                steps,
+                log_every,
+                stop_below: None,
+                threads: 0
+            }
+            .run(m, &mut w, xm, ym, |s, _, l| {
+                log.push((s, l));
+                Ok(())
+            })
+            .map(|o| o.final_loss),
+            "adam" => MinibatchAdam {
+                lr,
+                weight_decay,
+                batch: batch_size.unwrap_or(xm.nrows().min(128)),
+                epochs: steps,
+                seed,
+                threads: 0,
+            }
+            .run(m, &mut w, xm, ym, |e, _, l| {
+                log.push((e, l));
+                Ok(())
+            })
+            .map(|_| Model::<T>::loss(m, &w, xm, ym)),
+            other => Err(doubledescent::Error::invalid(
+                "optimizer",
+                other,
+                "expected gd or adam"
+            )),
+        }))
+        .py_err()?;
+        let h = PyDict::new(py);
+        h.set_item("step", log.iter().map(|p| p.0).collect::<Vec<_>>())?;
+        h.set_item("loss", log.iter().map(|p| p.1).collect::<Vec<_>>())?;
+        h.set_item("final_loss", outcome)?;
+        Ok((vector_out(py, w).into_any(), h))
+    }
+    match common_dtype(&[("w0", w0), ("x", x), ("y", y)])? {
+        Dtype::F32 => run::<f32>(
+            py,
+            m,
+            w0,
+            x,
+            y,
+            optimizer,
+            lr,
+            steps,
+            batch_size,
+            weight_decay,
+            log_every,
+            seed,
+        ),
+        Dtype::F64 => run::<f64>(
+            py,
+            m,
+            w0,
+            x,
+            y,
+            optimizer,
+            lr,
+            steps,
+            batch_size,
+            weight_decay,
+            log_every,
+            seed,
+        ),
+    }
+}
+
+fn dtype_arg(dtype: &str) -> PyResult<Dtype> {
+    match dtype {
+        "float64" | "f64" | "double" => Ok(Dtype::F64),
+        "float32" | "f32" | "single" => Ok(Dtype::F32),
+        other => Err(PyTypeError::new_err(format!(
+            "invalid argument `dtype` = {other:?}: expected float32 or float64"
+        ))),
+    }
+}
+
+/// The methods every network has, in one place (PyO3 allows one `#[pymethods]` block per class).
+macro_rules! network_methods {
+    ($ty:ty, { $($extra:tt)* }) => {
+        #[pymethods]
+        impl $ty {
+        /// Number of parameters (the length of w).
+        #[getter]
+        fn num_params(&self) -> usize {
+            n_params(self.model())
+        }
+
+        /// f(w; x): the outputs at the n points x (n × outputs).
+        fn forward<'py>(&self, py: Python<'py>, w: &Bound<'py, PyAny>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+            forward(py, self.model(), w, x)
+        }
+
+        /// The training loss L(w) on (x, y).
+        fn loss<'py>(&self, py: Python<'py>, w: &Bound<'py, PyAny>, x: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<f64> {
+            Ok(loss_grad(py, self.model(), w, x, y)?.0)
+        }
+
+        /// (L(w), ∇L(w)) on (x, y), with the hand-written backward pass.
+        fn loss_grad<'py>(&self, py: Python<'py>, w: &Bound<'py, PyAny>, x: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>) -> PyResult<(f64, Bound<'py, PyAny>)> {
+            loss_grad(py, self.model(), w, x, y)
+        }
+
+        /// Trains from w0 by full-batch gradient descent (`optimizer="gd"`, `steps` steps) or
+        /// minibatch Adam (`"adam"`, `steps` epochs): returns (w, history).
+        #[pyo3(signature = (w0, x, y, optimizer = "gd", lr = 1e-2, steps = 100, batch_size = None,
+                            weight_decay = 0.0, log_every = 0, seed = 0))]
+        #[allow(clippy::too_many_arguments)]
+        fn train<'py>(&self, py: Python<'py>, w0: &Bound<'py, PyAny>, x: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>, optimizer: &str, lr: f64, steps: usize, batch_size: Option<usize>, weight_decay: f64, log_every: usize, seed: u64) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+            train(py, self.model(), w0, x, y, optimizer, lr, steps, batch_size, weight_decay, log_every, seed)
+        }
+
+        $($extra)*
+        }
+    };
+}
+
+network_methods!(Dln, {
+    /// Input dimension, hidden widths (may be empty: linear regression), output dimension.
+    #[new]
+    #[pyo3(signature = (input_dim, hidden, output_dim))]
+    fn new(input_dim: usize, hidden: Vec<usize>, output_dim: usize) -> PyResult<Self> {
+        Ok(Dln(CrateDln::new(input_dim, &hidden, output_dim).py_err()?))
+    }
+
+    /// Layer sizes [N, H₁, …, M].
+    #[getter]
+    fn sizes(&self) -> Vec<usize> {
+        self.0.sizes().to_vec()
+    }
+
+    /// Initial parameters: N(0, std²) entries (std None: the original's 1/√fan-in scaling).
+    #[pyo3(signature = (seed = 0, std = None, dtype = "float64"))]
+    fn init<'py>(
+        &self,
+        py: Python<'py>,
+        seed: u64,
+        std: Option<f64>,
+        dtype: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let w = self.0.init(&mut seeded(seed), std);
+        Ok(match dtype_arg(dtype)? {
+            Dtype::F64 => vector_out(py, w).into_any(),
+            Dtype::F32 => vector_out(py, w.iter().map(|&v| v as f32).collect()).into_any(),
+        })
+    }
+
+    /// A true parameter as in the paper's sweeps: "random", "zero" or "rand_rank" (each matrix
+    /// rank-reduced with probability `prop_rank_reduce`).
+    #[pyo3(signature = (seed = 0, method = "rand_rank", prop_rank_reduce = 0.5))]
+    fn true_param<'py>(
+        &self,
+        py: Python<'py>,
+        seed: u64,
+        method: &str,
+        prop_rank_reduce: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use doubledescent::models::TrueParam;
+        let m = match method {
+            "random" => TrueParam::Random,
+            "zero" => TrueParam::Zero,
+            "rand_rank" => TrueParam::RandRank { prop_rank_reduce },
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid argument `method` = {other:?}: expected random, zero or rand_rank"
+                )));
+            }
+        };
+        Ok(vector_out(py, self.0.true_param(&mut seeded(seed), m).py_err()?).into_any())
+    }
+
+    /// The rank of the end-to-end product W₁ ⋯ W_L at w (float64).
+    fn true_rank(&self, w: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let w = Vector::<f64>::new("w", w)?;
+        self.0.true_rank(w.slice()).py_err()
+    }
+
+    /// Aoyagi's learning coefficient λ (and its multiplicity) at a true parameter of rank `rank`.
+    fn learning_coefficient(&self, rank: usize) -> PyResult<(f64, usize)> {
+        let lc =
+            doubledescent::sampling::dln_learning_coefficient(self.0.sizes(), rank).py_err()?;
+        Ok((lc.lambda, lc.multiplicity))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("DeepLinearNetwork(sizes={:?})", self.0.sizes())
+    }
+});
+
+impl Dln {
+    fn model(&self) -> ModelRef<'_> {
+        ModelRef::Dln(&self.0)
+    }
+}
+
+impl DenseNet {
+    fn model(&self) -> ModelRef<'_> {
+        ModelRef::Dense(&self.0)
+    }
+}
+
+fn activation(name: &str, beta: f64) -> PyResult<Activation> {
+    Ok(match name {
+        "relu" => Activation::Relu,
+        "swish" => Activation::Swish { beta },
+        "softplus" => Activation::Softplus { beta },
+        "identity" | "linear" => Activation::Identity,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "invalid argument `activation` = {other:?}: expected relu, swish, softplus or identity"
+            )));
+        }
+    })
+}
+
+network_methods!(DenseNet, {
+    /// Layer sizes input_dim, hidden…, output_dim; activation "relu" | "swish" | "softplus" |
+    /// "identity" (β for swish and softplus); parameterisation "standard" | "ntk" | "tutorial";
+    /// bias "none" | "hidden" | "all"; loss "mse" | "cross_entropy".
+    #[new]
+    #[pyo3(signature = (input_dim, hidden, output_dim, activation = "relu", beta = 1.0,
+                        parameterisation = "standard", bias = "all", loss = "mse"))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        input_dim: usize,
+        hidden: Vec<usize>,
+        output_dim: usize,
+        activation: &str,
+        beta: f64,
+        parameterisation: &str,
+        bias: &str,
+        loss: &str,
+    ) -> PyResult<Self> {
+        let param = match parameterisation {
+            "standard" => Parameterisation::Standard,
+            "ntk" => Parameterisation::Ntk,
+            "tutorial" => Parameterisation::Tutorial,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid argument `parameterisation` = {other:?}: expected standard, ntk or tutorial"
+                )));
+            }
+        };
+        let bias = match bias {
+            "none" => Bias::None,
+            "hidden" => Bias::Hidden,
+            "all" => Bias::All,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid argument `bias` = {other:?}: expected none, hidden or all"
+                )));
+            }
+        };
+        let loss = match loss {
+            "mse" => Loss::Mse,
+            "cross_entropy" => Loss::CrossEntropy,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid argument `loss` = {other:?}: expected mse or cross_entropy"
+                )));
+            }
+        };
+        let net = CrateDense::new(
+            input_dim,
+            &hidden,
+            output_dim,
+            self::activation(activation, beta)?,
+            param,
+        )
+        .py_err()?
+        .with_bias(bias)
+        .py_err()?
+        .with_loss(loss);
+        Ok(DenseNet(net))
+    }
+
+    /// Layer sizes [N, n₁, …, M].
+    #[getter]
+    fn sizes(&self) -> Vec<usize> {
+        self.0.sizes().to_vec()
+    }
+
+    /// Parameters at initialisation from `seed` (the parameterisation's own scheme).
+    #[pyo3(signature = (seed = 0, dtype = "float64"))]
+    fn init<'py>(&self, py: Python<'py>, seed: u64, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match dtype_arg(dtype)? {
+            Dtype::F64 => vector_out(py, self.0.init::<f64>(seed)).into_any(),
+            Dtype::F32 => vector_out(py, self.0.init::<f32>(seed)).into_any(),
+        })
+    }
+
+    /// Per-sample gradients ∂f_output(xᵢ)/∂w (n × num_params).
+    #[pyo3(signature = (w, x, output = 0))]
+    fn jacobian<'py>(
+        &self,
+        py: Python<'py>,
+        w: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+        output: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        fn run<'py, T: Real>(
+            net: &CrateDense,
+            py: Python<'py>,
+            w: &Bound<'py, PyAny>,
+            x: &Bound<'py, PyAny>,
+            output: usize,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let (w, x) = (Vector::<T>::new("w", w)?, Matrix::<T>::new("x", x)?);
+            let (ws, xm) = (w.slice(), x.mat());
+            let j = py.detach(|| net.jacobian(ws, xm, output)).py_err()?;
+            Ok(matrix_out(py, j)?.into_any())
+        }
+        match common_dtype(&[("w", w), ("x", x)])? {
+            Dtype::F32 => run::<f32>(&self.0, py, w, x, output),
+            Dtype::F64 => run::<f64>(&self.0, py, w, x, output),
+        }
+    }
+
+    /// The empirical tangent kernel Θ(x, z) = J(x) J(z)ᵀ of one output, layer by layer without
+    /// forming the Jacobian (z None: Θ(x, x)); float64 result.
+    #[pyo3(signature = (w, x, z = None, output = 0))]
+    fn tangent_kernel<'py>(
+        &self,
+        py: Python<'py>,
+        w: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+        z: Option<&Bound<'py, PyAny>>,
+        output: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        fn run<'py, T: Real>(
+            net: &CrateDense,
+            py: Python<'py>,
+            w: &Bound<'py, PyAny>,
+            x: &Bound<'py, PyAny>,
+            z: Option<&Bound<'py, PyAny>>,
+            output: usize,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let (w, x) = (Vector::<T>::new("w", w)?, Matrix::<T>::new("x", x)?);
+            let z = z.map(|z| Matrix::<T>::new("z", z)).transpose()?;
+            let (ws, xm, zm) = (w.slice(), x.mat(), z.as_ref().map(|z| z.mat()));
+            let k = py
+                .detach(|| net.tangent_kernel(ws, xm, zm, output, 0))
+                .py_err()?;
+            Ok(matrix_out(py, k)?.into_any())
+        }
+        let dtype = match z {
+            Some(z) => common_dtype(&[("w", w), ("x", x), ("z", z)])?,
+            None => common_dtype(&[("w", w), ("x", x)])?,
+        };
+        match dtype {
+            Dtype::F32 => run::<f32>(&self.0, py, w, x, z, output),
+            Dtype::F64 => run::<f64>(&self.0, py, w, x, z, output),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Dense(sizes={:?}, activation={:?}, parameterisation={:?}, bias={:?}, loss={:?})",
+            self.0.sizes(),
+            self.0.activation(),
+            self.0.parameterisation(),
+            self.0.bias(),
+            self.0.loss_kind()
+        )
+    }
+});

@@ -1,0 +1,88 @@
+"""Bad input: a Python exception with the crate's one-line message, never a crash or garbage."""
+
+import numpy as np
+import pytest
+
+import doubledescent as dd
+
+X = np.random.default_rng(0).standard_normal((10, 3))
+
+
+@pytest.mark.parametrize(
+    "bad,exc,words",
+    [
+        (X.astype(np.float16), TypeError, "float16"),
+        (X.astype(np.int64), TypeError, "int64"),
+        (X.astype(np.complex128), TypeError, "complex128"),
+        (X.tolist(), TypeError, "list"),
+        (np.float64(3.0), TypeError, "float64"),
+        (np.zeros(()), ValueError, "0-d"),
+        (np.zeros((2, 3, 3)), ValueError, "3-d"),
+        (np.zeros(3), ValueError, "1-d"),
+        (np.zeros((0, 3)), ValueError, "0x3"),
+        (np.zeros((4, 0)), ValueError, "4x0"),
+        (np.where(np.eye(10, 3) > 0, np.nan, X), ValueError, "NaN"),
+        (np.where(np.eye(10, 3) > 0, np.inf, X), ValueError, "inf"),
+        (X * 1e160, ValueError, "rescale"),
+    ],
+)
+def test_bad_arrays_are_named(bad, exc, words):
+    with pytest.raises(exc) as e:
+        dd.laplacian(bad, X, bandwidth=1.0, device="cpu")
+    msg = str(e.value)
+    assert "\n" not in msg and words in msg, msg
+
+
+def test_mixed_precision_and_shapes_are_named():
+    with pytest.raises(TypeError, match="same precision"):
+        dd.laplacian(X, X.astype(np.float32), bandwidth=1.0, device="cpu")
+    with pytest.raises(ValueError, match="columns"):
+        dd.laplacian(X, X[:, :2].copy(), bandwidth=1.0, device="cpu")
+    with pytest.raises(ValueError, match="bandwidth"):
+        dd.laplacian(X, X, bandwidth=-1.0, device="cpu")
+    with pytest.raises(ValueError, match="bandwidth"):
+        dd.gaussian(X, X, bandwidth=float("nan"), device="cpu")
+    with pytest.raises(ValueError, match="gamma"):
+        dd.dispersal(X, X, bandwidth=1.0, gamma=3.0, device="cpu")
+    with pytest.raises(ValueError, match="depth"):
+        dd.relu_ntk(X, X, depth=0, device="cpu")
+    with pytest.raises(ValueError, match="device"):
+        dd.laplacian(X, X, bandwidth=1.0, device="tpu")
+    with pytest.raises(ValueError, match="kind"):
+        dd.Kernel("cosine", bandwidth=1.0)
+
+
+def test_sizes_beyond_memory_are_memory_errors():
+    # 10⁶ × 10⁶ = 10¹² entries (8 TB) from 8 MB of points: refused before allocating.
+    x = np.zeros((10**6, 1))
+    with pytest.raises(MemoryError, match="needs"):
+        dd.laplacian(x, bandwidth=1.0, device="cpu")
+    with pytest.raises(MemoryError, match="needs"):
+        dd.gaussian(x, x, bandwidth=1.0, device="cpu")
+    # A broadcast view of 10¹² entries would need a contiguous copy: refused too.
+    view = np.broadcast_to(np.zeros((1, 1)), (10**6, 10**6))
+    with pytest.raises(MemoryError, match="copy"):
+        dd.laplacian(view, X[:1, :1].copy(), bandwidth=1.0, device="cpu")
+
+
+def test_network_and_sampler_arguments_are_named():
+    net = dd.DeepLinearNetwork(3, [4], 2)
+    w = net.init(seed=0)
+    x = np.random.default_rng(1).standard_normal((50, 3))
+    y = net.forward(w, x)
+    with pytest.raises(ValueError, match="parameter"):
+        net.forward(w[:-1].copy(), x)
+    with pytest.raises(ValueError, match="sampler"):
+        dd.estimate_learning_coeff(net, w, x, y, sampler="hmc", device="cpu")
+    with pytest.raises(ValueError, match="epsilon|lr"):
+        dd.estimate_learning_coeff(net, w, x, y, lr=-1.0, device="cpu")
+    with pytest.raises(ValueError, match="num_draws"):
+        dd.estimate_learning_coeff(net, w, x, y, num_draws=0, device="cpu")
+    with pytest.raises(TypeError, match="model"):
+        dd.estimate_learning_coeff("net", w, x, y, device="cpu")
+    with pytest.raises(ValueError):
+        dd.Dense(3, [], 1)
+    with pytest.raises(MemoryError):
+        dd.Dense(784, [10**10], 10)
+    with pytest.raises(ValueError, match="activation"):
+        dd.Dense(3, [4], 1, activation="tanh")
