@@ -10,6 +10,7 @@ mod linalg;
 mod llc;
 mod models;
 mod solvers;
+mod theory;
 
 use pyo3::prelude::*;
 
@@ -34,6 +35,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(llc::rhat, m)?)?;
     m.add_function(wrap_pyfunction!(llc::ess, m)?)?;
     m.add_function(wrap_pyfunction!(llc::dln_learning_coefficient, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::teacher_student_fast_slow, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::teacher_student_seed_average, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::least_squares_sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::diabetes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
