@@ -170,6 +170,48 @@ impl Kernel {
         }
     }
 
+    /// Seconds of each of `repeats` calls of the crate's `Kernel::matrix(x, z)` timed inside
+    /// Rust, on inputs converted once: the reference that `python/bench.py` compares the Python
+    /// call with (the binding's overhead is the difference).
+    #[pyo3(signature = (x, z, repeats = 5, device = "auto"))]
+    fn time_matrix<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        z: &Bound<'py, PyAny>,
+        repeats: usize,
+        device: &str,
+    ) -> PyResult<Vec<f64>> {
+        let dev = self::device(device)?;
+        fn run<'py, T: Real>(
+            k: CrateKernel,
+            py: Python<'py>,
+            x: &Bound<'py, PyAny>,
+            z: &Bound<'py, PyAny>,
+            repeats: usize,
+            dev: &doubledescent::Device,
+        ) -> PyResult<Vec<f64>> {
+            let (x, z) = (Matrix::<T>::new("x", x)?, Matrix::<T>::new("z", z)?);
+            let (xm, zm) = (x.mat(), z.mat());
+            py.detach(|| {
+                (0..repeats)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        let m = k.matrix(xm, zm, dev)?;
+                        let s = t.elapsed().as_secs_f64();
+                        drop(std::hint::black_box(m));
+                        Ok(s)
+                    })
+                    .collect::<doubledescent::Result<Vec<f64>>>()
+            })
+            .py_err()
+        }
+        match common_dtype(&[("x", x), ("z", z)])? {
+            Dtype::F32 => run::<f32>(self.inner, py, x, z, repeats, &dev),
+            Dtype::F64 => run::<f64>(self.inner, py, x, z, repeats, &dev),
+        }
+    }
+
     /// The kernel's name.
     #[getter]
     fn kind(&self) -> &'static str {
