@@ -268,6 +268,29 @@ impl<'py, T: Real> Vector<'py, T> {
     }
 }
 
+/// Parameters w, inputs x and targets y of a model call, in one precision, viewed or copied once.
+pub struct Supervised<'py, T: Real> {
+    pub w: Vector<'py, T>,
+    pub x: Matrix<'py, T>,
+    pub y: Targets<'py, T>,
+}
+
+impl<'py, T: Real> Supervised<'py, T> {
+    /// `w_name` is the parameter vector's name in the caller's signature (w, w0, w_star).
+    pub fn new(
+        w_name: &str,
+        w: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Supervised {
+            w: Vector::new(w_name, w)?,
+            x: Matrix::new("x", x)?,
+            y: Targets::new("y", y)?,
+        })
+    }
+}
+
 /// A crate matrix as a NumPy array: zero-copy (F-ordered, owned by a [`MatrixBuffer`]) when its
 /// columns are contiguous, else one copy.
 pub fn matrix_out<T: Real>(py: Python<'_>, m: Mat<T>) -> PyResult<Bound<'_, PyArray2<T>>> {

@@ -4,7 +4,7 @@ use doubledescent::kernels::Kernel as CrateKernel;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::arrays::{Dtype, Matrix, Real, Targets, common_dtype, matrix_out};
+use crate::arrays::{Matrix, Real, Targets, common_dtype, matrix_out};
 use crate::device::device;
 use crate::errors::IntoPy;
 
@@ -133,10 +133,7 @@ impl Kernel {
                 .py_err()?;
             Ok(matrix_out(py, out)?.into_any())
         }
-        match dtype {
-            Dtype::F32 => run::<f32>(self.inner, py, x, z, &dev),
-            Dtype::F64 => run::<f64>(self.inner, py, x, z, &dev),
-        }
+        by_dtype!(dtype, run(self.inner, py, x, z, &dev))
     }
 
     /// K(X, Z)·W without forming K (W: m × c, or a vector of length m).
@@ -164,10 +161,10 @@ impl Kernel {
             let out = py.detach(|| k.apply(xm, zm, wm, dev)).py_err()?;
             w.output(py, out)
         }
-        match common_dtype(&[("x", x), ("z", z), ("w", w)])? {
-            Dtype::F32 => run::<f32>(self.inner, py, x, z, w, &dev),
-            Dtype::F64 => run::<f64>(self.inner, py, x, z, w, &dev),
-        }
+        by_dtype!(
+            common_dtype(&[("x", x), ("z", z), ("w", w)])?,
+            run(self.inner, py, x, z, w, &dev)
+        )
     }
 
     /// Seconds of each of `repeats` calls of the crate's `Kernel::matrix(x, z)` timed inside
@@ -206,10 +203,10 @@ impl Kernel {
             })
             .py_err()
         }
-        match common_dtype(&[("x", x), ("z", z)])? {
-            Dtype::F32 => run::<f32>(self.inner, py, x, z, repeats, &dev),
-            Dtype::F64 => run::<f64>(self.inner, py, x, z, repeats, &dev),
-        }
+        by_dtype!(
+            common_dtype(&[("x", x), ("z", z)])?,
+            run(self.inner, py, x, z, repeats, &dev)
+        )
     }
 
     /// The kernel's name.

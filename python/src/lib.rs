@@ -2,6 +2,16 @@
 //! theory for Python, NumPy arrays in and out. The pure-Python package `doubledescent` wraps it
 //! (scikit-learn estimators, dict results, docstrings); the library crate stays free of Python.
 
+/// Calls the generic `f::<T>(args…)` in the precision `dtype` ([`arrays::Dtype`]: f32 or f64).
+macro_rules! by_dtype {
+    ($dtype:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $dtype {
+            $crate::arrays::Dtype::F32 => $f::<f32>($($arg),*),
+            $crate::arrays::Dtype::F64 => $f::<f64>($($arg),*),
+        }
+    };
+}
+
 mod arrays;
 mod device;
 mod errors;

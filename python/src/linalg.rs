@@ -11,9 +11,7 @@ use numpy::{PyArray2, PyArray3, PyArrayMethods, PyUntypedArray, PyUntypedArrayMe
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::arrays::{
-    Dtype, Matrix, Real, Targets, common_dtype, dtype_name, matrix_out, vector_out,
-};
+use crate::arrays::{Matrix, Real, Targets, common_dtype, dtype_name, matrix_out, vector_out};
 use crate::device::device;
 use crate::errors::{IntoPy, to_py};
 use crate::kernels::Kernel;
@@ -83,10 +81,7 @@ pub fn batched_svd<'py>(
             arr.shape()
         )));
     }
-    match common_dtype(&[("a", a)])? {
-        Dtype::F32 => run::<f32>(py, a, &dev),
-        Dtype::F64 => run::<f64>(py, a, &dev),
-    }
+    by_dtype!(common_dtype(&[("a", a)])?, run(py, a, &dev))
 }
 
 /// Minimum-norm least squares: `(x, rank, s)` with x = pinv(a)·b, the numerical rank and the
@@ -118,10 +113,7 @@ pub fn min_norm_lstsq_py<'py>(
             vector_out(py, ls.singular_values).into_any(),
         ))
     }
-    match common_dtype(&[("a", a), ("b", b)])? {
-        Dtype::F32 => run::<f32>(py, a, b, rcond),
-        Dtype::F64 => run::<f64>(py, a, b, rcond),
-    }
+    by_dtype!(common_dtype(&[("a", a), ("b", b)])?, run(py, a, b, rcond))
 }
 
 /// The pseudo-inverse: singular values ≤ rcond·σ_max are dropped (numpy's default 1e-15).
@@ -144,10 +136,7 @@ pub fn pinv<'py>(
             .py_err()?;
         Ok(matrix_out(py, p)?.into_any())
     }
-    match common_dtype(&[("a", a)])? {
-        Dtype::F32 => run::<f32>(py, a, rcond),
-        Dtype::F64 => run::<f64>(py, a, rcond),
-    }
+    by_dtype!(common_dtype(&[("a", a)])?, run(py, a, rcond))
 }
 
 /// The top-q eigenpairs of K(S, S)/s: `(values, vectors)`, values descending, unit vectors as
@@ -192,8 +181,8 @@ pub fn nystrom_eigen<'py>(
             matrix_out(py, e.vectors)?.into_any(),
         ))
     }
-    match common_dtype(&[("samples", samples)])? {
-        Dtype::F32 => run::<f32>(py, kernel.inner, samples, q, method, &dev),
-        Dtype::F64 => run::<f64>(py, kernel.inner, samples, q, method, &dev),
-    }
+    by_dtype!(
+        common_dtype(&[("samples", samples)])?,
+        run(py, kernel.inner, samples, q, method, &dev)
+    )
 }

@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrays::{Dtype, Matrix, Real, Targets, Vector, common_dtype, rows_out};
+use crate::arrays::{Real, Supervised, common_dtype, rows_out};
 use crate::device::device;
 use crate::errors::IntoPy;
 use crate::models::{Held, ModelRef};
@@ -195,11 +195,7 @@ pub fn estimate_learning_coeff<'py>(
         s: &Settings<'_>,
         dev: &Device,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (w, x, y) = (
-            Vector::<T>::new("w_star", w)?,
-            Matrix::<T>::new("x", x)?,
-            Targets::<T>::new("y", y)?,
-        );
+        let Supervised { w, x, y } = Supervised::<T>::new("w_star", w, x, y)?;
         let (ws, xm, ym) = (w.slice(), x.mat(), y.mat());
         let out = with_model!(m, |m| {
             let post = posterior(m, ws, xm, ym, s)?;
@@ -207,10 +203,10 @@ pub fn estimate_learning_coeff<'py>(
         });
         summary_dict(py, &out)
     }
-    match common_dtype(&[("w_star", w_star), ("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(py, held.get(), w_star, x, y, &s, &dev),
-        Dtype::F64 => run::<f64>(py, held.get(), w_star, x, y, &s, &dev),
-    }
+    by_dtype!(
+        common_dtype(&[("w_star", w_star), ("x", x), ("y", y)])?,
+        run(py, held.get(), w_star, x, y, &s, &dev)
+    )
 }
 
 /// Picks SGLD's step size: the largest ε in [lo, hi] whose pilot chains reach the target mean
@@ -271,11 +267,7 @@ pub fn calibrate_epsilon<'py>(
         search: &EpsilonSearch,
         dev: &Device,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (w, x, y) = (
-            Vector::<T>::new("w_star", w)?,
-            Matrix::<T>::new("x", x)?,
-            Targets::<T>::new("y", y)?,
-        );
+        let Supervised { w, x, y } = Supervised::<T>::new("w_star", w, x, y)?;
         let (ws, xm, ym) = (w.slice(), x.mat(), y.mat());
         let cal = with_model!(m, |m| {
             let post = posterior(m, ws, xm, ym, s)?;
@@ -293,10 +285,10 @@ pub fn calibrate_epsilon<'py>(
         d.set_item("trials", cal.trials)?;
         Ok(d)
     }
-    match common_dtype(&[("w_star", w_star), ("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(py, held.get(), w_star, x, y, &s, &search, &dev),
-        Dtype::F64 => run::<f64>(py, held.get(), w_star, x, y, &s, &search, &dev),
-    }
+    by_dtype!(
+        common_dtype(&[("w_star", w_star), ("x", x), ("y", y)])?,
+        run(py, held.get(), w_star, x, y, &s, &search, &dev)
+    )
 }
 
 /// The rows of a chains × draws array as float64 vectors.
@@ -322,10 +314,7 @@ fn chains_of(trace: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f64>>> {
             .map(|r| r.iter().map(|x| x.to_f64()).collect())
             .collect())
     }
-    match common_dtype(&[("trace", trace)])? {
-        Dtype::F32 => rows::<f32>(trace),
-        Dtype::F64 => rows::<f64>(trace),
-    }
+    by_dtype!(common_dtype(&[("trace", trace)])?, rows(trace))
 }
 
 /// Split R̂ of a chains × draws array (Gelman et al., BDA3; ArviZ's `rhat(method="split")`).

@@ -12,7 +12,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::arrays::{Dtype, Matrix, Real, Targets, Vector, common_dtype, matrix_out, vector_out};
+use crate::arrays::{
+    Dtype, Matrix, Real, Supervised, Vector, common_dtype, matrix_out, vector_out,
+};
 use crate::errors::IntoPy;
 
 /// A deep linear network y = x W₁ ⋯ W_L (Aoyagi's model; parameters flat, layer by layer).
@@ -96,10 +98,7 @@ fn forward<'py>(
             Ok(matrix_out(py, out)?.into_any())
         })
     }
-    match common_dtype(&[("w", w), ("x", x)])? {
-        Dtype::F32 => run::<f32>(py, m, w, x),
-        Dtype::F64 => run::<f64>(py, m, w, x),
-    }
+    by_dtype!(common_dtype(&[("w", w), ("x", x)])?, run(py, m, w, x))
 }
 
 fn check_w_x<T: Real, M: Model<T>>(m: &M, w: &[T], x: faer::MatRef<'_, T>) -> PyResult<()> {
@@ -123,11 +122,7 @@ fn loss_grad<'py>(
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
     ) -> PyResult<(f64, Bound<'py, PyAny>)> {
-        let (w, x, y) = (
-            Vector::<T>::new("w", w)?,
-            Matrix::<T>::new("x", x)?,
-            Targets::<T>::new("y", y)?,
-        );
+        let Supervised { w, x, y } = Supervised::<T>::new("w", w, x, y)?;
         let (ws, xm, ym) = (w.slice(), x.mat(), y.mat());
         with_model!(m, |m| {
             doubledescent::models::check_inputs(m, ws, xm, ym).py_err()?;
@@ -136,76 +131,68 @@ fn loss_grad<'py>(
             Ok((l, vector_out(py, g).into_any()))
         })
     }
-    match common_dtype(&[("w", w), ("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(py, m, w, x, y),
-        Dtype::F64 => run::<f64>(py, m, w, x, y),
-    }
+    by_dtype!(
+        common_dtype(&[("w", w), ("x", x), ("y", y)])?,
+        run(py, m, w, x, y)
+    )
 }
 
-/// Gradient descent (`optimizer="gd"`) or minibatch Adam (`"adam"`) from w0: `(w, history)`.
-#[allow(clippy::too_many_arguments)]
-fn train<'py>(
-    py: Python<'py>,
-    m: ModelRef<'_>,
-    w0: &Bound<'py, PyAny>,
-    x: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-    optimizer: &str,
+/// What [`train`] runs: gradient descent (`optimizer="gd"`, `steps` steps) or minibatch Adam
+/// (`"adam"`, `steps` epochs of `batch_size` rows).
+struct Training<'a> {
+    optimizer: &'a str,
     lr: f64,
     steps: usize,
     batch_size: Option<usize>,
     weight_decay: f64,
     log_every: usize,
     seed: u64,
+}
+
+/// Trains from w0: `(w, history)`.
+fn train<'py>(
+    py: Python<'py>,
+    m: ModelRef<'_>,
+    w0: &Bound<'py, PyAny>,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    t: &Training<'_>,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
-    #[allow(clippy::too_many_arguments)]
     fn run<'py, T: Real>(
         py: Python<'py>,
         m: ModelRef<'_>,
         w0: &Bound<'py, PyAny>,
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
-        optimizer: &str,
-        lr: f64,
-        steps: usize,
-        batch_size: Option<usize>,
-        weight_decay: f64,
-        log_every: usize,
-        seed: u64,
+        t: &Training<'_>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
-        let (w0, x, y) = (
-            Vector::<T>::new("w0", w0)?,
-            Matrix::<T>::new("x", x)?,
-            Targets::<T>::new("y", y)?,
-        );
+        let Supervised { w: w0, x, y } = Supervised::<T>::new("w0", w0, x, y)?;
         let (xm, ym) = (x.mat(), y.mat());
         let mut w = w0.slice().to_vec();
         let mut log: Vec<(usize, f64)> = Vec::new();
-        let outcome = with_model!(m, |m| py.detach(|| match optimizer {
+        let mut record = |s: usize, _: &[T], l: f64| {
+            log.push((s, l));
+            Ok(())
+        };
+        let outcome = with_model!(m, |m| py.detach(|| match t.optimizer {
             "gd" => GradientDescent {
-                lr,
-                steps,
-                log_every,
+                lr: t.lr,
+                steps: t.steps,
+                log_every: t.log_every,
                 stop_below: None,
                 threads: 0
             }
-            .run(m, &mut w, xm, ym, |s, _, l| {
-                log.push((s, l));
-                Ok(())
-            })
+            .run(m, &mut w, xm, ym, &mut record)
             .map(|o| o.final_loss),
             "adam" => MinibatchAdam {
-                lr,
-                weight_decay,
-                batch: batch_size.unwrap_or(xm.nrows().min(128)),
-                epochs: steps,
-                seed,
+                lr: t.lr,
+                weight_decay: t.weight_decay,
+                batch: t.batch_size.unwrap_or(xm.nrows().min(128)),
+                epochs: t.steps,
+                seed: t.seed,
                 threads: 0,
             }
-            .run(m, &mut w, xm, ym, |e, _, l| {
-                log.push((e, l));
-                Ok(())
-            })
+            .run(m, &mut w, xm, ym, &mut record)
             .map(|_| Model::<T>::loss(m, &w, xm, ym)),
             other => Err(doubledescent::Error::invalid(
                 "optimizer",
@@ -220,36 +207,10 @@ fn train<'py>(
         h.set_item("final_loss", outcome)?;
         Ok((vector_out(py, w).into_any(), h))
     }
-    match common_dtype(&[("w0", w0), ("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(
-            py,
-            m,
-            w0,
-            x,
-            y,
-            optimizer,
-            lr,
-            steps,
-            batch_size,
-            weight_decay,
-            log_every,
-            seed,
-        ),
-        Dtype::F64 => run::<f64>(
-            py,
-            m,
-            w0,
-            x,
-            y,
-            optimizer,
-            lr,
-            steps,
-            batch_size,
-            weight_decay,
-            log_every,
-            seed,
-        ),
-    }
+    by_dtype!(
+        common_dtype(&[("w0", w0), ("x", x), ("y", y)])?,
+        run(py, m, w0, x, y, t)
+    )
 }
 
 fn dtype_arg(dtype: &str) -> PyResult<Dtype> {
@@ -294,7 +255,8 @@ macro_rules! network_methods {
                             weight_decay = 0.0, log_every = 0, seed = 0))]
         #[allow(clippy::too_many_arguments)]
         fn train<'py>(&self, py: Python<'py>, w0: &Bound<'py, PyAny>, x: &Bound<'py, PyAny>, y: &Bound<'py, PyAny>, optimizer: &str, lr: f64, steps: usize, batch_size: Option<usize>, weight_decay: f64, log_every: usize, seed: u64) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
-            train(py, self.model(), w0, x, y, optimizer, lr, steps, batch_size, weight_decay, log_every, seed)
+            let t = Training { optimizer, lr, steps, batch_size, weight_decay, log_every, seed };
+            train(py, self.model(), w0, x, y, &t)
         }
 
         $($extra)*
@@ -497,10 +459,10 @@ network_methods!(DenseNet, {
             let j = py.detach(|| net.jacobian(ws, xm, output)).py_err()?;
             Ok(matrix_out(py, j)?.into_any())
         }
-        match common_dtype(&[("w", w), ("x", x)])? {
-            Dtype::F32 => run::<f32>(&self.0, py, w, x, output),
-            Dtype::F64 => run::<f64>(&self.0, py, w, x, output),
-        }
+        by_dtype!(
+            common_dtype(&[("w", w), ("x", x)])?,
+            run(&self.0, py, w, x, output)
+        )
     }
 
     /// The empirical tangent kernel Θ(x, z) = J(x) J(z)ᵀ of one output, layer by layer without
@@ -534,10 +496,7 @@ network_methods!(DenseNet, {
             Some(z) => common_dtype(&[("w", w), ("x", x), ("z", z)])?,
             None => common_dtype(&[("w", w), ("x", x)])?,
         };
-        match dtype {
-            Dtype::F32 => run::<f32>(&self.0, py, w, x, z, output),
-            Dtype::F64 => run::<f64>(&self.0, py, w, x, z, output),
-        }
+        by_dtype!(dtype, run(&self.0, py, w, x, z, output))
     }
 
     fn __repr__(&self) -> String {

@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::arrays::{Dtype, Matrix, Real, Targets, Vector, common_dtype, vector_out};
+use crate::arrays::{Matrix, Real, Targets, Vector, common_dtype, vector_out};
 use crate::device::device;
 use crate::errors::IntoPy;
 use crate::kernels::Kernel;
@@ -63,10 +63,7 @@ pub fn kernel_ridge_fit<'py>(
         let fit = py.detach(|| krr.fit(xm, ym)).py_err()?;
         y.output(py, fit.coef().to_owned())
     }
-    match common_dtype(&[("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(py, &krr, x, y),
-        Dtype::F64 => run::<f64>(py, &krr, x, y),
-    }
+    by_dtype!(common_dtype(&[("x", x), ("y", y)])?, run(py, &krr, x, y))
 }
 
 /// EigenPro (Ma & Belkin 2017) for `epochs` epochs: `(weight, history, setup)` with the dual
@@ -125,10 +122,7 @@ pub fn eigenpro_fit<'py>(
         let weight = y.output(py, fit.weight)?;
         Ok((weight, history, PyDict::new(py)))
     }
-    match common_dtype(&[("x", x), ("y", y)])? {
-        Dtype::F32 => run::<f32>(py, &reg, x, y),
-        Dtype::F64 => run::<f64>(py, &reg, x, y),
-    }
+    by_dtype!(common_dtype(&[("x", x), ("y", y)])?, run(py, &reg, x, y))
 }
 
 /// Minimum-norm random features (float64): `kind` "relu" (φ(x) = √(2/k)·max(0, Vx + b), V, b ~ N(0, 1))
