@@ -9,7 +9,8 @@ the crate's one-line error messages as Python exceptions.
 * estimators (scikit-learn): :class:`KernelRidgeRegressor`, :class:`EigenProRegressor`,
   :class:`RandomFeaturesRegressor` (import needs scikit-learn);
 * spectral: :func:`batched_svd`, :func:`min_norm_lstsq`, :func:`pinv`, :func:`nystrom_eigen`;
-* networks: :class:`DeepLinearNetwork`, :class:`Dense`, :func:`linearized_predictor`;
+* networks: :class:`DeepLinearNetwork`, :class:`Dense`, :func:`linearized_predictor`,
+  :func:`train_margin` (the phase diagram's α-trick training);
 * LLC: :func:`estimate_learning_coeff`, :func:`calibrate_epsilon`, :func:`rhat`, :func:`ess`,
   :func:`dln_learning_coefficient`;
 * theory: :mod:`doubledescent.theory` (teacher-student curves, least-squares double descent).
@@ -31,7 +32,7 @@ from ._core import (
 from .kernels import dispersal, gaussian, kernel_apply, laplacian, relu_nngp, relu_ntk
 from .linalg import batched_svd, min_norm_lstsq, nystrom_eigen, pinv
 from .llc import calibrate_epsilon, dln_learning_coefficient, ess, estimate_learning_coeff, rhat
-from .networks import linearized_predictor
+from .networks import linearized_predictor, train_margin
 
 __all__ = [
     "ChainFailedError",
@@ -61,6 +62,7 @@ __all__ = [
     "relu_nngp",
     "relu_ntk",
     "rhat",
+    "train_margin",
 ]
 
 

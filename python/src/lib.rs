@@ -21,6 +21,7 @@ mod llc;
 mod models;
 mod solvers;
 mod theory;
+mod training;
 
 use pyo3::prelude::*;
 
@@ -45,6 +46,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(llc::rhat, m)?)?;
     m.add_function(wrap_pyfunction!(llc::ess, m)?)?;
     m.add_function(wrap_pyfunction!(llc::dln_learning_coefficient, m)?)?;
+    m.add_function(wrap_pyfunction!(models::linearized_predictor, m)?)?;
+    m.add_function(wrap_pyfunction!(training::train_margin, m)?)?;
     m.add_function(wrap_pyfunction!(theory::teacher_student_fast_slow, m)?)?;
     m.add_function(wrap_pyfunction!(theory::teacher_student_seed_average, m)?)?;
     m.add_function(wrap_pyfunction!(theory::least_squares_sweep, m)?)?;

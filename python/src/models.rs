@@ -510,3 +510,72 @@ network_methods!(DenseNet, {
         )
     }
 });
+
+/// The kernel-regime predictor of a network at w0 for one output, through the crate's
+/// `solvers::Linearized`: f(x) = Θ(X, x)ᵀ Θ(X, X)⁺ (y − f₀(X)) + f₀(x) with `offset`, else
+/// Θ(X, x)ᵀ Θ(X, X)⁺ y; Θ the empirical tangent kernel at w0 (layer-wise, float64).
+#[pyfunction]
+#[pyo3(signature = (net, w0, x_train, y_train, x_test, output = 0, offset = true))]
+#[allow(clippy::too_many_arguments)]
+pub fn linearized_predictor<'py>(
+    py: Python<'py>,
+    net: &DenseNet,
+    w0: &Bound<'py, PyAny>,
+    x_train: &Bound<'py, PyAny>,
+    y_train: &Bound<'py, PyAny>,
+    x_test: &Bound<'py, PyAny>,
+    output: usize,
+    offset: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    fn run<'py, T: Real>(
+        py: Python<'py>,
+        net: &CrateDense,
+        w0: &Bound<'py, PyAny>,
+        x_train: &Bound<'py, PyAny>,
+        y_train: &Bound<'py, PyAny>,
+        x_test: &Bound<'py, PyAny>,
+        output: usize,
+        offset: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use doubledescent::solvers::Linearized;
+        let Supervised { w, x, y } = Supervised::<T>::new("w0", w0, x_train, y_train)?;
+        let z = Matrix::<T>::new("x_test", x_test)?;
+        let (ws, xm, ym, zm) = (w.slice(), x.mat(), y.mat(), z.mat());
+        if output >= ym.ncols() && !(y.one_d && output == 0) {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "invalid argument `output` = {output}: y_train has {} columns",
+                ym.ncols()
+            )));
+        }
+        let col = if y.one_d { 0 } else { output };
+        let pred = py
+            .detach(|| {
+                let k_train = net.tangent_kernel(ws, xm, None, output, 0)?;
+                let k_cross = net.tangent_kernel(ws, xm, Some(zm), output, 0)?;
+                let yc = faer::Mat::from_fn(ym.nrows(), 1, |i, _| ym[(i, col)].to_f64());
+                let f0 = |a: faer::MatRef<'_, T>| -> doubledescent::Result<faer::Mat<f64>> {
+                    let f = net.predict(ws, a)?;
+                    Ok(faer::Mat::from_fn(f.nrows(), 1, |i, _| {
+                        f[(i, output)].to_f64()
+                    }))
+                };
+                let (f0_train, f0_test) = if offset {
+                    (Some(f0(xm)?), Some(f0(zm)?))
+                } else {
+                    (None, None)
+                };
+                let lin = Linearized::fit(
+                    k_train.as_ref(),
+                    yc.as_ref(),
+                    f0_train.as_ref().map(|m| m.as_ref()),
+                )?;
+                lin.predict(k_cross.as_ref(), f0_test.as_ref().map(|m| m.as_ref()))
+            })
+            .py_err()?;
+        Ok(vector_out(py, pred.col(0).iter().copied().collect()).into_any())
+    }
+    by_dtype!(
+        common_dtype(&[("w0", w0), ("x_train", x_train), ("x_test", x_test)])?,
+        run(py, &net.0, w0, x_train, y_train, x_test, output, offset)
+    )
+}
