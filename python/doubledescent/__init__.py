@@ -7,7 +7,7 @@ the crate's one-line error messages as Python exceptions.
 * kernels: :func:`laplacian`, :func:`gaussian`, :func:`dispersal`, :func:`relu_nngp`,
   :func:`relu_ntk`, :func:`kernel_apply` (matrix-free K·W), :class:`Kernel`;
 * estimators (scikit-learn): :class:`KernelRidgeRegressor`, :class:`EigenProRegressor`,
-  :class:`RandomFeaturesRegressor` (import needs scikit-learn);
+  :class:`RandomFeaturesRegressor` (scikit-learn is imported on first use);
 * spectral: :func:`batched_svd`, :func:`min_norm_lstsq`, :func:`pinv`, :func:`nystrom_eigen`;
 * networks: :class:`DeepLinearNetwork`, :class:`Dense`, :func:`linearized_predictor`,
   :func:`train_margin` (the phase diagram's α-trick training);

@@ -209,6 +209,19 @@ impl Kernel {
         )
     }
 
+    /// Pickle support: the constructor's arguments.
+    fn __getnewargs_ex__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<((&'static str,), Bound<'py, pyo3::types::PyDict>)> {
+        let kw = pyo3::types::PyDict::new(py);
+        kw.set_item("bandwidth", self.bandwidth)?;
+        kw.set_item("gamma", self.gamma)?;
+        kw.set_item("depth", self.depth)?;
+        kw.set_item("bias", self.bias)?;
+        Ok(((self.kind,), kw))
+    }
+
     /// The kernel's name.
     #[getter]
     fn kind(&self) -> &'static str {

@@ -334,6 +334,12 @@ network_methods!(Dln, {
     fn __repr__(&self) -> String {
         format!("DeepLinearNetwork(sizes={:?})", self.0.sizes())
     }
+
+    /// Pickle support: the constructor's arguments.
+    fn __getnewargs__(&self) -> (usize, Vec<usize>, usize) {
+        let s = self.0.sizes();
+        (s[0], s[1..s.len() - 1].to_vec(), s[s.len() - 1])
+    }
 });
 
 impl Dln {
@@ -507,6 +513,53 @@ network_methods!(DenseNet, {
             self.0.parameterisation(),
             self.0.bias(),
             self.0.loss_kind()
+        )
+    }
+
+    /// Pickle support: the constructor's arguments.
+    #[allow(clippy::type_complexity)]
+    fn __getnewargs__(
+        &self,
+    ) -> (
+        usize,
+        Vec<usize>,
+        usize,
+        &'static str,
+        f64,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        let s = self.0.sizes();
+        let (activation, beta) = match self.0.activation() {
+            Activation::Relu => ("relu", 1.0),
+            Activation::Swish { beta } => ("swish", beta),
+            Activation::Softplus { beta } => ("softplus", beta),
+            Activation::Identity => ("identity", 1.0),
+        };
+        let param = match self.0.parameterisation() {
+            Parameterisation::Standard => "standard",
+            Parameterisation::Ntk => "ntk",
+            Parameterisation::Tutorial => "tutorial",
+        };
+        let bias = match self.0.bias() {
+            Bias::None => "none",
+            Bias::Hidden => "hidden",
+            Bias::All => "all",
+        };
+        let loss = match self.0.loss_kind() {
+            Loss::Mse => "mse",
+            Loss::CrossEntropy => "cross_entropy",
+        };
+        (
+            s[0],
+            s[1..s.len() - 1].to_vec(),
+            s[s.len() - 1],
+            activation,
+            beta,
+            param,
+            bias,
+            loss,
         )
     }
 });

@@ -11,8 +11,11 @@ from sklearn.utils.estimator_checks import check_estimator
 import doubledescent as dd
 from doubledescent.estimators import EigenProRegressor, KernelRidgeRegressor, RandomFeaturesRegressor
 
-# Checks that cannot hold for these estimators, and why. None are skipped today; the dict is
-# the place to name one if a future scikit-learn adds a check that does not apply.
+# Checks that cannot hold for these estimators, and why. None fail today; the dict is the place
+# to name one if a future scikit-learn adds a check that does not apply. scikit-learn skips one
+# check by itself (a SkipTestWarning): check_array_api_input runs only with SCIPY_ARRAY_API=1;
+# these estimators take NumPy-convertible input and do not claim array-API support (CuPy or
+# torch arrays are converted to NumPy by validate_data).
 EXPECTED_FAILED = {}
 
 

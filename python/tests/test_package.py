@@ -60,3 +60,23 @@ def test_the_gil_is_released_while_the_crate_computes():
     t.join()
     # A Python thread kept running during the calls (with the GIL held it would not tick).
     assert sum(start < s < end for s in ticks) >= 5
+
+
+def test_kernels_and_networks_pickle_to_equal_objects():
+    import pickle
+
+    x = np.random.default_rng(3).standard_normal((20, 4))
+    for k in (dd.Kernel("dispersal", bandwidth=2.0, gamma=1.5), dd.Kernel("relu_ntk", depth=3, bias=True)):
+        k2 = pickle.loads(pickle.dumps(k))
+        assert repr(k2) == repr(k)
+        np.testing.assert_array_equal(k2.matrix(x, device="cpu"), k.matrix(x, device="cpu"))
+    nets = [
+        dd.DeepLinearNetwork(4, [3, 5], 2),
+        dd.Dense(4, [6, 5], 2, activation="softplus", beta=3.0, parameterisation="tutorial", bias="hidden",
+                 loss="cross_entropy"),
+    ]
+    for net in nets:
+        net2 = pickle.loads(pickle.dumps(net))
+        assert repr(net2) == repr(net)
+        w = net.init(seed=1)
+        np.testing.assert_array_equal(net2.forward(w, x), net.forward(w, x))
