@@ -168,7 +168,7 @@ impl Kernel {
     }
 
     /// Seconds of each of `repeats` calls of the crate's `Kernel::matrix(x, z)` timed inside
-    /// Rust, on inputs converted once: the reference that `python/bench.py` compares the Python
+    /// Rust, on inputs converted once: the reference that `python/benches/bench.py` compares the Python
     /// call with (the binding's overhead is the difference).
     #[pyo3(signature = (x, z, repeats = 5, device = "auto"))]
     fn time_matrix<'py>(

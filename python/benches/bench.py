@@ -1,6 +1,6 @@
 """Times the Python call against the same Rust call and against NumPy, in one sitting.
 
-    python python/bench.py [--repeats 15] [--n 4096]
+    python python/benches/bench.py [--repeats 15] [--n 4096]
 
 Workload (the one of ../benches/kernels.rs and the peers' NumPy script): the Laplace kernel
 matrix K(X, Z) of 4096 × 4096 points at d = 784 (MNIST) and d = 10, float32 and float64, on the
