@@ -13,7 +13,9 @@ the crate's one-line error messages as Python exceptions.
   :func:`train_margin` (the phase diagram's α-trick training);
 * LLC: :func:`estimate_learning_coeff`, :func:`calibrate_epsilon`, :func:`rhat`, :func:`ess`,
   :func:`dln_learning_coefficient`;
-* theory: :mod:`doubledescent.theory` (teacher-student curves, least-squares double descent).
+* theory: :mod:`doubledescent.theory` (teacher-student curves, least-squares double descent);
+* memory: :func:`set_memory_limit`, :func:`memory_budget` (every size from user input is checked
+  against the budget before anything is allocated; ``DOUBLEDESCENT_MEMORY_LIMIT`` works too).
 """
 
 from ._core import (
@@ -28,6 +30,8 @@ from ._core import (
     SingularError,
     __version__,
     describe_device,
+    memory_budget,
+    set_memory_limit,
 )
 from .kernels import dispersal, gaussian, kernel_apply, laplacian, relu_nngp, relu_ntk
 from .linalg import batched_svd, min_norm_lstsq, nystrom_eigen, pinv
@@ -56,12 +60,14 @@ __all__ = [
     "kernel_apply",
     "laplacian",
     "linearized_predictor",
+    "memory_budget",
     "min_norm_lstsq",
     "nystrom_eigen",
     "pinv",
     "relu_nngp",
     "relu_ntk",
     "rhat",
+    "set_memory_limit",
     "train_margin",
 ]
 

@@ -92,6 +92,22 @@ pub fn to_py(e: Error) -> PyErr {
     }
 }
 
+/// The item named `value` among `choices`, or a `ValueError` naming the argument `arg` and the
+/// names it accepts (every string-valued option of the package goes through here).
+pub fn choose<T: Copy>(arg: &str, value: &str, choices: &[(&str, T)]) -> PyResult<T> {
+    choices
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, item)| *item)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            PyValueError::new_err(format!(
+                "invalid argument `{arg}` = {value:?}: expected one of {}",
+                names.join(", ")
+            ))
+        })
+}
+
 /// `Result` of the crate into `PyResult`.
 pub trait IntoPy<T> {
     fn py_err(self) -> PyResult<T>;

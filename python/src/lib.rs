@@ -33,6 +33,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<models::Dln>()?;
     m.add_class::<models::DenseNet>()?;
     m.add_function(wrap_pyfunction!(device::describe_device, m)?)?;
+    m.add_function(wrap_pyfunction!(device::set_memory_limit, m)?)?;
+    m.add_function(wrap_pyfunction!(device::memory_budget, m)?)?;
     m.add_function(wrap_pyfunction!(linalg::batched_svd, m)?)?;
     m.add_function(wrap_pyfunction!(linalg::min_norm_lstsq_py, m)?)?;
     m.add_function(wrap_pyfunction!(linalg::pinv, m)?)?;

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 
 use crate::arrays::{Matrix, Real, Targets, common_dtype, dtype_name, matrix_out, vector_out};
 use crate::device::device;
-use crate::errors::{IntoPy, to_py};
+use crate::errors::{IntoPy, choose, to_py};
 use crate::kernels::Kernel;
 
 fn cutoff(rcond: Option<f64>) -> Cutoff {
@@ -151,17 +151,16 @@ pub fn nystrom_eigen<'py>(
     method: &str,
     device: &str,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let method = match method {
-        "auto" => EigenMethod::default(),
-        "dense" => EigenMethod::Dense,
-        "krylov" => EigenMethod::KrylovCached,
-        "matrix_free" => EigenMethod::KrylovMatrixFree,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "invalid argument `method` = {other:?}: expected one of auto, dense, krylov, matrix_free"
-            )));
-        }
-    };
+    let method = choose(
+        "method",
+        method,
+        &[
+            ("auto", EigenMethod::default()),
+            ("dense", EigenMethod::Dense),
+            ("krylov", EigenMethod::KrylovCached),
+            ("matrix_free", EigenMethod::KrylovMatrixFree),
+        ],
+    )?;
     let dev = self::device(device)?;
     fn run<'py, T: Real>(
         py: Python<'py>,

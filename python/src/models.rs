@@ -8,14 +8,14 @@ use doubledescent::models::{
 };
 use doubledescent::random::seeded;
 use doubledescent::training::{GradientDescent, MinibatchAdam};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::arrays::{
     Dtype, Matrix, Real, Supervised, Vector, common_dtype, matrix_out, vector_out,
 };
-use crate::errors::IntoPy;
+use crate::errors::{IntoPy, choose};
 
 /// A deep linear network y = x W₁ ⋯ W_L (Aoyagi's model; parameters flat, layer by layer).
 #[pyclass(frozen, module = "doubledescent._core", name = "DeepLinearNetwork")]
@@ -214,13 +214,11 @@ fn train<'py>(
 }
 
 fn dtype_arg(dtype: &str) -> PyResult<Dtype> {
-    match dtype {
-        "float64" | "f64" | "double" => Ok(Dtype::F64),
-        "float32" | "f32" | "single" => Ok(Dtype::F32),
-        other => Err(PyTypeError::new_err(format!(
-            "invalid argument `dtype` = {other:?}: expected float32 or float64"
-        ))),
-    }
+    choose(
+        "dtype",
+        dtype,
+        &[("float64", Dtype::F64), ("float32", Dtype::F32)],
+    )
 }
 
 /// The methods every network has, in one place (PyO3 allows one `#[pymethods]` block per class).
@@ -305,16 +303,15 @@ network_methods!(Dln, {
         prop_rank_reduce: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         use doubledescent::models::TrueParam;
-        let m = match method {
-            "random" => TrueParam::Random,
-            "zero" => TrueParam::Zero,
-            "rand_rank" => TrueParam::RandRank { prop_rank_reduce },
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid argument `method` = {other:?}: expected random, zero or rand_rank"
-                )));
-            }
-        };
+        let m = choose(
+            "method",
+            method,
+            &[
+                ("random", TrueParam::Random),
+                ("zero", TrueParam::Zero),
+                ("rand_rank", TrueParam::RandRank { prop_rank_reduce }),
+            ],
+        )?;
         Ok(vector_out(py, self.0.true_param(&mut seeded(seed), m).py_err()?).into_any())
     }
 
@@ -355,17 +352,16 @@ impl DenseNet {
 }
 
 fn activation(name: &str, beta: f64) -> PyResult<Activation> {
-    Ok(match name {
-        "relu" => Activation::Relu,
-        "swish" => Activation::Swish { beta },
-        "softplus" => Activation::Softplus { beta },
-        "identity" | "linear" => Activation::Identity,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "invalid argument `activation` = {other:?}: expected relu, swish, softplus or identity"
-            )));
-        }
-    })
+    choose(
+        "activation",
+        name,
+        &[
+            ("relu", Activation::Relu),
+            ("swish", Activation::Swish { beta }),
+            ("softplus", Activation::Softplus { beta }),
+            ("identity", Activation::Identity),
+        ],
+    )
 }
 
 network_methods!(DenseNet, {
@@ -386,35 +382,29 @@ network_methods!(DenseNet, {
         bias: &str,
         loss: &str,
     ) -> PyResult<Self> {
-        let param = match parameterisation {
-            "standard" => Parameterisation::Standard,
-            "ntk" => Parameterisation::Ntk,
-            "tutorial" => Parameterisation::Tutorial,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid argument `parameterisation` = {other:?}: expected standard, ntk or tutorial"
-                )));
-            }
-        };
-        let bias = match bias {
-            "none" => Bias::None,
-            "hidden" => Bias::Hidden,
-            "all" => Bias::All,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid argument `bias` = {other:?}: expected none, hidden or all"
-                )));
-            }
-        };
-        let loss = match loss {
-            "mse" => Loss::Mse,
-            "cross_entropy" => Loss::CrossEntropy,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "invalid argument `loss` = {other:?}: expected mse or cross_entropy"
-                )));
-            }
-        };
+        let param = choose(
+            "parameterisation",
+            parameterisation,
+            &[
+                ("standard", Parameterisation::Standard),
+                ("ntk", Parameterisation::Ntk),
+                ("tutorial", Parameterisation::Tutorial),
+            ],
+        )?;
+        let bias = choose(
+            "bias",
+            bias,
+            &[
+                ("none", Bias::None),
+                ("hidden", Bias::Hidden),
+                ("all", Bias::All),
+            ],
+        )?;
+        let loss = choose(
+            "loss",
+            loss,
+            &[("mse", Loss::Mse), ("cross_entropy", Loss::CrossEntropy)],
+        )?;
         let net = CrateDense::new(
             input_dim,
             &hidden,

@@ -14,20 +14,20 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::arrays::{Matrix, Real, Targets, Vector, common_dtype, vector_out};
 use crate::device::device;
-use crate::errors::IntoPy;
+use crate::errors::{IntoPy, choose};
 use crate::kernels::Kernel;
 
 fn solver(name: &str, rcond: Option<f64>) -> PyResult<Solver> {
-    match name {
-        "cholesky" => Ok(Solver::Cholesky),
-        "lu" => Ok(Solver::Lu),
-        "pinv" => Ok(Solver::Pinv(
-            rcond.map_or(Cutoff::numpy_pinv(), Cutoff::relative),
-        )),
-        other => Err(PyValueError::new_err(format!(
-            "invalid argument `solver` = {other:?}: expected one of cholesky, lu, pinv"
-        ))),
-    }
+    let pinv = Solver::Pinv(rcond.map_or(Cutoff::numpy_pinv(), Cutoff::relative));
+    choose(
+        "solver",
+        name,
+        &[
+            ("cholesky", Solver::Cholesky),
+            ("lu", Solver::Lu),
+            ("pinv", pinv),
+        ],
+    )
 }
 
 /// Dual coefficients A of (K(X, X) + ridge·I) A = Y (n × c, or length n for a 1-D y).

@@ -11,13 +11,12 @@ use doubledescent::science::teacher_student::{
 };
 use numpy::PyArray2;
 use numpy::ndarray::Array2;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::arrays::{Matrix, Vector, vector_out};
 use crate::device::device;
-use crate::errors::IntoPy;
+use crate::errors::{IntoPy, choose};
 
 fn config(
     n: usize,
@@ -52,16 +51,15 @@ pub fn teacher_student_fast_slow<'py>(
     times: Option<Vec<f64>>,
     freeze: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let freeze = match freeze {
-        "none" => Freeze::None,
-        "fast_only" => Freeze::FastOnly,
-        "slow_only" => Freeze::SlowOnly,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "invalid argument `freeze` = {other:?}: expected none, fast_only or slow_only"
-            )));
-        }
-    };
+    let freeze = choose(
+        "freeze",
+        freeze,
+        &[
+            ("none", Freeze::None),
+            ("fast_only", Freeze::FastOnly),
+            ("slow_only", Freeze::SlowOnly),
+        ],
+    )?;
     let cfg = config(n, d, p, kappa, noise, ridge, None);
     let times = times.unwrap_or_else(analytic_times);
     let c = py.detach(|| fast_slow(&cfg, &times, freeze)).py_err()?;
@@ -94,15 +92,14 @@ pub fn teacher_student_seed_average<'py>(
     test_error: bool,
     device: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let dynamics = match dynamics {
-        "gd" => Dynamics::GradientDescent,
-        "flow" => Dynamics::GradientFlow,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "invalid argument `dynamics` = {other:?}: expected gd or flow"
-            )));
-        }
-    };
+    let dynamics = choose(
+        "dynamics",
+        dynamics,
+        &[
+            ("gd", Dynamics::GradientDescent),
+            ("flow", Dynamics::GradientFlow),
+        ],
+    )?;
     let dev = self::device(device)?;
     let cfg = config(n, d, p, kappa, noise, ridge, n_test);
     let mut req = CurveRequest::new(times.unwrap_or_else(empirical_times), dynamics);

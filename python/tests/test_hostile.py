@@ -86,3 +86,25 @@ def test_network_and_sampler_arguments_are_named():
         dd.Dense(784, [10**10], 10)
     with pytest.raises(ValueError, match="activation"):
         dd.Dense(3, [4], 1, activation="tanh")
+
+
+def test_contiguous_inputs_are_viewed_and_others_copied_once():
+    # Under a 1 MiB budget a 2.2 MB input passes when it is viewed (C or F order) and is refused
+    # when it must be copied (a strided view): the copy is checked against the budget first.
+    x = np.random.default_rng(0).standard_normal((300, 900))
+    wide = np.zeros((300, 1800))
+    wide[:, ::2] = x
+    try:
+        dd.set_memory_limit("1M")
+        assert dd.memory_budget()[0] == 1 << 20
+        k = dd.laplacian(x, bandwidth=30.0, device="cpu")  # 300² · 8 B = 720 KB out
+        np.testing.assert_array_equal(dd.laplacian(np.asfortranarray(x), bandwidth=30.0, device="cpu"), k)
+        with pytest.raises(MemoryError, match="copy of `x`"):
+            dd.laplacian(wide[:, ::2], bandwidth=30.0, device="cpu")
+        with pytest.raises(ValueError, match="limit"):
+            dd.set_memory_limit(0)
+        with pytest.raises(ValueError):
+            dd.set_memory_limit("lots")
+    finally:
+        dd.set_memory_limit(None)
+    np.testing.assert_array_equal(dd.laplacian(wide[:, ::2], bandwidth=30.0, device="cpu"), k)
