@@ -105,6 +105,8 @@ def test_layouts_give_the_same_matrix(rng):
     big[::2, ::2] = x
     for xin in (np.asfortranarray(x), big[::2, ::2], np.ascontiguousarray(x.T).T):
         np.testing.assert_array_equal(dd.laplacian(xin, z, bandwidth=2.0, device="cpu"), ref)
+    # Negative strides (a flipped view) are copied in the view's order.
+    np.testing.assert_array_equal(dd.laplacian(x[::-1], z, bandwidth=2.0, device="cpu"), ref[::-1])
     # Read-only input is fine.
     xr = x.copy()
     xr.setflags(write=False)
