@@ -127,7 +127,8 @@ class EigenProRegressor(_KernelMixin, RegressorMixin, BaseEstimator):
     random_state : seed of the subsample and the batch order
     device : "cpu", "cuda" or "auto"
 
-    Attributes: ``dual_coef_``, ``X_fit_``, ``history_`` (one dict per epoch), ``n_features_in_``.
+    Attributes: ``dual_coef_``, ``X_fit_``, ``history_`` (one dict per epoch), ``setup_`` (the
+    values the original prints: n_subsamples, top_q, bs, eta, top_eigval, ...), ``n_features_in_``.
     """
 
     def __init__(
@@ -164,7 +165,7 @@ class EigenProRegressor(_KernelMixin, RegressorMixin, BaseEstimator):
         if X.shape[0] < 2:
             # scikit-learn's wording for too few samples.
             raise ValueError(f"EigenPro needs at least 2 samples, got n_samples = {X.shape[0]}")
-        coef, history, _ = _core.eigenpro_fit(
+        coef, history, setup = _core.eigenpro_fit(
             self._kernel(),
             X,
             y,
@@ -176,7 +177,7 @@ class EigenProRegressor(_KernelMixin, RegressorMixin, BaseEstimator):
             seed=_seed(self.random_state),
             device=self.device,
         )
-        self.dual_coef_, self.history_, self.X_fit_ = coef, history, X
+        self.dual_coef_, self.history_, self.setup_, self.X_fit_ = coef, history, setup, X
         return self
 
     def predict(self, X):

@@ -57,7 +57,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 }
 
 /// The array behind `obj`, or a `TypeError` naming the argument.
-fn untyped<'a, 'py>(
+pub fn untyped<'a, 'py>(
     name: &str,
     obj: &'a Bound<'py, PyAny>,
 ) -> PyResult<&'a Bound<'py, PyUntypedArray>> {
@@ -113,6 +113,18 @@ pub fn dtype_name(d: Dtype) -> &'static str {
     }
 }
 
+/// Unaligned buffers (`numpy.frombuffer` at an odd offset) cannot be read as `&[T]`: refuse them
+/// with the one-line fix instead of reading them.
+pub fn check_aligned(name: &str, arr: &Bound<'_, PyUntypedArray>) -> PyResult<()> {
+    if arr.is_aligned() {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(format!(
+            "`{name}` is not aligned in memory: pass numpy.require({name}, requirements=\"A\")"
+        )))
+    }
+}
+
 fn check_ndim(
     name: &str,
     arr: &Bound<'_, PyUntypedArray>,
@@ -149,6 +161,7 @@ impl<'py, T: Real> Matrix<'py, T> {
     }
 
     fn from_2d(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        check_aligned(name, untyped(name, obj)?)?;
         let arr = obj.cast::<PyArray2<T>>().map_err(|_| {
             PyTypeError::new_err(format!("`{name}` must be a {} array", dtype_name(T::DTYPE)))
         })?;
@@ -245,6 +258,7 @@ impl<'py, T: Real> Vector<'py, T> {
     pub fn new(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         let arr = untyped(name, obj)?;
         check_ndim(name, arr, &[1], "a 1-D array")?;
+        check_aligned(name, arr)?;
         let arr = obj.cast::<PyArray1<T>>().map_err(|_| {
             PyTypeError::new_err(format!("`{name}` must be a {} array", dtype_name(T::DTYPE)))
         })?;

@@ -108,6 +108,17 @@ pub fn choose<T: Copy>(arg: &str, value: &str, choices: &[(&str, T)]) -> PyResul
         })
 }
 
+/// A serialisable crate value (a run record, EigenPro's setup) as Python objects, through JSON
+/// (non-finite numbers, which JSON lacks, come back as None).
+pub fn json_to_py<'py, S: serde::Serialize>(
+    py: Python<'py>,
+    value: &S,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| PyRuntimeError::new_err(format!("serialising a result failed: {e}")))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
 /// `Result` of the crate into `PyResult`.
 pub trait IntoPy<T> {
     fn py_err(self) -> PyResult<T>;

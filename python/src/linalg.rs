@@ -81,6 +81,7 @@ pub fn batched_svd<'py>(
             arr.shape()
         )));
     }
+    crate::arrays::check_aligned("a", arr)?;
     by_dtype!(common_dtype(&[("a", a)])?, run(py, a, &dev))
 }
 

@@ -303,6 +303,7 @@ fn chains_of(trace: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f64>>> {
             arr.shape()
         )));
     }
+    crate::arrays::check_aligned("trace", arr)?;
     fn rows<T: Real>(trace: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f64>>> {
         let a = trace
             .cast::<PyArray2<T>>()?

@@ -5,12 +5,12 @@
 use doubledescent::linalg::Cutoff;
 use doubledescent::random::seeded;
 use doubledescent::solvers::{
-    EigenProOptions, EigenProRegressor, FeatureMap, Fit, KernelRidge, MinNormFeatures,
-    RandomFourier, RandomRelu, Solver,
+    EigenPro, EigenProOptions, FeatureMap, Fit, KernelRidge, MinNormFeatures, RandomFourier,
+    RandomRelu, Solver,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 
 use crate::arrays::{Matrix, Real, Targets, Vector, common_dtype, vector_out};
 use crate::device::device;
@@ -67,7 +67,8 @@ pub fn kernel_ridge_fit<'py>(
 }
 
 /// EigenPro (Ma & Belkin 2017) for `epochs` epochs: `(weight, history, setup)` with the dual
-/// coefficients in the order of x, one dict per epoch and the setup values.
+/// coefficients in the order of x, one dict per epoch (train MSE and error, seconds) and the
+/// setup values the original prints (subsample size, top-q, batch size, step, eigenvalues).
 #[pyfunction]
 #[pyo3(signature = (kernel, x, y, epochs = 10, n_subsamples = None, top_q = None, batch_size = None,
                     eta = None, seed = 1, device = "auto"))]
@@ -84,7 +85,7 @@ pub fn eigenpro_fit<'py>(
     eta: Option<f64>,
     seed: u64,
     device: &str,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>, Bound<'py, PyDict>)> {
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let options = EigenProOptions {
         n_subsamples,
         top_q,
@@ -93,36 +94,35 @@ pub fn eigenpro_fit<'py>(
         seed,
         ..Default::default()
     };
-    let reg = EigenProRegressor::new(
-        kernel.inner,
-        epochs,
-        options.clone(),
-        &self::device(device)?,
-    )
-    .py_err()?;
+    options.validate().py_err()?;
+    let dev = self::device(device)?;
     fn run<'py, T: Real>(
         py: Python<'py>,
-        reg: &EigenProRegressor,
+        kernel: doubledescent::kernels::Kernel,
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyList>, Bound<'py, PyDict>)> {
+        epochs: usize,
+        options: EigenProOptions,
+        dev: &doubledescent::Device,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let x = Matrix::<T>::new("x", x)?;
         let y = Targets::<T>::new("y", y)?;
         let (xm, ym) = (x.mat(), y.mat());
-        let fit = py.detach(|| reg.fit(xm, ym)).py_err()?;
-        let history = PyList::empty(py);
-        for r in &fit.history {
-            let d = PyDict::new(py);
-            d.set_item("epoch", r.epoch)?;
-            d.set_item("train_mse", r.train_mse)?;
-            d.set_item("train_error", r.train_error)?;
-            d.set_item("seconds", r.seconds)?;
-            history.append(d)?;
-        }
-        let weight = y.output(py, fit.weight)?;
-        Ok((weight, history, PyDict::new(py)))
+        let (fit, setup) = py
+            .detach(|| {
+                let ep = EigenPro::new(kernel, xm, ym.ncols(), options, dev)?;
+                let fit = ep.fit(ym, &[epochs], None, &mut |_| {})?;
+                Ok((fit, ep.setup().clone()))
+            })
+            .py_err()?;
+        let history = crate::errors::json_to_py(py, &fit.history)?;
+        let setup = crate::errors::json_to_py(py, &setup)?;
+        Ok((y.output(py, fit.weight)?, history, setup))
     }
-    by_dtype!(common_dtype(&[("x", x), ("y", y)])?, run(py, &reg, x, y))
+    by_dtype!(
+        common_dtype(&[("x", x), ("y", y)])?,
+        run(py, kernel.inner, x, y, epochs, options, &dev)
+    )
 }
 
 /// Minimum-norm random features (float64): `kind` "relu" (φ(x) = √(2/k)·max(0, Vx + b), V, b ~ N(0, 1))

@@ -82,11 +82,7 @@ pub fn train_margin<'py>(
         };
         let cfg = &*cfg;
         let record = py.detach(|| train(cfg, &data, &|_| {})).py_err()?;
-        let json = record.to_json().py_err()?;
-        let out = py
-            .import("json")?
-            .call_method1("loads", (json,))?
-            .cast_into::<PyDict>()?;
+        let out = crate::errors::json_to_py(py, &record)?.cast_into::<PyDict>()?;
         out.set_item("init_seed", cfg.init_seed(data.x_train.nrows()))?;
         Ok(out)
     }

@@ -78,6 +78,11 @@ def test_eigenpro_converges_to_the_interpolant(rng):
     direct = KernelRidgeRegressor(bandwidth=3.0, alpha=0.0, device="cpu").fit(x, y)
     z = rng.standard_normal((50, 5))
     assert ep.history_[-1]["train_mse"] < 1e-3 * np.mean(y**2)
+    assert [h["epoch"] for h in ep.history_] == [30]
+    # The original's automatic settings: the whole set as subsample below 2000 points, a
+    # preconditioned top eigenvalue below the top one.
+    assert ep.setup_["n_subsamples"] == 400
+    assert 0 < ep.setup_["new_top_eigval"] < ep.setup_["top_eigval"]
     err = np.linalg.norm(ep.predict(z) - direct.predict(z)) / np.linalg.norm(direct.predict(z))
     assert err < 0.05, err
     again = pickle.loads(pickle.dumps(ep))

@@ -108,3 +108,20 @@ def test_contiguous_inputs_are_viewed_and_others_copied_once():
     finally:
         dd.set_memory_limit(None)
     np.testing.assert_array_equal(dd.laplacian(wide[:, ::2], bandwidth=30.0, device="cpu"), k)
+
+
+def test_unaligned_buffers_are_refused_not_read():
+    raw = np.zeros(81).tobytes()
+    x = np.frombuffer(raw, dtype=np.float64, count=80, offset=1).reshape(10, 8)
+    assert not x.flags.aligned
+    with pytest.raises(ValueError, match="aligned"):
+        dd.laplacian(x, bandwidth=1.0, device="cpu")
+    with pytest.raises(ValueError, match="aligned"):
+        dd.rhat(x)
+    with pytest.raises(ValueError, match="aligned"):
+        dd.batched_svd(x.reshape(2, 5, 8))
+    with pytest.raises(ValueError, match="aligned"):
+        dd.DeepLinearNetwork(8, [], 1).forward(x[0], x)
+    # The fix the message names works.
+    fixed = np.require(x, requirements="A")
+    np.testing.assert_array_equal(dd.laplacian(fixed, bandwidth=1.0, device="cpu"), np.ones((10, 10)))
