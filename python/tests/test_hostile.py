@@ -125,3 +125,68 @@ def test_unaligned_buffers_are_refused_not_read():
     # The fix the message names works.
     fixed = np.require(x, requirements="A")
     np.testing.assert_array_equal(dd.laplacian(fixed, bandwidth=1.0, device="cpu"), np.ones((10, 10)))
+
+
+def _surfaces():
+    """Every array-taking function, as (name, call with one array argument replaced)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((12, 3))
+    k = dd.Kernel("gaussian", bandwidth=1.0)
+    dln = dd.DeepLinearNetwork(3, [2], 1)
+    w = dln.init(seed=0)
+    y = dln.forward(w, x)
+    dense = dd.Dense(3, [4], 1)
+    wd = dense.init(seed=0)
+    from doubledescent import theory
+
+    return [
+        ("laplacian x", lambda a: dd.laplacian(a, x, bandwidth=1.0, device="cpu")),
+        ("relu_ntk z", lambda a: dd.relu_ntk(x, a, device="cpu")),
+        ("kernel_apply w", lambda a: dd.kernel_apply(k, x, x, a if a.ndim != 2 else a[:, :1], device="cpu")),
+        ("batched_svd a", lambda a: dd.batched_svd(a[None] if a.ndim == 2 else a, device="cpu")),
+        ("min_norm_lstsq a", lambda a: dd.min_norm_lstsq(a, y)),
+        ("pinv a", lambda a: dd.pinv(a)),
+        ("nystrom_eigen samples", lambda a: dd.nystrom_eigen(k, a, 2, device="cpu")),
+        ("rhat trace", lambda a: dd.rhat(a)),
+        ("ess trace", lambda a: dd.ess(a)),
+        ("estimate_learning_coeff x", lambda a: dd.estimate_learning_coeff(dln, w, a, y, num_draws=10, device="cpu")),
+        ("DeepLinearNetwork.forward x", lambda a: dln.forward(w, a)),
+        ("Dense.loss_grad x", lambda a: dense.loss_grad(wd, a, y)),
+        ("Dense.tangent_kernel x", lambda a: dense.tangent_kernel(wd, a)),
+        ("linearized_predictor x_test", lambda a: dd.linearized_predictor(dense, wd, x, y[:, 0], a)),
+        ("least_squares_sweep x", lambda a: theory.least_squares_sweep(a, y[:, 0], [3], repeats=1, device="cpu")),
+    ]
+
+
+BAD = [
+    ("float16", lambda x: x.astype(np.float16), TypeError),
+    ("int64", lambda x: np.ones(x.shape, dtype=np.int64), TypeError),
+    ("3-d", lambda x: x[None, None], (ValueError, TypeError)),
+    ("0-d", lambda x: np.asarray(x[0, 0]), (ValueError, TypeError)),
+    ("NaN", lambda x: np.where(np.eye(*x.shape) > 0, np.nan, x), ValueError),
+    ("empty", lambda x: x[:0], ValueError),
+]
+
+
+@pytest.mark.parametrize("bad_name,make,exc", BAD, ids=[b[0] for b in BAD])
+def test_every_array_argument_refuses_bad_arrays_with_one_line(bad_name, make, exc):
+    x = np.random.default_rng(8).standard_normal((12, 3))
+    for name, call in _surfaces():
+        with pytest.raises(exc) as e:
+            call(make(x))
+        msg = str(e.value)
+        assert msg and "\n" not in msg, f"{name}: {msg!r}"
+
+
+def test_messages_name_the_argument_that_is_bad():
+    x = np.random.default_rng(9).standard_normal((12, 3))
+    bad = x.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="`samples`"):
+        dd.nystrom_eigen(dd.Kernel("gaussian", bandwidth=1.0), bad, 2, device="cpu")
+    net = dd.Dense(3, [4], 1)
+    w = net.init(seed=0)
+    with pytest.raises(ValueError, match="`z`"):
+        net.tangent_kernel(w, x, bad)
+    with pytest.raises(ValueError, match="`x`"):
+        net.tangent_kernel(w, bad, x)

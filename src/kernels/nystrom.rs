@@ -95,6 +95,7 @@ pub fn nystrom_eigen<T: Float>(
             "need at least one sample point with at least one coordinate",
         ));
     }
+    crate::check::check_finite_mat("samples", samples)?;
     if q == 0 || q > s {
         return Err(Error::invalid(
             "q",

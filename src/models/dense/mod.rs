@@ -414,21 +414,26 @@ impl Dense {
     /// finiteness).
     pub fn check<T: Float>(&self, w: &[T], x: MatRef<'_, T>) -> Result<()> {
         super::check_params(self.num_params(), w)?;
-        self.check_inputs(x)
+        self.check_inputs("x", x)
     }
 
-    fn check_inputs<T: Float>(&self, x: MatRef<'_, T>) -> Result<()> {
+    /// Checks inputs `name` (x, or z of a cross kernel) against the input dimension.
+    pub(crate) fn check_inputs<T: Float>(
+        &self,
+        name: &'static str,
+        x: MatRef<'_, T>,
+    ) -> Result<()> {
         if x.ncols() != self.input_dim() {
             return Err(Error::ShapeMismatch {
-                what: "inputs against the network's input dimension".into(),
+                what: format!("inputs `{name}` against the network's input dimension"),
                 expected: format!("n × {}", self.input_dim()),
                 got: format!("{} × {}", x.nrows(), x.ncols()),
             });
         }
         if x.nrows() == 0 {
-            return Err(Error::invalid("x", "0 rows", "need at least one input"));
+            return Err(Error::invalid(name, "0 rows", "need at least one input"));
         }
-        check_finite_mat("x", x)
+        check_finite_mat(name, x)
     }
 
     /// Checks targets against inputs and the number of outputs.

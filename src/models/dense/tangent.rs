@@ -42,7 +42,7 @@ impl Dense {
     ) -> Result<Mat<f64>> {
         self.check(w, x)?;
         if let Some(z) = z {
-            self.check_inputs(z)?;
+            self.check_inputs("z", z)?;
         }
         self.check_output(output)?;
         let (n, nz) = (x.nrows(), z.map_or(x.nrows(), |z| z.nrows()));
