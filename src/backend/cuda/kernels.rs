@@ -9,14 +9,15 @@
 //!   memory and reduces across lanes; the columns of Z are split over blocks to fill the GPU, and
 //!   `dd_kw_reduce` adds the per-split partial sums in a fixed order (deterministic).
 
-use cudarc::driver::{CudaSlice, LaunchConfig};
+use cudarc::driver::LaunchConfig;
 use faer::{Mat, MatRef};
 
 use super::launch::{
     KmatArgs, KwArgs, KwReduceArgs, MirrorArgs, SqnormsArgs, dd_kmat, dd_kw, dd_kw_reduce,
     dd_mirror, dd_sqnorms,
 };
-use super::{CudaRuntime, as_i32, derr};
+use super::memory::DeviceBuffer;
+use super::{CudaRuntime, as_i32};
 use crate::backend::Float;
 use crate::backend::abi::KernelParams;
 use crate::error::{Error, Result};
@@ -29,7 +30,7 @@ const CW: usize = 8;
 const MAX_GRID_Y: usize = 65_535;
 
 /// Row-major copy of `a` on the device.
-fn upload<T: Float>(rt: &CudaRuntime, a: MatRef<'_, T>) -> Result<CudaSlice<T>> {
+fn upload<T: Float>(rt: &CudaRuntime, a: MatRef<'_, T>) -> Result<DeviceBuffer<T>> {
     let (n, d) = (a.nrows(), a.ncols());
     let contiguous = n == 1 || (a.col_stride() == 1 && a.row_stride() == d as isize);
     let host: Vec<T>;
@@ -43,22 +44,17 @@ fn upload<T: Float>(rt: &CudaRuntime, a: MatRef<'_, T>) -> Result<CudaSlice<T>> 
             .collect();
         &host
     };
-    rt.stream
-        .clone_htod(slice)
-        .map_err(derr("copying data to the device"))
+    rt.upload(slice)
 }
 
 /// ‖aᵢ‖² on the device (`dd_sqnorms`, one warp per row).
 fn sqnorms<T: Float>(
     rt: &CudaRuntime,
-    a: &CudaSlice<T>,
+    a: &DeviceBuffer<T>,
     n: usize,
     d: usize,
-) -> Result<CudaSlice<T>> {
-    let mut out = rt
-        .stream
-        .alloc_zeros::<T>(n)
-        .map_err(derr("allocating norms"))?;
+) -> Result<DeviceBuffer<T>> {
+    let mut out = rt.uninit::<T>(n)?;
     let (ni, di) = (as_i32("n", n)?, as_i32("d", d)?);
     let cfg = LaunchConfig {
         grid_dim: ((n * 32).div_ceil(256) as u32, 1, 1),
@@ -71,7 +67,7 @@ fn sqnorms<T: Float>(
             rt,
             cfg,
             SqnormsArgs {
-                x: &a.as_view(),
+                x: &a.view(),
                 out: &mut out,
                 n: ni,
                 d: di,
@@ -123,9 +119,9 @@ pub(crate) fn matrix<T: Float>(
     } else {
         ((budget / (m * size)) / TILE * TILE).max(TILE).min(n)
     };
-    // SAFETY: every entry of the first rc·m values is written by dd_kmat (or dd_mirror) before it
-    // is copied back.
-    let mut dev = unsafe { rt.stream.alloc::<T>(rows * m) }.map_err(|e| {
+    // Every entry of the first rc·m values is written by dd_kmat (or dd_mirror) before it is
+    // copied back.
+    let mut dev = rt.uninit::<T>(rows * m).map_err(|e| {
         Error::Device(format!(
             "allocating a {rows}x{m} block of K ({} MiB): {e}",
             (rows * m * size) >> 20
@@ -155,9 +151,9 @@ pub(crate) fn matrix<T: Float>(
                 cfg,
                 KmatArgs {
                     x: &xv,
-                    z: &zd.as_view(),
+                    z: &zd.view(),
                     xn: &xnv,
-                    zn: &zn.as_view(),
+                    zn: &zn.view(),
                     out: &mut dev,
                     n: rci,
                     m: mi,
@@ -194,10 +190,7 @@ pub(crate) fn matrix<T: Float>(
                 )
             }?;
         }
-        rt.stream
-            .memcpy_dtoh(&dev.slice(0..rc * m), &mut host[..rc * m])
-            .map_err(derr("copying K to the host"))?;
-        rt.stream.synchronize().map_err(derr("synchronising"))?;
+        rt.download(dev.slice(0..rc * m), &mut host[..rc * m])?;
         out.as_mut()
             .submatrix_mut(r0, 0, rc, m)
             .copy_from(MatRef::from_column_major_slice(&host[..rc * m], rc, m));
@@ -246,11 +239,10 @@ pub(crate) fn apply<T: Float>(
     let splits = tiles.div_ceil(tiles_per_split);
     let (tps, si) = (tiles_per_split as i32, splits as i32);
 
-    // SAFETY: dd_kw writes every partial[s][i][q] for s < splits, i < n, q < cw before
-    // dd_kw_reduce reads them; dd_kw_reduce writes every out[i][q].
-    let mut partial = unsafe { rt.stream.alloc::<T>(splits * n * CW) }
-        .map_err(derr("allocating partial sums"))?;
-    let mut outd = unsafe { rt.stream.alloc::<T>(n * c) }.map_err(derr("allocating K·W"))?;
+    // dd_kw writes every partial[s][i][q] for s < splits, i < n, q < cw before dd_kw_reduce
+    // reads them; dd_kw_reduce writes every out[i][q].
+    let mut partial = rt.uninit::<T>(splits * n * CW)?;
+    let mut outd = rt.uninit::<T>(n * c)?;
     let (kind, p1, p2) = (p.kind.cuda_id(), p.p1, p.p2);
     let bias = i32::from(p.bias > T::ZERO);
     let depth = p.depth as i32;
@@ -269,11 +261,11 @@ pub(crate) fn apply<T: Float>(
                 rt,
                 cfg,
                 KwArgs {
-                    x: &xd.as_view(),
-                    z: &zd.as_view(),
-                    xn: &xn.as_view(),
-                    zn: &zn.as_view(),
-                    w: &wd.as_view(),
+                    x: &xd.view(),
+                    z: &zd.view(),
+                    xn: &xn.view(),
+                    zn: &zn.view(),
+                    w: &wd.view(),
                     partial: &mut partial,
                     n: ni,
                     m: mi,
@@ -301,7 +293,7 @@ pub(crate) fn apply<T: Float>(
                 rt,
                 cfg,
                 KwReduceArgs {
-                    partial: &partial.as_view(),
+                    partial: &partial.view(),
                     out: &mut outd,
                     n: ni,
                     c_total: ci,
@@ -312,10 +304,6 @@ pub(crate) fn apply<T: Float>(
             )
         }?;
     }
-    let host = rt
-        .stream
-        .clone_dtoh(&outd)
-        .map_err(derr("copying K·W to the host"))?;
-    rt.stream.synchronize().map_err(derr("synchronising"))?;
+    let host = rt.to_host(&outd)?;
     Ok(MatRef::from_row_major_slice(&host, n, c).to_owned())
 }

@@ -11,11 +11,13 @@
 //! Argument kinds: `ptr E` is a `const E*` the kernel reads, `mut E` an `E*` it writes, `val E` a
 //! value of C type `E` (`T` is the working precision).
 
-use cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
+use cudarc::driver::{LaunchConfig, PushKernelArg};
 
-use super::{CudaRuntime, derr};
+use super::emulate::EmuArgs;
+use super::memory::{DeviceBuffer, DeviceView};
+use super::{CudaRuntime, Gpu, Handle, derr};
 use crate::backend::{CType, Float};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One kernel's entry point and its parameters (name and C type), in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,12 +42,21 @@ macro_rules! c_param {
     };
 }
 
+/// The launchers: on a real card, the arguments go to cudarc's launch builder (device views and
+/// slices, so cudarc orders the work on its stream); on the emulated device, each becomes one
+/// slot of the `void**` array that `cuLaunchKernel` would receive.
 macro_rules! cuda_kernels {
-    (@field ptr $t:ty) => { &'a CudaView<'a, $t> };
-    (@field mut $t:ty) => { &'a mut CudaSlice<$t> };
+    (@field ptr $t:ty) => { &'a DeviceView<'a, $t> };
+    (@field mut $t:ty) => { &'a mut DeviceBuffer<$t> };
     (@field val $t:ty) => { $t };
-    (@push $b:ident, val, $v:expr) => { $b.arg(&$v) };
-    (@push $b:ident, $kind:ident, $v:expr) => { $b.arg($v) };
+    (@cuda ptr, $v:expr) => { $v.cuda()? };
+    (@cuda mut, $v:expr) => { $v.cuda_mut()? };
+    (@cuda val, $v:expr) => { $v };
+    (@push $b:ident, mut, $v:expr) => { $b.arg($v) };
+    (@push $b:ident, $kind:ident, $v:expr) => { $b.arg(&$v) };
+    (@emu ptr, $v:expr) => { $v.emulated_ptr()? };
+    (@emu mut, $v:expr) => { $v.emulated_ptr()? };
+    (@emu val, $v:expr) => { $v };
     ($(
         $(#[$doc:meta])*
         $file:literal fn $name:ident($args:ident) { $($arg:ident: $kind:ident $t:ty),* $(,)? }
@@ -60,19 +71,31 @@ macro_rules! cuda_kernels {
             ///
             /// # Safety
             /// Every buffer must hold the elements the kernel indexes for these sizes and `cfg`.
+            #[allow(unused_mut)]
             pub(crate) unsafe fn $name<T: Float>(
                 rt: &CudaRuntime,
                 cfg: LaunchConfig,
-                args: $args<'_, T>,
+                mut args: $args<'_, T>,
             ) -> Result<()> {
                 let f = rt.function(&format!(concat!(stringify!($name), "_{}"), T::NAME))?;
-                let mut b = rt.stream.launch_builder(f);
-                $(cuda_kernels!(@push b, $kind, args.$arg);)*
-                // SAFETY: the argument list is the kernel's (checked against the .cu source by
-                // the tests); buffer sizes are the caller's contract.
-                unsafe { b.launch(cfg) }
-                    .map(|_| ())
-                    .map_err(derr(concat!("launching ", stringify!($name))))
+                match (&rt.gpu, &f.handle) {
+                    (Gpu::Cuda { stream, .. }, Handle::Cuda(func)) => {
+                        $(let $arg = cuda_kernels!(@cuda $kind, args.$arg);)*
+                        let mut b = stream.launch_builder(func);
+                        $(cuda_kernels!(@push b, $kind, $arg);)*
+                        // SAFETY: the argument list is the kernel's (checked against the .cu
+                        // source by the tests); buffer sizes are the caller's contract.
+                        unsafe { b.launch(cfg) }
+                            .map(|_| ())
+                            .map_err(derr(concat!("launching ", stringify!($name))))
+                    }
+                    (Gpu::Emulated(emu), Handle::Emulated(k)) => {
+                        let mut packed = EmuArgs::default();
+                        $(packed.push(cuda_kernels!(@emu $kind, args.$arg));)*
+                        emu.launch(k, &cfg, &packed)
+                    }
+                    _ => Err(Error::Device(concat!(stringify!($name), ": kernel of another device").into())),
+                }
             }
         )*
 

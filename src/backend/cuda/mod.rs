@@ -16,17 +16,20 @@
 //! errors become [`Error::Device`] in one function (`derr`), and a missing driver, NVRTC or device becomes
 //! [`Error::DeviceUnavailable`] here.
 
+pub mod emulate;
 pub(crate) mod kernels;
 pub mod launch;
+mod memory;
 mod nvrtc;
 pub(crate) mod sgld;
+pub mod source;
 pub(crate) mod svd;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 
 use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
-use cudarc::driver::{CudaContext, CudaFunction, CudaStream, DriverError};
+use cudarc::driver::{CudaContext, CudaFunction, CudaStream};
 use cudarc::nvrtc::Ptx;
 
 pub use nvrtc::{Code, Nvrtc, Target, nvrtc_for};
@@ -36,7 +39,7 @@ use crate::error::{Error, Result};
 
 /// The one conversion of a CUDA driver error into the crate's error: `what` says which step
 /// failed (allocating, copying, launching `dd_kmat`, ...).
-pub(crate) fn derr(what: &'static str) -> impl Fn(DriverError) -> Error {
+pub(crate) fn derr<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |e| Error::Device(format!("{what}: {e}"))
 }
 
@@ -109,56 +112,95 @@ fn driver_version() -> Option<(i32, i32)> {
     ok.then_some((v / 1000, (v % 1000) / 10))
 }
 
-/// A CUDA context on device 0 with the crate's kernels loaded.
+/// What the launchers drive: a real card through cudarc, or the emulated device.
+pub(crate) enum Gpu {
+    /// A CUDA context on device 0 and its default stream.
+    Cuda {
+        ctx: Arc<CudaContext>,
+        stream: Arc<CudaStream>,
+        /// The code loaded and the NVRTC that compiled it.
+        target: Target,
+        nvrtc: (i32, i32),
+    },
+    /// The CPU emulation of `emulate.rs` (tests, and users checking a kernel change).
+    Emulated(emulate::Emulator),
+}
+
+/// A loaded kernel of either device.
+pub(crate) enum Handle {
+    Cuda(CudaFunction),
+    Emulated(emulate::EmuKernel),
+}
+
+/// One kernel, with the most dynamic shared memory a launch of it may ask for (the device's
+/// opt-in limit less the kernel's static shared memory, already granted to the function).
+pub(crate) struct Function {
+    name: String,
+    pub(crate) handle: Handle,
+    max_dynamic: usize,
+}
+
+/// A CUDA device (or the emulated one) with the crate's kernels loaded.
 pub struct CudaRuntime {
-    pub(crate) ctx: Arc<CudaContext>,
-    pub(crate) stream: Arc<CudaStream>,
+    pub(crate) gpu: Gpu,
     name: String,
     cc: i32,
-    target: Target,
-    nvrtc: (i32, i32),
     pub(crate) sm_count: usize,
-    /// Every kernel, with the most dynamic shared memory a launch of it may ask for (the device's
-    /// opt-in limit less the kernel's static shared memory, already granted to the function).
-    functions: Vec<(String, CudaFunction, usize)>,
+    functions: Vec<Function>,
 }
 
 impl CudaRuntime {
-    pub(crate) fn function(&self, name: &str) -> Result<&CudaFunction> {
+    pub(crate) fn function(&self, name: &str) -> Result<&Function> {
         self.functions
             .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, f, _)| f)
+            .find(|f| f.name == name)
             .ok_or_else(|| Error::Device(format!("kernel {name} is not loaded")))
     }
 
     /// The most dynamic shared memory a launch of kernel `name` may ask for.
     pub(crate) fn max_dynamic_shared(&self, name: &str) -> Result<usize> {
-        self.functions
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|(_, _, m)| *m)
-            .ok_or_else(|| Error::Device(format!("kernel {name} is not loaded")))
+        self.function(name).map(|f| f.max_dynamic)
     }
 
     /// Free device memory in bytes.
     pub(crate) fn free_memory(&self) -> Result<usize> {
-        self.ctx
-            .mem_get_info()
-            .map(|(free, _)| free)
-            .map_err(derr("cuMemGetInfo"))
+        match &self.gpu {
+            Gpu::Cuda { ctx, .. } => ctx
+                .mem_get_info()
+                .map(|(free, _)| free)
+                .map_err(derr("cuMemGetInfo")),
+            Gpu::Emulated(e) => Ok(e.free_memory()),
+        }
     }
 
-    /// `cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, CUBIN sm_90 by NVRTC 13.0)`.
+    /// Whether this is the emulated device.
+    pub fn is_emulated(&self) -> bool {
+        matches!(self.gpu, Gpu::Emulated(_))
+    }
+
+    /// `cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, CUBIN sm_90 by NVRTC 13.0)`, or for the
+    /// emulated device `cuda: EMULATED on the CPU, not a compute device (NVIDIA H100 80GB HBM3
+    /// limits, sm_90, 227 KiB shared; g++ 12.2.0, UBSan + ASan)`.
     pub fn describe(&self) -> String {
-        let code = match self.target {
-            Target::Cubin(a) => format!("CUBIN sm_{a}"),
-            Target::Ptx(a) => format!("PTX compute_{a}"),
-        };
-        format!(
-            "cuda: {} (sm_{}, {} SMs, {code} by NVRTC {}.{})",
-            self.name, self.cc, self.sm_count, self.nvrtc.0, self.nvrtc.1
-        )
+        match &self.gpu {
+            Gpu::Cuda { target, nvrtc, .. } => {
+                let code = match target {
+                    Target::Cubin(a) => format!("CUBIN sm_{a}"),
+                    Target::Ptx(a) => format!("PTX compute_{a}"),
+                };
+                format!(
+                    "cuda: {} (sm_{}, {} SMs, {code} by NVRTC {}.{})",
+                    self.name, self.cc, self.sm_count, nvrtc.0, nvrtc.1
+                )
+            }
+            Gpu::Emulated(e) => format!(
+                "cuda: EMULATED on the CPU, not a compute device ({} limits, sm_{}, {} KiB shared; {})",
+                self.name,
+                self.cc,
+                e.card.shared_optin >> 10,
+                e.toolchain
+            ),
+        }
     }
 }
 
@@ -167,7 +209,37 @@ pub(crate) fn describe(rt: &CudaRuntime) -> String {
     rt.describe()
 }
 
+/// The emulated device for `card` (`DOUBLEDESCENT_EMULATE_CUDA`), announced once on stderr.
+fn init_emulated(card: emulate::Card) -> std::result::Result<Arc<CudaRuntime>, String> {
+    let (emu, kernels) = emulate::Emulator::start(card)?;
+    let functions = kernels
+        .into_iter()
+        .map(|k| Function {
+            name: k.name().to_string(),
+            max_dynamic: card.shared_optin.saturating_sub(k.static_shared),
+            handle: Handle::Emulated(k),
+        })
+        .collect();
+    let rt = CudaRuntime {
+        name: card.name.to_string(),
+        cc: card.cc,
+        sm_count: card.sm_count,
+        functions,
+        gpu: Gpu::Emulated(emu),
+    };
+    eprintln!(
+        "doubledescent: {}={}: {} (for testing kernels: slow)",
+        emulate::EMULATE_ENV,
+        std::env::var(emulate::EMULATE_ENV).unwrap_or_default(),
+        rt.describe()
+    );
+    Ok(Arc::new(rt))
+}
+
 fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
+    if let Some(card) = emulate::requested().map_err(|e| e.to_string())? {
+        return init_emulated(card);
+    }
     // SAFETY: only tries to open the driver library by its candidate names.
     if !unsafe { cudarc::driver::sys::is_culib_present() } {
         return Err("no CUDA driver (libcuda.so not found)".into());
@@ -234,17 +306,23 @@ fn init() -> std::result::Result<Arc<CudaRuntime>, String> {
                 )
                 .is_ok();
             let limit = if granted { optin } else { 48 * 1024 };
-            functions.push((entry, f, limit.saturating_sub(fixed)));
+            functions.push(Function {
+                name: entry,
+                handle: Handle::Cuda(f),
+                max_dynamic: limit.saturating_sub(fixed),
+            });
         }
     }
     let stream = ctx.default_stream();
     Ok(Arc::new(CudaRuntime {
-        ctx,
-        stream,
+        gpu: Gpu::Cuda {
+            ctx,
+            stream,
+            target,
+            nvrtc: nvrtc.version,
+        },
         name,
         cc,
-        target,
-        nvrtc: nvrtc.version,
         sm_count,
         functions,
     }))

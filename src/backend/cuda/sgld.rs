@@ -3,8 +3,8 @@
 
 use cudarc::driver::LaunchConfig;
 
+use super::CudaRuntime;
 use super::launch::{SgldUpdateArgs, dd_sgld_update};
-use super::{CudaRuntime, derr};
 use crate::backend::Float;
 use crate::backend::abi::SgldStep;
 use crate::error::{Error, Result};
@@ -32,19 +32,10 @@ pub(crate) fn sgld_update<T: Float>(
             "the CUDA path takes at most 65535 chains",
         ));
     }
-    let mut wd = rt
-        .stream
-        .clone_htod(w)
-        .map_err(derr("copying parameters"))?;
-    let gd = rt
-        .stream
-        .clone_htod(grads)
-        .map_err(derr("copying gradients"))?;
-    let sd = rt.stream.clone_htod(w_star).map_err(derr("copying w*"))?;
-    let pd = rt
-        .stream
-        .clone_htod(precond.unwrap_or(w_star))
-        .map_err(derr("copying the preconditioner"))?;
+    let mut wd = rt.upload(w)?;
+    let gd = rt.upload(grads)?;
+    let sd = rt.upload(w_star)?;
+    let pd = rt.upload(precond.unwrap_or(w_star))?;
     let use_precond: i32 = precond.is_some().into();
     let cfg = LaunchConfig {
         grid_dim: (d.div_ceil(2).div_ceil(256) as u32, chains as u32, 1),
@@ -59,9 +50,9 @@ pub(crate) fn sgld_update<T: Float>(
             cfg,
             SgldUpdateArgs {
                 w: &mut wd,
-                w_star: &sd.as_view(),
-                g: &gd.as_view(),
-                precond: &pd.as_view(),
+                w_star: &sd.view(),
+                g: &gd.view(),
+                precond: &pd.view(),
                 d: di,
                 eps: s.epsilon,
                 nbeta: s.nbeta,
@@ -72,8 +63,5 @@ pub(crate) fn sgld_update<T: Float>(
             },
         )
     }?;
-    rt.stream
-        .memcpy_dtoh(&wd, w)
-        .map_err(derr("copying parameters back"))?;
-    Ok(())
+    rt.download(wd.view(), w)
 }

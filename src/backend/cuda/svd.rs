@@ -12,8 +12,8 @@
 use cudarc::driver::LaunchConfig;
 use faer::{Mat, MatRef};
 
+use super::CudaRuntime;
 use super::launch::{JacobiSvdArgs, dd_jacobi_svd};
-use super::{CudaRuntime, derr};
 use crate::backend::Float;
 use crate::error::{Error, Result};
 
@@ -130,16 +130,8 @@ fn launch_chunk<T: Float>(
             }
         }
     }
-    let oom = |what: &'static str| move |e| ChunkError::Allocation(derr(what)(e));
-    let ad = rt
-        .stream
-        .clone_htod(&host)
-        .map_err(oom("copying matrices to the device"))?;
-    let alloc = |len: usize| {
-        rt.stream
-            .alloc_zeros::<T>(len.max(1))
-            .map_err(oom("allocating SVD outputs"))
-    };
+    let ad = rt.upload(&host).map_err(ChunkError::Allocation)?;
+    let alloc = |len: usize| rt.zeros::<T>(len.max(1)).map_err(ChunkError::Allocation);
     let mut ud = alloc(nb * wsize)?;
     let mut sd = alloc(nb * nw)?;
     let mut vd = alloc(nb * vsize)?;
@@ -148,10 +140,7 @@ fn launch_chunk<T: Float>(
     } else {
         nb * (wsize + vsize)
     })?;
-    let mut sweeps = rt
-        .stream
-        .alloc_zeros::<i32>(nb)
-        .map_err(oom("allocating sweep counts"))?;
+    let mut sweeps = rt.zeros::<i32>(nb).map_err(ChunkError::Allocation)?;
     let warps = (nw / 2).clamp(1, 8);
     let cfg = LaunchConfig {
         grid_dim: (nb as u32, 1, 1),
@@ -166,7 +155,7 @@ fn launch_chunk<T: Float>(
             rt,
             cfg,
             JacobiSvdArgs {
-                a: &ad.as_view(),
+                a: &ad.view(),
                 u: &mut ud,
                 s: &mut sd,
                 v: &mut vd,
@@ -180,14 +169,10 @@ fn launch_chunk<T: Float>(
             },
         )
     }?;
-    let back = |what| derr(what);
-    let u = rt.stream.clone_dtoh(&ud).map_err(back("copying U back"))?;
-    let s = rt.stream.clone_dtoh(&sd).map_err(back("copying S back"))?;
-    let v = rt.stream.clone_dtoh(&vd).map_err(back("copying V back"))?;
-    let sw = rt
-        .stream
-        .clone_dtoh(&sweeps)
-        .map_err(back("copying sweep counts back"))?;
+    let u = rt.to_host(&ud)?;
+    let s = rt.to_host(&sd)?;
+    let v = rt.to_host(&vd)?;
+    let sw = rt.to_host(&sweeps)?;
     Ok((0..nb)
         .map(|k| {
             let sk = &s[k * nw..(k + 1) * nw];
