@@ -149,9 +149,16 @@ pub(crate) struct Emulator {
 }
 
 /// `dlsym(RTLD_DEFAULT, name)`: a symbol of the process, or null.
+#[cfg(target_os = "linux")]
 fn process_symbol(name: &std::ffi::CStr) -> *mut c_void {
     // SAFETY: a lookup by name in the global scope.
     unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) }
+}
+
+/// Elsewhere the emulated device does not start (see [`Emulator::start`]).
+#[cfg(not(target_os = "linux"))]
+fn process_symbol(_: &std::ffi::CStr) -> *mut c_void {
+    std::ptr::null_mut()
 }
 
 /// Whether the process runs under AddressSanitizer.
@@ -580,6 +587,12 @@ static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 type Poison = unsafe extern "C" fn(*const c_void, usize);
 
 impl EmuBuffer {
+    #[cfg(not(target_os = "linux"))]
+    fn map(_: usize, _: u8) -> Option<EmuBuffer> {
+        None
+    }
+
+    #[cfg(target_os = "linux")]
     fn map(bytes: usize, fill: u8) -> Option<EmuBuffer> {
         let data_pages = bytes.div_ceil(PAGE).max(1);
         let map_len = (data_pages + 2) * PAGE;
@@ -634,7 +647,10 @@ impl Drop for EmuBuffer {
     fn drop(&mut self) {
         self.poison_slack(c"__asan_unpoison_memory_region");
         // SAFETY: the mapping made in `map`.
-        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::munmap(self.map.cast(), self.map_len)
+        };
         ALLOCATED.fetch_sub(self.map_len, Ordering::Relaxed);
     }
 }
