@@ -654,3 +654,99 @@ impl Drop for EmuBuffer {
         ALLOCATED.fetch_sub(self.map_len, Ordering::Relaxed);
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn cfg(grid: (u32, u32, u32), block: (u32, u32, u32), shared: u32) -> LaunchConfig {
+        LaunchConfig {
+            grid_dim: grid,
+            block_dim: block,
+            shared_mem_bytes: shared,
+        }
+    }
+
+    /// The V100's limits; a machine without a C++ compiler says why and passes.
+    fn v100() -> Option<(Emulator, Vec<EmuKernel>)> {
+        match Emulator::start(V100) {
+            Ok(e) => Some(e),
+            Err(e) if e.contains("cannot run the C++ compiler") => {
+                eprintln!("SKIPPED: {e}");
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Static shared memory as the driver would report it (from the declarations in the
+    /// sources, counted by hand), launches that run, and launches beyond the card's limits
+    /// refused with the driver's error names before anything runs.
+    #[test]
+    fn launches_beyond_the_cards_limits_are_refused_like_the_driver_refuses_them() {
+        let Some((emu, ks)) = v100() else { return };
+        let k = |n: &str| ks.iter().find(|k| k.name == n).unwrap();
+        // xs, zs: 16 × 65 values each; ws: 64 × 8; tile: 32 × 33; `rotated`: one int.
+        assert_eq!(k("dd_kmat_f32").static_shared, 2 * 16 * 65 * 4);
+        assert_eq!(k("dd_kw_f64").static_shared, (2 * 16 * 65 + 64 * 8) * 8);
+        assert_eq!(k("dd_mirror_f64").static_shared, 32 * 33 * 8);
+        assert_eq!(k("dd_jacobi_svd_f32").static_shared, 4);
+        assert_eq!(k("dd_sgld_update_f64").static_shared, 0);
+        assert_eq!(
+            (k("dd_kmat_f64").bound, k("dd_sqnorms_f32").bound),
+            (256, 1024)
+        );
+
+        // ‖x_i‖² of 3 rows of 40 ones, one warp per row: 40 each, written over the NaN fill.
+        let (n, d) = (3usize, 40usize);
+        let x = emu.alloc(4 * n * d, 0).unwrap();
+        // SAFETY: the mapping holds n·d floats.
+        unsafe { std::slice::from_raw_parts_mut(x.ptr().cast::<f32>(), n * d) }.fill(1.0);
+        let out = emu.alloc(4 * n, 0xFF).unwrap();
+        let mut args = EmuArgs::default();
+        args.push(x.ptr() as *const f32);
+        args.push(out.ptr().cast::<f32>());
+        args.push(n as i32);
+        args.push(d as i32);
+        let sq = k("dd_sqnorms_f32");
+        emu.launch(sq, &cfg((1, 1, 1), (96, 1, 1), 0), &args)
+            .unwrap();
+        // SAFETY: the mapping holds n floats.
+        let norms = unsafe { std::slice::from_raw_parts(out.ptr().cast::<f32>(), n) };
+        assert_eq!(norms, [40.0; 3]);
+
+        let refused = |k: &EmuKernel, c: LaunchConfig, code: &str| {
+            let e = emu.launch(k, &c, &args).unwrap_err().to_string();
+            assert!(e.contains(code) && e.contains(&k.name), "{e}");
+        };
+        refused(
+            sq,
+            cfg((1, 1, 1), (2048, 1, 1), 0),
+            "CUDA_ERROR_INVALID_VALUE",
+        );
+        refused(
+            sq,
+            cfg((1, 1, 1), (1, 1, 65), 0),
+            "CUDA_ERROR_INVALID_VALUE",
+        );
+        refused(
+            sq,
+            cfg((0, 1, 1), (32, 1, 1), 0),
+            "CUDA_ERROR_INVALID_VALUE",
+        );
+        refused(
+            sq,
+            cfg((1, 65_536, 1), (32, 1, 1), 0),
+            "CUDA_ERROR_INVALID_VALUE",
+        );
+        // __launch_bounds__(256): a 16 × 32 block of dd_kmat.
+        refused(
+            k("dd_kmat_f32"),
+            cfg((1, 1, 1), (16, 32, 1), 0),
+            "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
+        );
+        // 96 KiB in all on the V100: 4 bytes static, so 98 300 dynamic at most.
+        let svd = k("dd_jacobi_svd_f64");
+        refused(svd, cfg((1, 1, 1), (32, 1, 1), 98_301), "shared memory");
+    }
+}
