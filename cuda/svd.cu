@@ -131,7 +131,9 @@ __device__ void jacobi_svd(const T* __restrict__ a, T* __restrict__ u, T* __rest
                         vp[i] = c * x - sn * y;
                         vq[i] = sn * x + c * y;
                     }
-                    if (lane == 0) rotated = 1;
+                    // Several warps may set the flag between two barriers: an atomic, not a
+                    // racing plain store.
+                    if (lane == 0) atomicOr(&rotated, 1);
                 }
             }
             __syncthreads();

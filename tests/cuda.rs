@@ -755,15 +755,34 @@ fn mutant_fails(file: &str, from: &str, to: &str, tests: &[&str]) -> (bool, Stri
 /// `dd_kmat`'s column bounds check (a write one element past K: the guard page or
 /// AddressSanitizer stops it), the `__syncthreads` between the SVD's column norms and thread 0's
 /// sort removed (the sort reads norms other warps have not written), and the one that lets every
-/// thread read `rotated` before thread 0 resets it (a barrier divergence). The launcher
-/// mutations (a dynamic shared-memory size one element short, two same-type arguments swapped)
-/// need a rebuild of the crate and are listed with their failures in the note of issue 29.
+/// thread read `rotated` before thread 0 resets it (a barrier divergence). Under
+/// ThreadSanitizer, two barriers whose removal no ordering of the threads exposes: the one after
+/// thread 0 resets `rotated` (a warp may set it first) and the one between the rounds of a sweep
+/// (two warps rotate the same column), each reported as a data race. The launcher mutations (a
+/// dynamic shared-memory size one element short, two same-type arguments swapped) need a rebuild
+/// of the crate and are listed with their failures in the note of issue 29.
 #[test]
 fn emulated_device_catches_mutated_kernels() {
+    use doubledescent::backend::cuda::emulate::sanitizer;
     if !emulated() {
         eprintln!("not applicable: the mutation checks run on the emulated device");
         return;
     }
+    let small = "gpu_every_kernel_on_small_shapes";
+    let races = [
+        (
+            "svd.cu",
+            "if (tid == 0) rotated = 0;\n        __syncthreads();",
+            "if (tid == 0) rotated = 0;\n",
+            small,
+        ),
+        (
+            "svd.cu",
+            "            }\n            __syncthreads();\n        }\n        ++sweep;",
+            "            }\n        }\n        ++sweep;",
+            small,
+        ),
+    ];
     let mutants = [
         (
             "kernels.cu",
@@ -784,6 +803,11 @@ fn emulated_device_catches_mutated_kernels() {
             "gpu_batched_svd_agrees_with_cpu",
         ),
     ];
+    let mutants = if sanitizer() == Some("thread") {
+        races.to_vec()
+    } else {
+        mutants.to_vec()
+    };
     for (file, from, to, test) in mutants {
         let (failed, why) = mutant_fails(file, from, to, &[test]);
         eprintln!(
@@ -795,5 +819,31 @@ fn emulated_device_catches_mutated_kernels() {
             failed,
             "the mutation {from:?} -> {to:?} of {file} passed {test}"
         );
+    }
+}
+
+/// Every kernel once on small shapes (still crossing the tile edges): what `.ci/run` runs under
+/// ThreadSanitizer, which checks every block for two accesses to the same memory, one a write,
+/// that no `__syncthreads` separates (too slow for the whole suite).
+#[test]
+fn gpu_every_kernel_on_small_shapes() {
+    let Some(dev) = gpu() else { return };
+    let (n, m, d, c) = (70, 33, 17, 9);
+    let (xs, zs, ws) = (data(n, d, 1, 1.0), data(m, d, 2, 1.0), data(m, c, 3, 1.0));
+    let (x, z, w) = (
+        rows(&xs, n, d).unwrap(),
+        rows(&zs, m, d).unwrap(),
+        rows(&ws, m, c).unwrap(),
+    );
+    for kernel in [
+        Kernel::laplace(3.0).unwrap(),
+        Kernel::deep_relu_ntk(1, true).unwrap(),
+    ] {
+        agree(&dev, &kernel, x, z, 1e-12, f64::EPSILON);
+        kw_agree(&dev, &kernel, x, z, w, 1e-12);
+    }
+    for (m, n) in [(20, 9), (9, 20), (33, 17)] {
+        batched_svd_agrees::<f64>(&dev, m, n, 2, 1e-12, 1.0);
+        batched_svd_agrees::<f32>(&dev, m, n, 2, 5e-5, 1.0);
     }
 }

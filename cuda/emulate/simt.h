@@ -6,9 +6,9 @@
 //   * Blocks run one after another on the calling OS thread (the Rust side spreads the blocks of a
 //     launch over its worker threads); the threads of a block are fibres, each with its own stack,
 //     switched cooperatively: a thread runs until it reaches __syncthreads, a warp shuffle or its
-//     end. The scheduler's passes over the runnable threads go in ascending and descending order
-//     by turns, so a missing __syncthreads lets a thread see shared memory that its neighbours
-//     have (or have not yet) written, in both directions.
+//     end. Each of the scheduler's passes over the runnable threads starts at a different thread
+//     and goes up or down (drawn from the block and the pass), so a missing __syncthreads lets a
+//     thread see shared memory that its neighbours have, or have not yet, written.
 //   * __syncthreads is a barrier over the block's threads that have not exited; threads waiting at
 //     different __syncthreads (a barrier in divergent code) are an error, as is a deadlock.
 //   * Warp shuffles (__shfl_sync, __shfl_up/down/xor_sync) exchange through a per-warp slot array:
@@ -19,14 +19,23 @@
 //     size, filled with 0xFF bytes (NaN, -1) when a block starts, and everything past the
 //     launch's size is poisoned under AddressSanitizer and checked for writes after the block.
 //   * threadIdx, blockIdx, blockDim and gridDim are thread_local, set before a fibre resumes.
-//   * The math API maps to the C library's functions (they round differently from CUDA's).
+//   * The math API maps to the C library's functions (they round differently from CUDA's);
+//     atomics are the compiler's relaxed __atomic builtins.
 //
-// Compiled with -fsanitize=undefined (array bounds, overflow, misaligned access) always, and with
-// -fsanitize=address when the process runs under AddressSanitizer.
+// Compiled with -fsanitize=undefined (array bounds, overflow, misaligned access) always, with
+// -fsanitize=address when the process runs under AddressSanitizer, or with -fsanitize=thread when
+// it runs under ThreadSanitizer. Under ThreadSanitizer every thread of a block is a TSan fibre,
+// switched without synchronisation; __syncthreads and __syncwarp are release/acquire pairs, and
+// warp shuffles order nothing (as in CUDA), so any two accesses to the same memory, one a write,
+// that no barrier separates are reported as a data race: a missing __syncthreads is found even
+// where the order the threads happen to run in hides it. (Blocks are ordered one after another
+// for TSan: races between blocks are not checked.)
 
 #pragma once
 
+#include <dlfcn.h>
 #include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -34,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define DD_EMU_ASAN 1
@@ -42,6 +52,15 @@
 #else
 #define DD_EMU_ASAN 0
 #endif
+#if defined(__SANITIZE_THREAD__)
+#define DD_EMU_TSAN 1
+#include <sanitizer/tsan_interface.h>
+#else
+#define DD_EMU_TSAN 0
+#endif
+// The runtime's own bookkeeping (thread states, exchange slots) is shared by the fibres and the
+// scheduler without happens-before edges by design: ThreadSanitizer checks the kernels, not it.
+#define DD_EMU_RUNTIME __attribute__((no_sanitize_thread, noinline))
 
 #if !defined(__x86_64__)
 #include <ucontext.h>
@@ -117,6 +136,53 @@ static inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 
 static inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
 static inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
 
+// ---- Atomics (relaxed, as CUDA's: atomic, but they order nothing) -------------------------------
+#define DD_EMU_ATOMIC_INT(T)                                                                        \
+    static inline T atomicAdd(T* p, T v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }   \
+    static inline T atomicSub(T* p, T v) { return __atomic_fetch_sub(p, v, __ATOMIC_RELAXED); }   \
+    static inline T atomicOr(T* p, T v) { return __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }     \
+    static inline T atomicAnd(T* p, T v) { return __atomic_fetch_and(p, v, __ATOMIC_RELAXED); }   \
+    static inline T atomicXor(T* p, T v) { return __atomic_fetch_xor(p, v, __ATOMIC_RELAXED); }   \
+    static inline T atomicExch(T* p, T v) { return __atomic_exchange_n(p, v, __ATOMIC_RELAXED); } \
+    static inline T atomicCAS(T* p, T expected, T v) {                                             \
+        __atomic_compare_exchange_n(p, &expected, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);   \
+        return expected;                                                                           \
+    }                                                                                              \
+    static inline T atomicMax(T* p, T v) {                                                         \
+        T old = __atomic_load_n(p, __ATOMIC_RELAXED);                                              \
+        while (old < v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED,         \
+                                                       __ATOMIC_RELAXED)) {                        \
+        }                                                                                          \
+        return old;                                                                                \
+    }                                                                                              \
+    static inline T atomicMin(T* p, T v) {                                                         \
+        T old = __atomic_load_n(p, __ATOMIC_RELAXED);                                              \
+        while (old > v && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED,         \
+                                                       __ATOMIC_RELAXED)) {                        \
+        }                                                                                          \
+        return old;                                                                                \
+    }
+DD_EMU_ATOMIC_INT(int)
+DD_EMU_ATOMIC_INT(unsigned int)
+DD_EMU_ATOMIC_INT(unsigned long long)
+#define DD_EMU_ATOMIC_FLOAT(T, BITS)                                                                \
+    static inline T atomicAdd(T* p, T v) {                                                         \
+        BITS* q = (BITS*)p;                                                                        \
+        BITS old = __atomic_load_n(q, __ATOMIC_RELAXED), next;                                     \
+        do {                                                                                       \
+            T f;                                                                                   \
+            memcpy(&f, &old, sizeof f);                                                            \
+            f += v;                                                                                \
+            memcpy(&next, &f, sizeof f);                                                           \
+        } while (!__atomic_compare_exchange_n(q, &old, next, true, __ATOMIC_RELAXED,               \
+                                              __ATOMIC_RELAXED));                                  \
+        T f;                                                                                       \
+        memcpy(&f, &old, sizeof f);                                                                \
+        return f;                                                                                  \
+    }
+DD_EMU_ATOMIC_FLOAT(float, unsigned int)
+DD_EMU_ATOMIC_FLOAT(double, unsigned long long)
+
 namespace dd_emu {
 
 // ---- Fibres ------------------------------------------------------------------------------------
@@ -166,11 +232,14 @@ struct Fiber {
     int line;
     unsigned int mask;
     void* fake_stack;
+    void* tsan;
+    bool started;
 };
 
 struct Warp {
     unsigned int gen;
     unsigned long long slot[2][32];
+    char sync[2];
 };
 
 struct Block {
@@ -193,6 +262,9 @@ struct Block {
     void* sched_fake;
     const void* sched_bottom;
     size_t sched_size;
+    void* sched_tsan;
+    unsigned int barrier_gen;
+    char barrier_sync[2];
 };
 
 thread_local Block* tl_block;
@@ -209,6 +281,7 @@ struct StackPool {
 };
 thread_local StackPool tl_stacks;
 thread_local Fiber tl_fibers[1024];
+thread_local void* tl_tsan_fibres[1024];
 thread_local Warp tl_warps[32];
 
 static char* stack_for(int i) {
@@ -234,10 +307,10 @@ static void describe_thread(const Block* b, int i, char* out, size_t len) {
              b->idx.z);
 }
 
-static void to_scheduler(bool dying);
+DD_EMU_RUNTIME static void to_scheduler(bool dying);
 
 // Records the first error of the block; the fibre that calls it stops here.
-__attribute__((format(printf, 1, 2))) static void fail_in_fibre(const char* fmt, ...) {
+__attribute__((format(printf, 1, 2))) DD_EMU_RUNTIME static void fail_in_fibre(const char* fmt, ...) {
     Block* b = tl_block;
     if (!b->failed) {
         char who[96];
@@ -255,7 +328,7 @@ __attribute__((format(printf, 1, 2))) static void fail_in_fibre(const char* fmt,
     __builtin_unreachable();
 }
 
-static void fibre_main() {
+DD_EMU_RUNTIME static void fibre_main() {
     Block* b = tl_block;
 #if DD_EMU_ASAN
     __sanitizer_finish_switch_fiber(nullptr, &b->sched_bottom, &b->sched_size);
@@ -266,14 +339,17 @@ static void fibre_main() {
     __builtin_unreachable();
 }
 
-static void to_scheduler(bool dying) {
+DD_EMU_RUNTIME static void to_scheduler(bool dying) {
     Block* b = tl_block;
     Fiber& f = b->fibers[b->current];
 #if DD_EMU_ASAN
     __sanitizer_start_switch_fiber(dying ? nullptr : &f.fake_stack, b->sched_bottom, b->sched_size);
-#else
-    (void)dying;
 #endif
+#if DD_EMU_TSAN
+    // A thread's end is ordered before the block's end; its other switches order nothing.
+    __tsan_switch_to_fiber(b->sched_tsan, dying ? 0 : __tsan_switch_to_fiber_no_sync);
+#endif
+    (void)dying;
 #if defined(__x86_64__)
     dd_emu_switch(&f.sp, b->sched_sp);
 #else
@@ -284,13 +360,18 @@ static void to_scheduler(bool dying) {
 #endif
 }
 
-static void resume(Block* b, int i) {
+DD_EMU_RUNTIME static void resume(Block* b, int i) {
     b->current = i;
     Fiber& f = b->fibers[i];
     threadIdx = thread_index(b, i);
 #if DD_EMU_ASAN
     __sanitizer_start_switch_fiber(&b->sched_fake, f.stack, f.stack_size);
 #endif
+#if DD_EMU_TSAN
+    // The block's start is ordered before a thread's start; its other switches order nothing.
+    __tsan_switch_to_fiber(f.tsan, f.started ? __tsan_switch_to_fiber_no_sync : 0);
+#endif
+    f.started = true;
 #if defined(__x86_64__)
     dd_emu_switch(&b->sched_sp, f.sp);
 #else
@@ -301,7 +382,7 @@ static void resume(Block* b, int i) {
 #endif
 }
 
-static void start_fibre(Fiber& f) {
+DD_EMU_RUNTIME static void start_fibre(Fiber& f) {
 #if defined(__x86_64__)
     // The first switch pops six registers and "returns" into fibre_main with the stack aligned
     // as after a call (rsp + 8 a multiple of 16).
@@ -321,16 +402,25 @@ static void start_fibre(Fiber& f) {
 }
 
 // ---- Barriers and warp exchanges (called from fibres) ------------------------------------------
-static inline void syncthreads(int line) {
+DD_EMU_RUNTIME static inline void syncthreads(int line) {
     Block* b = tl_block;
     Fiber& f = b->fibers[b->current];
     f.state = AT_BARRIER;
     f.line = line;
+#if DD_EMU_TSAN
+    char* sync = &b->barrier_sync[b->barrier_gen & 1];
+    __tsan_release(sync);
     to_scheduler(false);
+    __tsan_acquire(sync);
+#else
+    to_scheduler(false);
+#endif
 }
 
-// Every lane of `mask` meets here; returns the generation (slot row) this exchange used.
-static unsigned int warp_meet(int line, unsigned int mask, unsigned long long value) {
+// Every lane of `mask` meets here; returns the generation (slot row) this exchange used. Only
+// __syncwarp (`ordered`) orders memory between the lanes, as in CUDA.
+DD_EMU_RUNTIME static unsigned int warp_meet(int line, unsigned int mask, unsigned long long value,
+                                             bool ordered = false) {
     Block* b = tl_block;
     int i = b->current;
     int lane = i % 32;
@@ -344,14 +434,23 @@ static unsigned int warp_meet(int line, unsigned int mask, unsigned long long va
     f.state = AT_WARP;
     f.line = line;
     f.mask = mask;
+#if DD_EMU_TSAN
+    if (ordered) __tsan_release(&w.sync[gen & 1]);
     to_scheduler(false);
+    if (ordered) __tsan_acquire(&w.sync[gen & 1]);
+#else
+    (void)ordered;
+    to_scheduler(false);
+#endif
     return gen;
 }
 
-static inline void syncwarp(int line, unsigned int mask = 0xffffffffu) { warp_meet(line, mask, 0); }
+static inline void syncwarp(int line, unsigned int mask = 0xffffffffu) {
+    warp_meet(line, mask, 0, true);
+}
 
 template <typename T>
-static T shfl(int line, Shuffle kind, unsigned int mask, T v, int arg, int width = 32) {
+DD_EMU_RUNTIME static T shfl(int line, Shuffle kind, unsigned int mask, T v, int arg, int width = 32) {
     static_assert(sizeof(T) <= 8, "warp shuffles move at most 8 bytes");
     if (width < 1 || width > 32 || (width & (width - 1)))
         fail_in_fibre("line %d: shuffle width %d is not a power of two up to 32", line, width);
@@ -388,7 +487,7 @@ static void block_error(Block* b, const char* fmt, ...) {
 }
 
 // Releases the warps whose named lanes have all arrived; false when none could be released.
-static bool release_warps(Block* b) {
+DD_EMU_RUNTIME static bool release_warps(Block* b) {
     bool released = false;
     int nwarps = (b->threads + 31) / 32;
     for (int w = 0; w < nwarps && !b->failed; ++w) {
@@ -435,13 +534,27 @@ static bool release_warps(Block* b) {
     return released;
 }
 
-static void run(Block* b) {
-    unsigned int pass = 0;
+// The order of one pass over the threads: a rotation of 0..threads-1, ascending or descending,
+// drawn from (block, pass) by SplitMix64. Reproducible, and different between blocks, so that
+// over a grid both "writer first" and "reader first" happen for every pair of threads.
+static unsigned long long pass_order(unsigned long long block, unsigned long long pass) {
+    unsigned long long z = block * 0x9E3779B97F4A7C15ull + pass * 0xD1B54A32D192ED03ull + 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+DD_EMU_RUNTIME static void run(Block* b) {
+    unsigned long long pass = 0;
+    unsigned long long block =
+        b->idx.x + (unsigned long long)gridDim.x * (b->idx.y + (unsigned long long)gridDim.y * b->idx.z);
     for (;;) {
         bool ran = false;
-        ++pass;
+        unsigned long long h = pass_order(block, ++pass);
+        int start = (int)(h % (unsigned long long)b->threads);
+        bool up = (h >> 40) & 1;
         for (int k = 0; k < b->threads && !b->failed; ++k) {
-            int i = (pass & 1) ? k : b->threads - 1 - k;
+            int i = up ? (start + k) % b->threads : (start + b->threads - k) % b->threads;
             if (b->fibers[i].state == RUNNABLE) {
                 resume(b, i);
                 ran = true;
@@ -471,6 +584,7 @@ static void run(Block* b) {
         if (all_at_barrier) {
             for (int i = 0; i < b->threads; ++i)
                 if (b->fibers[i].state == AT_BARRIER) b->fibers[i].state = RUNNABLE;
+            b->barrier_gen += 1;
             continue;
         }
         // Some lane waits at a warp exchange that cannot complete.
@@ -492,15 +606,95 @@ static void run(Block* b) {
     }
 }
 
+// ---- Memory faults ------------------------------------------------------------------------------
+// A kernel that reads or writes past a device buffer hits its guard page. The handler names the
+// kernel, the thread and the block, then hands the signal on (to AddressSanitizer's report, or
+// the default action): the process cannot go on, since the kernel may have written anywhere.
+static struct sigaction previous_segv, previous_bus;
+
+static void on_fault(int sig, siginfo_t* info, void* context) {
+    Block* b = tl_block;
+    if (b) {
+        const char* kernel = "?";
+        Dl_info dl;
+        if (dladdr((void*)b->thunk, &dl) && dl.dli_sname) {
+            kernel = dl.dli_sname;
+            if (strncmp(kernel, "dd_emu_thunk_", 13) == 0) kernel += 13;
+        }
+        uint3 t = thread_index(b, b->current);
+        char line[512];
+        int n = snprintf(line, sizeof line,
+                         "doubledescent, emulated CUDA device: %s at %p in kernel %s, thread "
+                         "(%u,%u,%u) of block (%u,%u,%u): an access outside the device buffers "
+                         "(each ends at a guard page) or a stack overflow\n",
+                         sig == SIGSEGV ? "segmentation fault" : "bus error", info->si_addr, kernel,
+                         t.x, t.y, t.z, b->idx.x, b->idx.y, b->idx.z);
+        if (n > 0) (void)!write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+    struct sigaction* prev = sig == SIGSEGV ? &previous_segv : &previous_bus;
+    if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+        prev->sa_sigaction(sig, info, context);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    } else {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+// Once per library: the handler; once per OS thread: an alternate signal stack, so that a fault
+// on a fibre's stack (or an overflow of it) can still be reported.
+static void install_fault_handler() {
+    static int installed = 0;
+    if (!__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &previous_segv);
+        sigaction(SIGBUS, &sa, &previous_bus);
+    }
+    static thread_local bool alt = false;
+    if (!alt) {
+        alt = true;
+        stack_t old;
+        if (sigaltstack(nullptr, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
+            size_t size = 1 << 16;
+            void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                           0);
+            if (m != MAP_FAILED) {
+                stack_t ss;
+                ss.ss_sp = m;
+                ss.ss_size = size;
+                ss.ss_flags = 0;
+                sigaltstack(&ss, nullptr);
+            }
+        }
+    }
+}
+
 }  // namespace dd_emu
 
 // Defined after the kernel source: the block's dynamic shared memory (nullptr when the source
 // declares none).
 static unsigned char* dd_emu_dynamic_shared();
 
+// Orders the host's work before a launch's blocks (after = 0, on the launching thread before the
+// blocks run) and the blocks before the host's next step (after = 1), for ThreadSanitizer.
+static char dd_emu_launch_sync;
+extern "C" DD_EMU_RUNTIME void dd_emu_host_sync(int after) {
+#if DD_EMU_TSAN
+    if (after) __tsan_acquire(&dd_emu_launch_sync);
+    else __tsan_release(&dd_emu_launch_sync);
+#else
+    (void)after;
+#endif
+}
+
 // Runs block (bx, by, bz) of a launch to completion on this OS thread. Returns 0, or 1 with a
 // one-line message in err.
-extern "C" int dd_emu_run_block(void (*thunk)(void**), void** args, const unsigned int* grid,
+extern "C" DD_EMU_RUNTIME int dd_emu_run_block(void (*thunk)(void**), void** args, const unsigned int* grid,
                                 const unsigned int* block, unsigned int bx, unsigned int by,
                                 unsigned int bz, size_t dynamic_shared, char* err, size_t errlen) {
     using namespace dd_emu;
@@ -514,6 +708,7 @@ extern "C" int dd_emu_run_block(void (*thunk)(void**), void** args, const unsign
                  dynamic_shared, DD_EMU_SHARED_CAP);
         return 1;
     }
+    install_fault_handler();
     Block b = {};
     b.fibers = tl_fibers;
     b.threads = threads;
@@ -535,8 +730,19 @@ extern "C" int dd_emu_run_block(void (*thunk)(void**), void** args, const unsign
         }
         f.stack_size = stack_bytes;
         f.state = RUNNABLE;
+#if DD_EMU_TSAN
+        // TSan's fibre contexts are kept with the stacks, one per thread slot of this OS thread.
+        if (!tl_tsan_fibres[i]) tl_tsan_fibres[i] = __tsan_create_fiber(0);
+        f.tsan = tl_tsan_fibres[i];
+#endif
         start_fibre(f);
     }
+#if DD_EMU_TSAN
+    // Blocks are ordered one after another, and after the host's copies (the Rust side's
+    // synchronisation is not instrumented).
+    __tsan_acquire(&dd_emu_launch_sync);
+    b.sched_tsan = __tsan_get_current_fiber();
+#endif
     unsigned char* smem = dd_emu_dynamic_shared();
     if (smem) {
         memset(smem, 0xFF, DD_EMU_SHARED_CAP);
@@ -551,6 +757,9 @@ extern "C" int dd_emu_run_block(void (*thunk)(void**), void** args, const unsign
     tl_block = &b;
     run(&b);
     tl_block = outer;
+#if DD_EMU_TSAN
+    __tsan_release(&dd_emu_launch_sync);
+#endif
     if (smem) {
 #if DD_EMU_ASAN
         ASAN_UNPOISON_MEMORY_REGION(smem + dynamic_shared, DD_EMU_SHARED_CAP - dynamic_shared);

@@ -16,7 +16,9 @@
 //!   argument lists declared in [`super::launch`]. `-fsanitize=undefined` (array bounds, overflow,
 //!   misaligned access; the first report aborts) is always on; `-fsanitize=address` is added when
 //!   the process runs under AddressSanitizer (`LD_PRELOAD` of the compiler's `libasan.so`, as
-//!   `.ci/run` does). `__CUDA_ARCH__` is the card's (700 or 900).
+//!   `.ci/run` does), `-fsanitize=thread` under ThreadSanitizer (`libtsan.so`), which then checks
+//!   every block for data races between its threads (accesses no barrier separates).
+//!   `__CUDA_ARCH__` is the card's (700 or 900).
 //! * **Memory.** Every device allocation is its own mapping between two inaccessible guard pages,
 //!   its end flush against the upper one: one element read or written past the end faults, as on
 //!   a real device. Under AddressSanitizer the slack below the start is poisoned too. Memory from
@@ -134,6 +136,7 @@ pub(crate) struct EmuKernel {
     name: String,
     thunk: Thunk,
     run_block: RunBlock,
+    host_sync: unsafe extern "C" fn(c_int),
     /// `__launch_bounds__`, or 1024.
     bound: usize,
     /// Static shared memory in bytes.
@@ -161,9 +164,17 @@ fn process_symbol(_: &std::ffi::CStr) -> *mut c_void {
     std::ptr::null_mut()
 }
 
-/// Whether the process runs under AddressSanitizer.
-fn under_asan() -> bool {
-    !process_symbol(c"__asan_init").is_null()
+/// The sanitizer runtime the process runs under, if any: `"address"` (AddressSanitizer) or
+/// `"thread"` (ThreadSanitizer), preloaded (a library cannot bring its own). The emulated device
+/// compiles the kernels with the same sanitizer.
+pub fn sanitizer() -> Option<&'static str> {
+    if !process_symbol(c"__asan_init").is_null() {
+        Some("address")
+    } else if !process_symbol(c"__tsan_init").is_null() {
+        Some("thread")
+    } else {
+        None
+    }
 }
 
 /// The C++ file for one source: the SIMT header, the source, and per kernel the entry that
@@ -219,7 +230,7 @@ fn translation_unit(file: &str, text: &str) -> String {
             .map(|(i, (_, ty))| format!("*({ty}*)a[{i}]"))
             .collect();
         out.push_str(&format!(
-            "extern \"C\" void dd_emu_thunk_{0}(void** a) {{ {0}({1}); }}\n",
+            "extern \"C\" DD_EMU_RUNTIME void dd_emu_thunk_{0}(void** a) {{ {0}({1}); }}\n",
             sig.name,
             args.join(", ")
         ));
@@ -323,7 +334,7 @@ impl Emulator {
         }
         let cxx = std::env::var(EMULATE_CXX_ENV).unwrap_or_else(|_| "c++".into());
         let version = compiler_version(&cxx)?;
-        let asan = under_asan();
+        let sanitizer = sanitizer();
         let mut flags: Vec<String> = [
             "-std=c++17",
             "-O2",
@@ -340,8 +351,8 @@ impl Emulator {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        if asan {
-            flags.push("-fsanitize=address".into());
+        if let Some(which) = sanitizer {
+            flags.push(format!("-fsanitize={which}"));
         }
         flags.push(format!("-D__CUDA_ARCH__={}", card.cc * 10));
         let dir = cache_dir();
@@ -393,6 +404,9 @@ impl Emulator {
                 let run_block = *library
                     .get::<RunBlock>(b"dd_emu_run_block\0")
                     .map_err(|e| format!("{}: {e}", src.file))?;
+                let host_sync = *library
+                    .get::<unsafe extern "C" fn(c_int)>(b"dd_emu_host_sync\0")
+                    .map_err(|e| format!("{}: {e}", src.file))?;
                 for entry in src.entries() {
                     let get = |what: &str| format!("dd_emu_{what}_{entry}\0");
                     let thunk = *library
@@ -408,6 +422,7 @@ impl Emulator {
                         name: entry,
                         thunk,
                         run_block,
+                        host_sync,
                         bound: bound.clamp(1, 1024) as usize,
                         static_shared: fixed as usize,
                     });
@@ -415,7 +430,11 @@ impl Emulator {
             }
             libraries.push(library);
         }
-        let sanitizers = if asan { "UBSan + ASan" } else { "UBSan" };
+        let sanitizers = match sanitizer {
+            Some("address") => "UBSan + ASan",
+            Some(_) => "UBSan + TSan",
+            None => "UBSan",
+        };
         Ok((
             Emulator {
                 card,
@@ -501,6 +520,8 @@ impl Emulator {
             .collect();
         let shared = Shared(pointers.as_mut_ptr());
         let blocks = g.0 as u64 * g.1 as u64 * g.2 as u64;
+        // SAFETY: a function of the kernel's library without arguments to check.
+        unsafe { (k.host_sync)(0) };
         let failure = (0..blocks).into_par_iter().find_map_first(|lin| {
             let shared = &shared;
             let (bx, rest) = ((lin % g.0 as u64) as u32, lin / g.0 as u64);
@@ -528,6 +549,8 @@ impl Emulator {
                 String::from_utf8_lossy(&err[..end]).into_owned()
             })
         });
+        // SAFETY: as above.
+        unsafe { (k.host_sync)(1) };
         match failure {
             Some(why) => Err(Error::Device(format!(
                 "launching {} on the emulated {}: {why}",
