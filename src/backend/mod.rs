@@ -10,6 +10,9 @@
 //! Asking for CUDA where there is none is an [`Error::DeviceUnavailable`], never a panic. The
 //! automatic choice falls back to the CPU and keeps the one-line reason in [`Device::note`].
 //!
+//! `DOUBLEDESCENT_EMULATE_CUDA=h100|v100` makes the CUDA device an emulated one: the same kernels
+//! and launchers, run on the CPU to test them (`cuda::emulate`), which says so in its description.
+//!
 //! The CUDA backend is compiled in by the `cuda-13` (default) or `cuda-12` feature; it loads the
 //! driver and NVRTC dynamically, so a build with it still runs on machines without CUDA. A build
 //! without it compiles every call site against a stand-in runtime that cannot be constructed
