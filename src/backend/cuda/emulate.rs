@@ -296,7 +296,8 @@ fn compile(
     if lib.is_file() {
         return Ok(lib);
     }
-    let src = dir.join(format!("{key}.cpp"));
+    // Per-process names until the rename: two processes may compile the same unit at once.
+    let src = dir.join(format!("{key}.{}.cpp", std::process::id()));
     std::fs::write(&src, unit).map_err(|e| format!("writing {}: {e}", src.display()))?;
     let tmp = dir.join(format!("{key}.{}.tmp.so", std::process::id()));
     let out = Command::new(cxx)
@@ -320,6 +321,8 @@ fn compile(
         ));
     }
     std::fs::rename(&tmp, &lib).map_err(|e| format!("{}: {e}", lib.display()))?;
+    // Kept beside the library: the sanitizers' reports name its lines.
+    std::fs::rename(&src, dir.join(format!("{key}.cpp"))).ok();
     Ok(lib)
 }
 
