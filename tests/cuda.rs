@@ -184,8 +184,7 @@ fn skip(reason: &str) {
 
 /// Whether the GPU tests run on the emulated device (slow: the heaviest cases are trimmed).
 fn emulated() -> bool {
-    std::env::var(doubledescent::backend::cuda::emulate::EMULATE_ENV)
-        .is_ok_and(|v| !v.trim().is_empty() && v.trim() != "0")
+    doubledescent::backend::cuda::emulate::requested().is_ok_and(|card| card.is_some())
 }
 
 fn gpu() -> Option<Device> {

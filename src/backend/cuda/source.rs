@@ -25,8 +25,12 @@ pub struct KernelDecl {
 
 /// Every kernel of a source's text, in source order.
 pub fn kernels(text: &str) -> Vec<KernelDecl> {
-    let code = preprocess(text);
-    let shared = shared_declarations(&code);
+    kernels_in(&preprocess(text))
+}
+
+/// [`kernels`] of an already [`preprocess`]ed source.
+pub fn kernels_in(code: &str) -> Vec<KernelDecl> {
+    let shared = shared_declarations(code);
     let marker = "extern \"C\" __global__ void";
     let mut out = Vec::new();
     for (start, _) in code.match_indices(marker) {
@@ -84,6 +88,38 @@ pub fn kernels(text: &str) -> Vec<KernelDecl> {
 
 fn is_id(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The identifier that ends `text` (after trailing spaces), or "".
+fn trailing_identifier(text: &str) -> &str {
+    let t = text.trim_end();
+    let start = t
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_id(c))
+        .last()
+        .map_or(t.len(), |(i, _)| i);
+    &t[start..]
+}
+
+/// The distinct dynamic shared-memory arrays of a preprocessed source: each `extern __shared__`
+/// declaration as a definition without its extent (`thread_local __align__(16) unsigned char
+/// dd_smem`), and the array's name.
+pub fn dynamic_shared(code: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (at, _) in code.match_indices("extern __shared__") {
+        let decl = &code[at + "extern".len()..];
+        let decl = &decl[..decl.find(';').unwrap_or(decl.len())];
+        let Some(open) = decl.find("[]") else {
+            continue;
+        };
+        let name = trailing_identifier(&decl[..open]).to_string();
+        if !out.iter().any(|(_, n)| *n == name) {
+            let definition = decl[..open].replace("__shared__", "thread_local");
+            out.push((definition.trim().to_string(), name));
+        }
+    }
+    out
 }
 
 /// The index of the `close` that ends the group whose content starts at `from`.
@@ -175,17 +211,9 @@ fn shared_declarations(code: &str) -> Vec<(String, Vec<String>)> {
 fn function_name(header: &str) -> Option<String> {
     let mut from = 0;
     while let Some(open) = header[from..].find('(').map(|o| from + o) {
-        let id: String = header[..open]
-            .trim_end()
-            .chars()
-            .rev()
-            .take_while(|&c| is_id(c))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let id = trailing_identifier(&header[..open]);
         if !id.is_empty() && id != "__launch_bounds__" && id != "__align__" {
-            return Some(id);
+            return Some(id.to_string());
         }
         from = open + 1;
     }
@@ -295,5 +323,12 @@ mod tests {
             ]
         );
         assert_eq!(k.static_shared, ["float[BK][TM + 1]", "int"]);
+        assert_eq!(
+            dynamic_shared(&preprocess(text)),
+            [(
+                "thread_local __align__(16) unsigned char dyn".to_string(),
+                "dyn".to_string()
+            )]
+        );
     }
 }
