@@ -4,8 +4,12 @@
 //! same run: the gradient accumulated sample by sample with matrix–vector loops, and the kernel
 //! as J Jᵀ from per-sample gradients (what the original's `compute_kernels` does with autograd).
 //!
+//! `its three GEMMs` (h ≥ 256): the gradient's three h×h GEMMs alone on the crate's GEMM, the rate
+//! the gradient is held to (the rest is elementwise work and the d = 10 layer).
+//!
 //! `tutorial_gd_step_*`: one gradient-descent step of the tutorial's one-hidden-layer ReLU network
-//! on 4000 MNIST-sized inputs (k = 512, 10 outputs), against the two GEMMs it cannot avoid.
+//! on 4000 MNIST-sized inputs (k = 512, 10 outputs), against the two GEMMs it cannot avoid (the
+//! crate's GEMM, and faer's).
 //!
 //! `binary_pca_mnist10k`: the PCA pipeline of the phase-diagram examples on the embedded 10 000
 //! digits (balance, centre, normalise, 784² covariance, eigendecomposition, projection to d = 10,
@@ -20,7 +24,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use doubledescent::Float;
 use doubledescent::models::{Dense, MarginLoss};
 use doubledescent::training::{MarginObjective, Objective};
-use faer::Mat;
+use doubledescent::backend::gemm::gemm;
+use faer::{Accum, Mat, Par};
 
 const P: usize = 5000;
 const D: usize = 10;
@@ -143,6 +148,26 @@ fn gradient(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(format!("crate {}", T::NAME), h), |b| {
             b.iter(|| obj.evaluate(&w, &mut out, &mut grad).unwrap())
         });
+        if h >= 256 {
+            // The gradient's three h×h GEMMs alone (forward A₁W₂, backward δ₂W₂ᵀ and A₁ᵀδ₂):
+            // the rate it is held to.
+            let a1 = Mat::<T>::from_fn(P, h, |i, j| T::of(((i + 3 * j) % 7) as f64 / 7.0));
+            let w2 = Mat::<T>::from_fn(h, h, |i, j| T::of(((2 * i + j) % 5) as f64 / 5.0));
+            let (mut z, mut dz, mut gw) =
+                (Mat::<T>::zeros(P, h), Mat::<T>::zeros(P, h), Mat::<T>::zeros(h, h));
+            let id = BenchmarkId::new(format!("its three GEMMs {}", T::NAME), h);
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let par = Par::rayon(0);
+                    gemm(z.as_mut(), Accum::Replace, a1.as_ref(), w2.as_ref(), T::ONE, par)
+                        .unwrap();
+                    gemm(dz.as_mut(), Accum::Replace, z.as_ref(), w2.transpose(), T::ONE, par)
+                        .unwrap();
+                    gemm(gw.as_mut(), Accum::Replace, a1.transpose(), dz.as_ref(), T::ONE, par)
+                        .unwrap();
+                })
+            });
+        }
     }
     for h in [64, 256, 1024] {
         ours::<f64>(&mut group, h);
@@ -250,21 +275,29 @@ fn tutorial_step<T: Float>(c: &mut Criterion) {
     let mut g = Mat::<T>::zeros(d, k);
     group.bench_function(BenchmarkId::new("the two GEMMs alone", k), |b| {
         b.iter(|| {
+            gemm(h.as_mut(), Accum::Replace, x.as_ref(), wt.as_ref(), T::ONE, Par::rayon(0))
+                .unwrap();
+            gemm(g.as_mut(), Accum::Replace, x.transpose(), h.as_ref(), T::ONE, Par::rayon(0))
+                .unwrap();
+        })
+    });
+    group.bench_function(BenchmarkId::new("the two GEMMs alone (faer)", k), |b| {
+        b.iter(|| {
             faer::linalg::matmul::matmul(
                 h.as_mut(),
-                faer::Accum::Replace,
+                Accum::Replace,
                 x.as_ref(),
                 wt.as_ref(),
                 T::ONE,
-                faer::Par::rayon(0),
+                Par::rayon(0),
             );
             faer::linalg::matmul::matmul(
                 g.as_mut(),
-                faer::Accum::Replace,
+                Accum::Replace,
                 x.transpose(),
                 h.as_ref(),
                 T::ONE,
-                faer::Par::rayon(0),
+                Par::rayon(0),
             );
         })
     });

@@ -31,6 +31,7 @@ pub mod cuda;
 #[path = "cuda_stub.rs"]
 pub mod cuda;
 pub mod fastmath;
+pub mod gemm;
 mod float;
 
 use std::fmt;

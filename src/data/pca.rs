@@ -16,7 +16,7 @@
 //! original's while following the same law; eigenvector signs are fixed so that the entry of
 //! largest magnitude of each component is positive.
 
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::{Accum, Mat, Par};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;

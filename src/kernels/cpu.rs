@@ -1,20 +1,20 @@
-//! The CPU path: blocked and fused. Each output tile is first the GEMM tile X_I Z_Jᵀ (faer,
-//! sequential inside the tile), then, while it is still in cache, the norms and the kernel's
-//! transform are applied in place. Rayon runs the tiles in parallel over both dimensions.
+//! The CPU path: blocked and fused. The inner products X·Zᵀ come from the crate's GEMM
+//! ([`crate::backend::gemm`]); each strip of its output (at most 256 rows × 12 columns) gets the
+//! norms and the kernel's transform as soon as the micro-kernel has written it, while it is in
+//! L1, so the n×m matrix is written once and never read back.
 
-use faer::linalg::matmul::matmul;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::{KernelId, Params, arccos_level, dispersal, distance2, gaussian, laplace};
 use crate::backend::Float;
+use crate::backend::gemm::{matmul, matmul_then};
 
-/// Rows of an output tile (the GEMM's m). A 256×256 tile of f64 is 512 KiB: it stays in L2
-/// between the GEMM and the transform, and the GEMM is large enough to run near faer's full
-/// speed (measured against 256×64, 128×256, 512×256, 256×384 and faer-parallel panels).
+/// Rows of the arc-cosine scratch columns: the most rows of a GEMM strip.
 const TILE_ROWS: usize = 256;
-/// Columns of an output tile (the GEMM's n).
+/// Columns of a block of K·W's K (the matrix-free product) and of the self matrix's column
+/// blocks.
 const TILE_COLS: usize = 256;
 
 /// ‖aᵢ‖² for every row.
@@ -190,44 +190,20 @@ fn arccos_tile<T: Float, const NTK: bool>(
     arccos_tile_body::<T, NTK>(depth, bias, tile, xn, zn)
 }
 
-/// One fused tile: out = transform(X_I Z_Jᵀ).
-#[inline]
-fn fused_tile<T: Float>(
+/// out = transform(X Zᵀ): the GEMM with the transform as its epilogue.
+fn fused<T: Float>(
     p: &Params<T>,
-    mut out: MatMut<'_, T>,
-    xi: MatRef<'_, T>,
-    zj: MatRef<'_, T>,
+    out: MatMut<'_, T>,
+    x: MatRef<'_, T>,
+    z: MatRef<'_, T>,
     xn: &[T],
     zn: &[T],
+    par: Par,
 ) {
-    matmul(
-        out.rb_mut(),
-        Accum::Replace,
-        xi,
-        zj.transpose(),
-        T::ONE,
-        Par::Seq,
-    );
-    transform_tile(p, out, xn, zn);
-}
-
-/// Fills a block of columns (the points `zj`, squared norms `znj`) for the first `cols.nrows()`
-/// rows of X, one fused tile per task.
-fn fused_column_block<T: Float>(
-    p: &Params<T>,
-    cols: MatMut<'_, T>,
-    x: MatRef<'_, T>,
-    zj: MatRef<'_, T>,
-    xn: &[T],
-    znj: &[T],
-) {
-    cols.par_row_chunks_mut(TILE_ROWS)
-        .enumerate()
-        .for_each(|(ic, tile)| {
-            let i0 = ic * TILE_ROWS;
-            let mb = tile.nrows();
-            fused_tile(p, tile, x.subrows(i0, mb), zj, &xn[i0..i0 + mb], znj);
-        });
+    matmul_then(out, x, z.transpose(), par, &|strip, i0, j0| {
+        let (mb, nb) = (strip.nrows(), strip.ncols());
+        transform_tile(p, strip, &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
+    });
 }
 
 /// An n×m matrix whose entries the caller overwrites entirely: skips the single-threaded
@@ -284,13 +260,7 @@ pub(crate) fn matrix_into<T: Float>(
     out: MatMut<'_, T>,
 ) {
     let (xn, zn) = (sqnorms(x), sqnorms(z));
-    out.par_col_chunks_mut(TILE_COLS)
-        .enumerate()
-        .for_each(|(jc, cols)| {
-            let j0 = jc * TILE_COLS;
-            let nb = cols.ncols();
-            fused_column_block(p, cols, x, z.subrows(j0, nb), &xn, &zn[j0..j0 + nb]);
-        });
+    fused(p, out, x, z, &xn, &zn, Par::rayon(0));
 }
 
 /// A raw pointer that may cross threads: used only where the writes are provably disjoint.
@@ -330,24 +300,26 @@ fn mirror_upper_to_lower<T: Float>(mut a: MatMut<'_, T>) {
     });
 }
 
+/// Columns per block of the self matrix: each block is one parallel GEMM over the rows on and
+/// above its diagonal block.
+const SELF_BLOCK: usize = 512;
+
 /// K(X, X): the tiles on and above the diagonal, then a mirror; exact diagonal.
 pub(crate) fn self_matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>) -> Mat<T> {
     let n = x.nrows();
     let xn = sqnorms(x);
     let mut out = uninit_output::<T>(n, n);
-    out.as_mut()
-        .par_col_chunks_mut(TILE_COLS)
-        .enumerate()
-        .for_each(|(jc, mut cols)| {
-            let j0 = jc * TILE_COLS;
-            let nb = cols.ncols();
-            // Rows 0..j0 + nb hold every entry (i, j) with i <= j of these columns.
-            let upper = cols.rb_mut().subrows_mut(0, j0 + nb);
-            fused_column_block(p, upper, x, x.subrows(j0, nb), &xn, &xn[j0..j0 + nb]);
-            for jj in 0..nb {
-                cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
-            }
-        });
+    for j0 in (0..n).step_by(SELF_BLOCK) {
+        let nb = SELF_BLOCK.min(n - j0);
+        let mut cols = out.as_mut().subcols_mut(j0, nb);
+        // Rows 0..j0 + nb hold every entry (i, j) with i <= j of these columns.
+        let upper = cols.rb_mut().subrows_mut(0, j0 + nb);
+        let zj = x.subrows(j0, nb);
+        fused(p, upper, x.subrows(0, j0 + nb), zj, &xn, &xn[j0..j0 + nb], Par::rayon(0));
+        for jj in 0..nb {
+            cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
+        }
+    }
     mirror_upper_to_lower(out.as_mut());
     out
 }
@@ -377,13 +349,14 @@ pub(crate) fn apply<T: Float>(
             for j0 in (0..m).step_by(TILE_COLS) {
                 let nb = TILE_COLS.min(m - j0);
                 let mut tile = buf.as_mut().subcols_mut(0, nb);
-                fused_tile(
+                fused(
                     p,
                     tile.rb_mut(),
                     xi,
                     z.subrows(j0, nb),
                     &xn[i0..i0 + mb],
                     &zn[j0..j0 + nb],
+                    Par::Seq,
                 );
                 matmul(
                     orows.rb_mut(),

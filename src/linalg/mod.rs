@@ -8,7 +8,7 @@
 
 use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::prelude::default;
 use faer::{Accum, Mat, MatRef, Par};
 

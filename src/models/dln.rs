@@ -2,7 +2,7 @@
 //! with W_k of shape H_k × H_{k+1}, H = [N, hidden widths…, M], no biases, MSE averaged over batch
 //! and outputs. Flat parameters: W₁, …, W_L one after another, each column-major.
 
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::RngExt;

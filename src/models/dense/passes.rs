@@ -1,6 +1,6 @@
 //! The forward pass, the one backward pass, and the fused activation of [`Dense`] networks.
 
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::reborrow::ReborrowMut;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 

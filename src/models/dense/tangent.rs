@@ -1,6 +1,6 @@
 //! The empirical neural tangent kernel of a [`Dense`] network, from the backward signals.
 
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
 use faer::{Accum, Mat, MatRef};
 

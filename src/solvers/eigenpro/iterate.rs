@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use faer::linalg::matmul::matmul;
+use crate::backend::gemm::matmul;
 use faer::reborrow::Reborrow;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::RngExt;
