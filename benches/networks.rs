@@ -22,9 +22,9 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use doubledescent::Float;
+use doubledescent::backend::gemm::gemm;
 use doubledescent::models::{Dense, MarginLoss};
 use doubledescent::training::{MarginObjective, Objective};
-use doubledescent::backend::gemm::gemm;
 use faer::{Accum, Mat, Par};
 
 const P: usize = 5000;
@@ -153,18 +153,42 @@ fn gradient(c: &mut Criterion) {
             // the rate it is held to.
             let a1 = Mat::<T>::from_fn(P, h, |i, j| T::of(((i + 3 * j) % 7) as f64 / 7.0));
             let w2 = Mat::<T>::from_fn(h, h, |i, j| T::of(((2 * i + j) % 5) as f64 / 5.0));
-            let (mut z, mut dz, mut gw) =
-                (Mat::<T>::zeros(P, h), Mat::<T>::zeros(P, h), Mat::<T>::zeros(h, h));
+            let (mut z, mut dz, mut gw) = (
+                Mat::<T>::zeros(P, h),
+                Mat::<T>::zeros(P, h),
+                Mat::<T>::zeros(h, h),
+            );
             let id = BenchmarkId::new(format!("its three GEMMs {}", T::NAME), h);
             group.bench_function(id, |b| {
                 b.iter(|| {
                     let par = Par::rayon(0);
-                    gemm(z.as_mut(), Accum::Replace, a1.as_ref(), w2.as_ref(), T::ONE, par)
-                        .unwrap();
-                    gemm(dz.as_mut(), Accum::Replace, z.as_ref(), w2.transpose(), T::ONE, par)
-                        .unwrap();
-                    gemm(gw.as_mut(), Accum::Replace, a1.transpose(), dz.as_ref(), T::ONE, par)
-                        .unwrap();
+                    gemm(
+                        z.as_mut(),
+                        Accum::Replace,
+                        a1.as_ref(),
+                        w2.as_ref(),
+                        T::ONE,
+                        par,
+                    )
+                    .unwrap();
+                    gemm(
+                        dz.as_mut(),
+                        Accum::Replace,
+                        z.as_ref(),
+                        w2.transpose(),
+                        T::ONE,
+                        par,
+                    )
+                    .unwrap();
+                    gemm(
+                        gw.as_mut(),
+                        Accum::Replace,
+                        a1.transpose(),
+                        dz.as_ref(),
+                        T::ONE,
+                        par,
+                    )
+                    .unwrap();
                 })
             });
         }
@@ -275,10 +299,24 @@ fn tutorial_step<T: Float>(c: &mut Criterion) {
     let mut g = Mat::<T>::zeros(d, k);
     group.bench_function(BenchmarkId::new("the two GEMMs alone", k), |b| {
         b.iter(|| {
-            gemm(h.as_mut(), Accum::Replace, x.as_ref(), wt.as_ref(), T::ONE, Par::rayon(0))
-                .unwrap();
-            gemm(g.as_mut(), Accum::Replace, x.transpose(), h.as_ref(), T::ONE, Par::rayon(0))
-                .unwrap();
+            gemm(
+                h.as_mut(),
+                Accum::Replace,
+                x.as_ref(),
+                wt.as_ref(),
+                T::ONE,
+                Par::rayon(0),
+            )
+            .unwrap();
+            gemm(
+                g.as_mut(),
+                Accum::Replace,
+                x.transpose(),
+                h.as_ref(),
+                T::ONE,
+                Par::rayon(0),
+            )
+            .unwrap();
         })
     });
     group.bench_function(BenchmarkId::new("the two GEMMs alone (faer)", k), |b| {

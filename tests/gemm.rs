@@ -39,13 +39,7 @@ fn layout<'a, T: Float>(m: &'a Mat<T>, store: &'a mut Vec<Mat<T>>, kind: u8) -> 
             let w = store.last().unwrap();
             // SAFETY: the view's extents lie inside `w` (column stride 2·nrows).
             unsafe {
-                MatRef::from_raw_parts(
-                    w.as_ptr(),
-                    m.nrows(),
-                    m.ncols(),
-                    1,
-                    2 * w.col_stride(),
-                )
+                MatRef::from_raw_parts(w.as_ptr(), m.nrows(), m.ncols(), 1, 2 * w.col_stride())
             }
         }
         _ => {
@@ -82,10 +76,26 @@ fn reference<T: Float>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> (Mat<f64>, Mat<f64
 /// Runs one product on `isa` into a destination of layout `dk` and checks every entry against
 /// the reference within (k + 2)·ε·scale.
 #[allow(clippy::too_many_arguments)]
-fn check<T: Float>(isa: Isa, m: usize, n: usize, k: usize, kinds: [u8; 3], add: bool, alpha: f64, seed: u64) {
-    let (a0, b0, c0) = (fill::<T>(m, k, seed), fill::<T>(k, n, seed + 1), fill::<T>(m, n, seed + 2));
+fn check<T: Float>(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    kinds: [u8; 3],
+    add: bool,
+    alpha: f64,
+    seed: u64,
+) {
+    let (a0, b0, c0) = (
+        fill::<T>(m, k, seed),
+        fill::<T>(k, n, seed + 1),
+        fill::<T>(m, n, seed + 2),
+    );
     let (mut sa, mut sb) = (Vec::new(), Vec::new());
-    let (a, b) = (layout(&a0, &mut sa, kinds[0]), layout(&b0, &mut sb, kinds[1]));
+    let (a, b) = (
+        layout(&a0, &mut sa, kinds[0]),
+        layout(&b0, &mut sb, kinds[1]),
+    );
     // The destination: column-major, or row-major through a transposed matrix.
     let mut dst_col = c0.clone();
     let mut dst_row = c0.transpose().to_owned();
@@ -97,7 +107,11 @@ fn check<T: Float>(isa: Isa, m: usize, n: usize, k: usize, kinds: [u8; 3], add: 
     let accum = if add { Accum::Add } else { Accum::Replace };
     gemm_with(isa, dst, accum, a, b, T::of(alpha), Par::rayon(0)).unwrap();
     let got = |i: usize, j: usize| {
-        if kinds[2] % 2 == 0 { dst_col[(i, j)] } else { dst_row[(j, i)] }
+        if kinds[2] % 2 == 0 {
+            dst_col[(i, j)]
+        } else {
+            dst_row[(j, i)]
+        }
     };
     let (r, s) = reference(a, b);
     let eps = T::EPS;
@@ -116,7 +130,15 @@ fn check<T: Float>(isa: Isa, m: usize, n: usize, k: usize, kinds: [u8; 3], add: 
     }
 }
 
-fn every_isa<T: Float>(m: usize, n: usize, k: usize, kinds: [u8; 3], add: bool, alpha: f64, seed: u64) {
+fn every_isa<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    kinds: [u8; 3],
+    add: bool,
+    alpha: f64,
+    seed: u64,
+) {
     for isa in Isa::available() {
         check::<T>(isa, m, n, k, kinds, add, alpha, seed);
     }
@@ -140,7 +162,12 @@ proptest! {
 /// (128 f64, 256 f32) and n past NC (1024 scalar, 2040 f64, 4092 f32).
 #[test]
 fn gemm_matches_a_triple_loop_across_cache_blocks() {
-    for (m, n, k) in [(300, 37, 600), (129, 50, 257), (17, 4100, 9), (260, 2050, 3)] {
+    for (m, n, k) in [
+        (300, 37, 600),
+        (129, 50, 257),
+        (17, 4100, 9),
+        (260, 2050, 3),
+    ] {
         for (t, kinds) in [[0u8, 0, 0], [1, 1, 1], [2, 3, 0]].into_iter().enumerate() {
             every_isa::<f64>(m, n, k, kinds, t == 1, 0.75, 7 + t as u64);
             every_isa::<f32>(m, n, k, kinds, t == 2, -1.5, 9 + t as u64);
@@ -155,12 +182,39 @@ fn gemm_is_the_same_on_any_number_of_threads() {
     let (a, b) = (fill::<f32>(m, k, 1), fill::<f32>(k, n, 2));
     let mut one = Mat::<f32>::zeros(m, n);
     let mut all = Mat::<f32>::zeros(m, n);
-    gemm(one.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::Seq).unwrap();
-    gemm(all.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::rayon(0)).unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    gemm(
+        one.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        b.as_ref(),
+        1.0,
+        Par::Seq,
+    )
+    .unwrap();
+    gemm(
+        all.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        b.as_ref(),
+        1.0,
+        Par::rayon(0),
+    )
+    .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
     let mut three = Mat::<f32>::zeros(m, n);
     pool.install(|| {
-        gemm(three.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::rayon(0)).unwrap()
+        gemm(
+            three.as_mut(),
+            Accum::Replace,
+            a.as_ref(),
+            b.as_ref(),
+            1.0,
+            Par::rayon(0),
+        )
+        .unwrap()
     });
     for j in 0..n {
         for i in 0..m {
@@ -175,13 +229,29 @@ fn gemm_is_the_same_on_any_number_of_threads() {
 fn gemm_refuses_mismatched_shapes() {
     let (a, b) = (Mat::<f64>::zeros(3, 4), Mat::<f64>::zeros(5, 2));
     let mut c = Mat::<f64>::zeros(3, 2);
-    let e = gemm(c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::Seq).unwrap_err();
+    let e = gemm(
+        c.as_mut(),
+        Accum::Replace,
+        a.as_ref(),
+        b.as_ref(),
+        1.0,
+        Par::Seq,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("lhs, rhs, dst"), "{e}");
     for isa in [Isa::Avx2, Isa::Avx512] {
         if !isa.is_available() {
             let b = Mat::<f64>::zeros(4, 2);
-            let e = gemm_with(isa, c.as_mut(), Accum::Replace, a.as_ref(), b.as_ref(), 1.0, Par::Seq)
-                .unwrap_err();
+            let e = gemm_with(
+                isa,
+                c.as_mut(),
+                Accum::Replace,
+                a.as_ref(),
+                b.as_ref(),
+                1.0,
+                Par::Seq,
+            )
+            .unwrap_err();
             assert!(e.to_string().contains("isa"), "{e}");
         }
     }

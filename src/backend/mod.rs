@@ -31,8 +31,8 @@ pub mod cuda;
 #[path = "cuda_stub.rs"]
 pub mod cuda;
 pub mod fastmath;
-pub mod gemm;
 mod float;
+pub mod gemm;
 
 use std::fmt;
 use std::str::FromStr;

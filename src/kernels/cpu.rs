@@ -13,8 +13,7 @@ use crate::backend::gemm::{matmul, matmul_then};
 
 /// Rows of the arc-cosine scratch columns: the most rows of a GEMM strip.
 const TILE_ROWS: usize = 256;
-/// Columns of a block of K·W's K (the matrix-free product) and of the self matrix's column
-/// blocks.
+/// Columns of a block of K·W's K (the matrix-free product).
 const TILE_COLS: usize = 256;
 
 /// ‖aᵢ‖² for every row.
@@ -190,7 +189,8 @@ fn arccos_tile<T: Float, const NTK: bool>(
     arccos_tile_body::<T, NTK>(depth, bias, tile, xn, zn)
 }
 
-/// out = transform(X Zᵀ): the GEMM with the transform as its epilogue.
+/// out = transform(X Zᵀ): the GEMM with the transform as its epilogue; with `lower`, only the
+/// entries on and below the diagonal are certain to be written.
 fn fused<T: Float>(
     p: &Params<T>,
     out: MatMut<'_, T>,
@@ -199,8 +199,9 @@ fn fused<T: Float>(
     xn: &[T],
     zn: &[T],
     par: Par,
+    lower: bool,
 ) {
-    matmul_then(out, x, z.transpose(), par, &|strip, i0, j0| {
+    matmul_then(out, x, z.transpose(), par, lower, &|strip, i0, j0| {
         let (mb, nb) = (strip.nrows(), strip.ncols());
         transform_tile(p, strip, &xn[i0..i0 + mb], &zn[j0..j0 + nb]);
     });
@@ -260,39 +261,39 @@ pub(crate) fn matrix_into<T: Float>(
     out: MatMut<'_, T>,
 ) {
     let (xn, zn) = (sqnorms(x), sqnorms(z));
-    fused(p, out, x, z, &xn, &zn, Par::rayon(0));
+    fused(p, out, x, z, &xn, &zn, Par::rayon(0), false);
 }
 
 /// A raw pointer that may cross threads: used only where the writes are provably disjoint.
 #[derive(Clone, Copy)]
 struct SharedPtr<T>(*mut T);
-// SAFETY: see `mirror_upper_to_lower`, the only user: each thread writes a disjoint set of entries
+// SAFETY: see `mirror_lower_to_upper`, the only user: each thread writes a disjoint set of entries
 // and reads only entries nobody writes.
 unsafe impl<T: Send> Send for SharedPtr<T> {}
 unsafe impl<T: Send> Sync for SharedPtr<T> {}
 
-/// Copies the strict upper triangle onto the lower one, in 64×64 blocks (cache friendly on both
-/// sides), in parallel over column blocks.
-fn mirror_upper_to_lower<T: Float>(mut a: MatMut<'_, T>) {
+/// Copies the strict lower triangle onto the upper one, in 64×64 blocks (cache friendly on both
+/// sides), in parallel over column blocks of the upper triangle.
+fn mirror_lower_to_upper<T: Float>(mut a: MatMut<'_, T>) {
     const B: usize = 64;
     let n = a.nrows();
     debug_assert_eq!(n, a.ncols());
     assert_eq!(a.row_stride(), 1, "mirror expects a column-major matrix");
     let cs = a.col_stride();
     let base = SharedPtr(a.rb_mut().as_ptr_mut());
-    (0..n.div_ceil(B)).into_par_iter().for_each(move |jb| {
+    (0..n.div_ceil(B)).into_par_iter().for_each(move |cb| {
         let base = base;
-        let (j0, j1) = (jb * B, ((jb + 1) * B).min(n));
-        for i0 in (j0..n).step_by(B) {
-            let i1 = (i0 + B).min(n);
-            for j in j0..j1 {
-                for i in i0.max(j + 1)..i1 {
-                    // SAFETY: (i, j) with i > j lies in the strict lower triangle and in column
-                    // block jb, which only this task writes; (j, i) lies in the strict upper
+        let (c0, c1) = (cb * B, ((cb + 1) * B).min(n));
+        for r0 in (0..c1).step_by(B) {
+            let r1 = (r0 + B).min(c1);
+            for c in c0..c1 {
+                for r in r0..r1.min(c) {
+                    // SAFETY: (r, c) with r < c lies in the strict upper triangle and in column
+                    // block cb, which only this task writes; (c, r) lies in the strict lower
                     // triangle, which no task writes. Both are inside the n×n matrix.
                     unsafe {
-                        let src = *base.0.offset(j as isize + i as isize * cs);
-                        *base.0.offset(i as isize + j as isize * cs) = src;
+                        let src = *base.0.offset(c as isize + r as isize * cs);
+                        *base.0.offset(r as isize + c as isize * cs) = src;
                     }
                 }
             }
@@ -300,27 +301,17 @@ fn mirror_upper_to_lower<T: Float>(mut a: MatMut<'_, T>) {
     });
 }
 
-/// Columns per block of the self matrix: each block is one parallel GEMM over the rows on and
-/// above its diagonal block.
-const SELF_BLOCK: usize = 512;
-
-/// K(X, X): the tiles on and above the diagonal, then a mirror; exact diagonal.
+/// K(X, X): one GEMM over the lower triangle with the transform as its epilogue, the exact
+/// diagonal, then a mirror.
 pub(crate) fn self_matrix<T: Float>(p: &Params<T>, x: MatRef<'_, T>) -> Mat<T> {
     let n = x.nrows();
     let xn = sqnorms(x);
     let mut out = uninit_output::<T>(n, n);
-    for j0 in (0..n).step_by(SELF_BLOCK) {
-        let nb = SELF_BLOCK.min(n - j0);
-        let mut cols = out.as_mut().subcols_mut(j0, nb);
-        // Rows 0..j0 + nb hold every entry (i, j) with i <= j of these columns.
-        let upper = cols.rb_mut().subrows_mut(0, j0 + nb);
-        let zj = x.subrows(j0, nb);
-        fused(p, upper, x.subrows(0, j0 + nb), zj, &xn, &xn[j0..j0 + nb], Par::rayon(0));
-        for jj in 0..nb {
-            cols[(j0 + jj, jj)] = p.diagonal(xn[j0 + jj]);
-        }
+    fused(p, out.as_mut(), x, x, &xn, &xn, Par::rayon(0), true);
+    for (j, &v) in xn.iter().enumerate() {
+        out[(j, j)] = p.diagonal(v);
     }
-    mirror_upper_to_lower(out.as_mut());
+    mirror_lower_to_upper(out.as_mut());
     out
 }
 
@@ -357,6 +348,7 @@ pub(crate) fn apply<T: Float>(
                     &xn[i0..i0 + mb],
                     &zn[j0..j0 + nb],
                     Par::Seq,
+                    false,
                 );
                 matmul(
                     orows.rb_mut(),

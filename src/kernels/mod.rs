@@ -68,6 +68,7 @@ pub mod nystrom;
 use std::fmt;
 
 use faer::{Mat, MatMut, MatRef};
+use rayon::prelude::*;
 
 pub use nystrom::{EigenMethod, NystromEigen, nystrom_eigen};
 
@@ -537,18 +538,24 @@ fn check_data<T: Float>(name: &'static str, a: MatRef<'_, T>) -> Result<()> {
             "needs at least one point and one feature",
         ));
     }
-    check_finite_mat(name, a)?;
-    check_norms(
-        name,
-        T::NAME,
-        T::MAX,
-        (0..a.nrows()).map(|i| {
-            a.row(i)
-                .iter()
-                .map(|v| v.to_f64() * v.to_f64())
-                .sum::<f64>()
-        }),
-    )
+    // One parallel pass over the rows (contiguous when x is row-major): the squared norms in
+    // f64; a NaN or ±∞ anywhere makes its row's sum non-finite, and only then is the matrix
+    // scanned for the first one (the message names it).
+    let norms2: Vec<f64> = (0..a.nrows())
+        .into_par_iter()
+        .with_min_len(64)
+        .map(|i| {
+            let row = a.row(i);
+            match row.try_as_row_major() {
+                Some(r) => r.as_slice().iter().map(|v| v.to_f64() * v.to_f64()).sum(),
+                None => row.iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>(),
+            }
+        })
+        .collect();
+    if norms2.iter().any(|v| !v.is_finite()) {
+        check_finite_mat(name, a)?;
+    }
+    check_norms(name, T::NAME, T::MAX, norms2.into_iter())
 }
 
 /// Largest squared norm ‖x‖² accepted, as a fraction of the largest value of the precision:

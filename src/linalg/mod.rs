@@ -6,9 +6,9 @@
 //! Batched code runs rayon over independent problems and must keep each problem sequential, so
 //! these helpers take a [`Par`] and call the low-level routines directly.
 
+use crate::backend::gemm::matmul;
 use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
-use crate::backend::gemm::matmul;
 use faer::prelude::default;
 use faer::{Accum, Mat, MatRef, Par};
 

@@ -52,9 +52,16 @@ pub(crate) struct Task<'a, T> {
     pub add: bool,
     /// Room for the packed A block (mc rounded up to MR, times kc).
     pub apack: *mut T,
-    /// Called on each finished column strip (at most NR columns, all the block's rows), with the
-    /// strip's column offset inside the block; only on the last pass over k.
-    pub epilogue: Option<&'a (dyn Fn(*mut T, usize, usize) + Sync)>,
+    /// Only the lower triangle is wanted: micro-blocks strictly above the diagonal of C (as
+    /// placed by `diag`) are skipped.
+    pub lower: bool,
+    /// This block's first column minus its first row, in C: entry (i, j) of the block lies on or
+    /// below C's diagonal when i ≥ j + diag.
+    pub diag: isize,
+    /// Called on each finished column strip as (first row, first column, columns) inside the
+    /// block: at most NR columns, the block's rows from the first computed one to the last; only
+    /// on the last pass over k.
+    pub epilogue: Option<&'a dyn Fn(usize, usize, usize)>,
 }
 
 /// Packs A[0..mc, 0..kc] into MR-row slivers, zero-padding the last one.
@@ -202,7 +209,15 @@ pub(crate) unsafe fn run_task<S: Simd, const MV: usize, const NR: usize>(t: &Tas
             let nr = NR.min(t.nc - j0);
             let b = t.bpack.add(js * NR * t.kc);
             let cj = t.c.ptr.offset(j0 as isize * t.c.cs);
-            for is in 0..t.mc.div_ceil(mr) {
+            // The first micro-block with a row on or below the diagonal (all of them unless
+            // `lower`): those above have every row above every column, strictly upper.
+            let first = if t.lower {
+                let d = j0 as isize + t.diag; // rows below d are strictly upper in column j0
+                (d.max(0) as usize / mr * mr).min(t.mc)
+            } else {
+                0
+            };
+            for is in first / mr..t.mc.div_ceil(mr) {
                 let i0 = is * mr;
                 let c = Output {
                     ptr: cj.offset(i0 as isize * t.c.rs),
@@ -212,8 +227,8 @@ pub(crate) unsafe fn run_task<S: Simd, const MV: usize, const NR: usize>(t: &Tas
                 let a = t.apack.add(is * mr * t.kc);
                 micro::<S, MV, NR>(t.kc, a, b, c, mr.min(t.mc - i0), nr, t.alpha, t.add);
             }
-            if let Some(f) = t.epilogue {
-                f(cj, j0, nr);
+            if let (Some(f), true) = (t.epilogue, first < t.mc) {
+                f(first, j0, nr);
             }
         }
     }

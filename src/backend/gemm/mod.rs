@@ -236,6 +236,7 @@ fn run<T: Float>(
     alpha: T,
     par: Par,
     epilogue: Option<Epilogue<'_, T>>,
+    lower: bool,
 ) {
     let (m, n, depth) = (dst.nrows(), dst.ncols(), lhs.ncols());
     assert!(
@@ -267,38 +268,54 @@ fn run<T: Float>(
         rhs.col_stride(),
     );
     let replace = matches!(accum, Accum::Replace);
-    let kc_max = k.kc.min(depth).max(1);
-    let nc_max = k.nc.min(n).div_ceil(k.nr) * k.nr;
+    // Equal passes and column blocks (784 = 4 × 196, not 3 × 256 + 16; 4096 columns as 2 × 2048,
+    // not 4092 + 4): a thin last block would repack all of A for little work. The split depends
+    // on the shape only, so the summation order does not depend on the threads.
     let passes = depth.div_ceil(k.kc).max(1);
+    let kc_max = depth.div_ceil(passes).max(1);
+    let nc_max = n.div_ceil(n.div_ceil(k.nc)).div_ceil(k.nr) * k.nr;
     with_scratch::<T, _>(1, kc_max * nc_max, |bpack| {
         let bpack = Shared(bpack);
-        for jc in (0..n).step_by(k.nc) {
-            let nc = k.nc.min(n - jc);
+        for jc in (0..n).step_by(nc_max) {
+            let nc = nc_max.min(n - jc);
             let n_sl = nc.div_ceil(k.nr);
             for pass in 0..passes {
-                let pc = pass * k.kc;
-                let kc = k.kc.min(depth - pc);
+                let pc = pass * kc_max;
+                let kc = kc_max.min(depth - pc);
                 // SAFETY (all blocks below): offsets stay inside the operands' extents
                 // (pc + kc ≤ depth, jc + nc ≤ n, i0 + mc ≤ m), the B buffer holds
                 // kc_max·nc_max ≥ kc·n_sl·nr elements, and each task writes its own block of C.
                 let bsrc = |p0: usize, j0: usize| Operand {
-                    ptr: unsafe { b.get().offset(p0 as isize * brs + j0 as isize * bcs) }.cast_const(),
+                    ptr: unsafe { b.get().offset(p0 as isize * brs + j0 as isize * bcs) }
+                        .cast_const(),
                     rs: brs,
                     cs: bcs,
                 };
                 let pack = |s: usize, dst: &mut [T]| {
                     let j0 = s * k.nr;
                     unsafe {
-                        pack_b(dst.as_mut_ptr(), bsrc(pc, jc + j0), kc, k.nr.min(nc - j0), k.nr)
+                        pack_b(
+                            dst.as_mut_ptr(),
+                            bsrc(pc, jc + j0),
+                            kc,
+                            k.nr.min(nc - j0),
+                            k.nr,
+                        )
                     }
                 };
                 if kc > 0 {
                     let packed =
                         unsafe { std::slice::from_raw_parts_mut(bpack.get(), n_sl * k.nr * kc) };
                     if parallel && n_sl * kc * k.nr >= 1 << 14 {
-                        packed.par_chunks_mut(k.nr * kc).enumerate().for_each(|(s, d)| pack(s, d));
+                        packed
+                            .par_chunks_mut(k.nr * kc)
+                            .enumerate()
+                            .for_each(|(s, d)| pack(s, d));
                     } else {
-                        packed.chunks_mut(k.nr * kc).enumerate().for_each(|(s, d)| pack(s, d));
+                        packed
+                            .chunks_mut(k.nr * kc)
+                            .enumerate()
+                            .for_each(|(s, d)| pack(s, d));
                     }
                 }
                 let add = !(replace && pass == 0);
@@ -315,6 +332,10 @@ fn run<T: Float>(
                     let (ib, g) = (t / groups, t % groups);
                     let (i0, j0) = (ib * k.mc, g * per_group * k.nr);
                     let (mc, ncg) = (k.mc.min(m - i0), (per_group * k.nr).min(nc - j0));
+                    let diag = (jc + j0) as isize - i0 as isize;
+                    if lower && mc as isize <= diag {
+                        return; // the whole block lies above the diagonal
+                    }
                     let (bp, cp) = (bpack, c);
                     let (ap, cptr) = unsafe {
                         (
@@ -322,15 +343,21 @@ fn run<T: Float>(
                             cp.get().offset(i0 as isize * rs + (jc + j0) as isize * cs),
                         )
                     };
-                    let strip = |p: *mut T, jj: usize, nr: usize| {
+                    let strip = |r0: usize, jj: usize, nr: usize| {
                         if let Some(f) = epilogue {
-                            let view = unsafe { MatMut::from_raw_parts_mut(p, mc, nr, rs, cs) };
-                            f(view, i0, jc + j0 + jj);
+                            let p = unsafe { cptr.offset(r0 as isize * rs + jj as isize * cs) };
+                            let view =
+                                unsafe { MatMut::from_raw_parts_mut(p, mc - r0, nr, rs, cs) };
+                            f(view, i0 + r0, jc + j0 + jj);
                         }
                     };
                     with_scratch::<T, _>(0, k.mc.div_ceil(k.mr) * k.mr * kc_max, |apack| {
                         let task = Task {
-                            a: Operand { ptr: ap.cast_const(), rs: ars, cs: acs },
+                            a: Operand {
+                                ptr: ap.cast_const(),
+                                rs: ars,
+                                cs: acs,
+                            },
                             bpack: unsafe { bp.get().add(g * per_group * k.nr * kc) }.cast_const(),
                             c: Output { ptr: cptr, rs, cs },
                             mc,
@@ -339,8 +366,10 @@ fn run<T: Float>(
                             alpha,
                             add,
                             apack,
+                            lower,
+                            diag,
                             epilogue: (last && epilogue.is_some())
-                                .then_some(&strip as &(dyn Fn(*mut T, usize, usize) + Sync)),
+                                .then_some(&strip as &dyn Fn(usize, usize, usize)),
                         };
                         unsafe { (k.task)(&task) }
                     })
@@ -366,19 +395,66 @@ pub(crate) fn matmul<T: Float>(
     alpha: T,
     par: Par,
 ) {
-    run(detected::<T>(), dst, accum, lhs, rhs, alpha, par, None)
+    run(
+        detected::<T>(),
+        dst,
+        accum,
+        lhs,
+        rhs,
+        alpha,
+        par,
+        None,
+        false,
+    )
+}
+
+/// [`matmul`] for a square C of which only the lower triangle (diagonal included) is wanted, as
+/// in a Gram matrix A·Aᵀ: micro-blocks strictly above the diagonal are skipped (about half the
+/// work); entries above the diagonal are left as they were or written, and must not be read.
+pub(crate) fn matmul_lower<T: Float>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) {
+    run(
+        detected::<T>(),
+        dst,
+        accum,
+        lhs,
+        rhs,
+        alpha,
+        par,
+        None,
+        true,
+    )
 }
 
 /// [`matmul`] with `Accum::Replace` and α = 1, then `epilogue(strip, row0, col0)` on every
 /// finished strip of C (at most 256 rows and 12 columns, each exactly once) while it is in L1.
+/// With `lower` (as [`matmul_lower`]) the strips start at their first micro-block that reaches
+/// the diagonal; entries above them are neither computed nor passed to the epilogue.
 pub(crate) fn matmul_then<T: Float>(
     dst: MatMut<'_, T>,
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
     par: Par,
+    lower: bool,
     epilogue: Epilogue<'_, T>,
 ) {
-    run(detected::<T>(), dst, Accum::Replace, lhs, rhs, T::ONE, par, Some(epilogue))
+    run(
+        detected::<T>(),
+        dst,
+        Accum::Replace,
+        lhs,
+        rhs,
+        T::ONE,
+        par,
+        Some(epilogue),
+        lower,
+    )
 }
 
 /// The kernel of the widest family (looked up once per type).
@@ -389,7 +465,11 @@ fn detected<T: Float>() -> Kernel<T> {
 }
 
 /// Checks the shapes of dst = lhs·rhs.
-fn check_shapes<T: Float>(dst: &MatMut<'_, T>, lhs: &MatRef<'_, T>, rhs: &MatRef<'_, T>) -> Result<()> {
+fn check_shapes<T: Float>(
+    dst: &MatMut<'_, T>,
+    lhs: &MatRef<'_, T>,
+    rhs: &MatRef<'_, T>,
+) -> Result<()> {
     if lhs.ncols() != rhs.nrows() || dst.nrows() != lhs.nrows() || dst.ncols() != rhs.ncols() {
         return Err(Error::invalid(
             "lhs, rhs, dst",
@@ -434,8 +514,70 @@ pub fn gemm_with<T: Float>(
 ) -> Result<()> {
     check_shapes(&dst, &lhs, &rhs)?;
     let k = kernel_for::<T>(isa).ok_or_else(|| {
-        Error::invalid("isa", isa, "a family this processor runs (Isa::available())")
+        Error::invalid(
+            "isa",
+            isa,
+            "a family this processor runs (Isa::available())",
+        )
     })?;
-    run(k, dst, accum, lhs, rhs, alpha, par, None);
+    run(k, dst, accum, lhs, rhs, alpha, par, None, false);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+
+    /// The lower-triangle product equals the full one on and below the diagonal, for every
+    /// family, across the MC/KC blocks and with the diagonal crossing micro-blocks at any offset.
+    #[test]
+    fn lower_triangle_matches_the_full_product() {
+        for isa in Isa::available() {
+            for (n, k) in [(1, 3), (37, 5), (300, 260), (530, 17)] {
+                let a = Mat::<f64>::from_fn(n, k, |i, j| ((i * 7 + j * 13) % 17) as f64 - 8.0);
+                let kern = kernel_for::<f64>(isa).unwrap();
+                let mut full = Mat::<f64>::zeros(n, n);
+                let mut low = Mat::<f64>::from_fn(n, n, |_, _| f64::NAN);
+                let par = Par::rayon(0);
+                let (lhs, rhs) = (a.as_ref(), a.transpose());
+                run(
+                    kern,
+                    full.as_mut(),
+                    Accum::Replace,
+                    lhs,
+                    rhs,
+                    0.5,
+                    par,
+                    None,
+                    false,
+                );
+                run(
+                    kern,
+                    low.as_mut(),
+                    Accum::Replace,
+                    lhs,
+                    rhs,
+                    0.5,
+                    par,
+                    None,
+                    true,
+                );
+                let mut skipped = 0;
+                for j in 0..n {
+                    for i in 0..n {
+                        if i >= j {
+                            assert_eq!(low[(i, j)], full[(i, j)], "{isa} n {n}: ({i}, {j})");
+                        } else if low[(i, j)].is_nan() {
+                            skipped += 1;
+                        }
+                    }
+                }
+                // Large enough products skip whole micro-blocks above the diagonal.
+                if n >= 300 {
+                    assert!(skipped > n * n / 4, "{isa} n {n}: only {skipped} skipped");
+                }
+            }
+        }
+    }
 }

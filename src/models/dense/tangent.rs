@@ -1,7 +1,6 @@
 //! The empirical neural tangent kernel of a [`Dense`] network, from the backward signals.
 
-use crate::backend::gemm::matmul;
-use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+use crate::backend::gemm::{matmul, matmul_lower};
 use faer::{Accum, Mat, MatRef};
 
 use super::{Dense, Workspace};
@@ -59,17 +58,7 @@ impl Dense {
         // a bᵀ·scale into dst: the lower triangle only when symmetric.
         let gram = |dst: &mut Mat<f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, scale: f64| {
             if sym {
-                tri_matmul(
-                    dst.as_mut(),
-                    BlockStructure::TriangularLower,
-                    Accum::Replace,
-                    a,
-                    BlockStructure::Rectangular,
-                    b.transpose(),
-                    BlockStructure::Rectangular,
-                    scale,
-                    par,
-                );
+                matmul_lower(dst.as_mut(), Accum::Replace, a, b.transpose(), scale, par);
             } else {
                 matmul(dst.as_mut(), Accum::Replace, a, b.transpose(), scale, par);
             }
