@@ -9,7 +9,8 @@
 //!   the argument and the bad value.
 //! * [`backend`]: where heavy kernels run. [`Device`] (CPU: faer + rayon; CUDA: handwritten
 //!   kernels in `cuda/*.cu`, compiled by NVRTC and launched through cudarc, loaded at run time),
-//!   the scalar trait [`Float`] (`f32`, `f64`) and the launchers of every CUDA kernel.
+//!   the scalar trait [`Float`] (`f32`, `f64`), the crate's GEMM with its AVX-512 / AVX2 / portable
+//!   micro-kernels chosen at run time ([`backend::gemm`]) and the launchers of every CUDA kernel.
 //! * [`check`]: the memory budget that every size from user input is held to before allocating
 //!   ([`check::set_memory_limit`], `DOUBLEDESCENT_MEMORY_LIMIT`), and finiteness checks.
 //! * [`linalg`]: thin SVD and QR with explicit parallelism, the batched SVD of many small

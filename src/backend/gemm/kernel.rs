@@ -36,8 +36,11 @@ pub(crate) struct Output<T> {
 pub(crate) struct Task<'a, T> {
     /// A at (row 0 of the block, column p0).
     pub a: Operand<T>,
-    /// Packed B for this task's columns (whole NR slivers, from the first of them).
+    /// Packed B for this task's columns (whole NR slivers, from the first of them), or null
+    /// when B is read in place through `b`.
     pub bpack: *const T,
+    /// B at (row p0, the task's first column): read in place when `bpack` is null.
+    pub b: Operand<T>,
     /// C at (row 0, column 0) of the block.
     pub c: Output<T>,
     /// Rows of the block (≤ the blocking's mc).
@@ -126,16 +129,21 @@ pub(crate) unsafe fn pack_b<T: Float>(dst: *mut T, b: Operand<T>, kc: usize, nc:
     }
 }
 
-/// C[0..mr, 0..nr] (+)= α·(packed A sliver)·(packed B sliver) over kc steps.
+/// C[0..mr, 0..nr] (+)= α·(packed A sliver)·(B sliver) over kc steps, where the B sliver's
+/// column j is read at `cols[j] + p·step` (packed: `b + j`, step NR; in place: the columns'
+/// addresses, step B's row stride).
 ///
 /// # Safety
-/// The processor has `S`'s instruction set; `a` holds kc·MV·W and `b` kc·NR elements; `c` is
-/// valid for mr×nr elements at its strides, with mr ≤ MV·W and nr ≤ NR.
+/// The processor has `S`'s instruction set; `a` holds kc·MV·W elements and every `cols[j]` is
+/// valid for kc elements at stride `step`; `c` is valid for mr×nr elements at its strides, with
+/// mr ≤ MV·W and nr ≤ NR.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
     kc: usize,
     a: *const S::T,
-    b: *const S::T,
+    cols: [*const S::T; NR],
+    step: isize,
     c: Output<S::T>,
     mr: usize,
     nr: usize,
@@ -147,20 +155,21 @@ pub(crate) unsafe fn micro<S: Simd, const MV: usize, const NR: usize>(
     unsafe {
         let mrf = MV * S::W;
         let mut acc = [[S::zero(); MV]; NR];
-        let (mut a, mut b) = (a, b);
+        let mut a = a;
+        let mut off = 0isize;
         for _ in 0..kc {
             let mut av = [S::zero(); MV];
             for (v, x) in av.iter_mut().enumerate() {
                 *x = S::load(a.add(v * S::W));
             }
             for (j, row) in acc.iter_mut().enumerate() {
-                let bj = S::splat(*b.add(j));
+                let bj = S::splat(*cols[j].offset(off));
                 for (v, x) in row.iter_mut().enumerate() {
                     *x = S::fma(av[v], bj, *x);
                 }
             }
             a = a.add(mrf);
-            b = b.add(NR);
+            off += step;
         }
         let al = S::splat(alpha);
         if c.rs == 1 && mr == mrf && nr == NR {
@@ -207,7 +216,17 @@ pub(crate) unsafe fn run_task<S: Simd, const MV: usize, const NR: usize>(t: &Tas
         for js in 0..t.nc.div_ceil(NR) {
             let j0 = js * NR;
             let nr = NR.min(t.nc - j0);
-            let b = t.bpack.add(js * NR * t.kc);
+            // Packed slivers are zero-padded to NR columns; in place, the columns past the
+            // matrix repeat its last one (computed, never stored).
+            let (cols, step) = if t.bpack.is_null() {
+                let b0 = t.b.ptr.offset(j0 as isize * t.b.cs);
+                let cols: [*const S::T; NR] =
+                    std::array::from_fn(|j| b0.offset(j.min(nr - 1) as isize * t.b.cs));
+                (cols, t.b.rs)
+            } else {
+                let b = t.bpack.add(js * NR * t.kc);
+                (std::array::from_fn(|j| b.add(j)), NR as isize)
+            };
             let cj = t.c.ptr.offset(j0 as isize * t.c.cs);
             // The first micro-block with a row on or below the diagonal (all of them unless
             // `lower`): those above have every row above every column, strictly upper.
@@ -225,7 +244,17 @@ pub(crate) unsafe fn run_task<S: Simd, const MV: usize, const NR: usize>(t: &Tas
                     cs: t.c.cs,
                 };
                 let a = t.apack.add(is * mr * t.kc);
-                micro::<S, MV, NR>(t.kc, a, b, c, mr.min(t.mc - i0), nr, t.alpha, t.add);
+                micro::<S, MV, NR>(
+                    t.kc,
+                    a,
+                    cols,
+                    step,
+                    c,
+                    mr.min(t.mc - i0),
+                    nr,
+                    t.alpha,
+                    t.add,
+                );
             }
             if let (Some(f), true) = (t.epilogue, first < t.mc) {
                 f(first, j0, nr);

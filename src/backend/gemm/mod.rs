@@ -303,7 +303,11 @@ fn run<T: Float>(
                         )
                     }
                 };
-                if kc > 0 {
+                // With one block of rows each element of B is used by one task only: it is read in
+                // place (packing it would copy as many bytes as the product reads).
+                let n_ic = m.div_ceil(k.mc);
+                let packed_b = n_ic > 1;
+                if kc > 0 && packed_b {
                     let packed =
                         unsafe { std::slice::from_raw_parts_mut(bpack.get(), n_sl * k.nr * kc) };
                     if parallel && n_sl * kc * k.nr >= 1 << 14 {
@@ -320,7 +324,6 @@ fn run<T: Float>(
                 }
                 let add = !(replace && pass == 0);
                 let last = pass + 1 == passes;
-                let n_ic = m.div_ceil(k.mc);
                 let groups = if parallel {
                     (4 * threads).div_ceil(n_ic).clamp(1, n_sl)
                 } else {
@@ -358,7 +361,12 @@ fn run<T: Float>(
                                 rs: ars,
                                 cs: acs,
                             },
-                            bpack: unsafe { bp.get().add(g * per_group * k.nr * kc) }.cast_const(),
+                            bpack: if packed_b {
+                                unsafe { bp.get().add(g * per_group * k.nr * kc) }.cast_const()
+                            } else {
+                                std::ptr::null()
+                            },
+                            b: bsrc(pc, jc + j0),
                             c: Output { ptr: cptr, rs, cs },
                             mc,
                             nc: ncg,
@@ -384,9 +392,15 @@ fn run<T: Float>(
     });
 }
 
-/// C = α·A·B or C += α·A·B on the widest kernel of this processor: the crate's GEMM, a drop-in
-/// for `faer::linalg::matmul::matmul` (same arguments). Panics on mismatched dimensions, which
-/// every caller in the crate rules out.
+/// Below this many multiply–adds, [`matmul`] hands the product to faer, whose unpacked kernels
+/// win where packing and task set-up are not amortised (measured on AVX2: faer 1.1–5× faster from
+/// 8³ to 256³ and at 1000×128×128; the packed kernels 1.0–1.9× faster from 5000×256×256 up).
+const FAER_BELOW: usize = 1 << 25;
+
+/// C = α·A·B or C += α·A·B: the crate's GEMM, a drop-in for `faer::linalg::matmul::matmul`
+/// (same arguments). Products of at least [`FAER_BELOW`] multiply–adds run on the widest packed
+/// kernel of this processor, smaller ones on faer's. Panics on mismatched dimensions, which every
+/// caller in the crate rules out.
 pub(crate) fn matmul<T: Float>(
     dst: MatMut<'_, T>,
     accum: Accum,
@@ -395,17 +409,21 @@ pub(crate) fn matmul<T: Float>(
     alpha: T,
     par: Par,
 ) {
-    run(
-        detected::<T>(),
-        dst,
-        accum,
-        lhs,
-        rhs,
-        alpha,
-        par,
-        None,
-        false,
-    )
+    if dst.nrows() * dst.ncols() * lhs.ncols() < FAER_BELOW {
+        faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
+    } else {
+        run(
+            detected::<T>(),
+            dst,
+            accum,
+            lhs,
+            rhs,
+            alpha,
+            par,
+            None,
+            false,
+        )
+    }
 }
 
 /// [`matmul`] for a square C of which only the lower triangle (diagonal included) is wanted, as
