@@ -216,10 +216,15 @@ fn gemm_is_the_same_on_any_number_of_threads() {
         )
         .unwrap()
     });
-    for j in 0..n {
-        for i in 0..m {
-            assert_eq!(one[(i, j)].to_bits(), all[(i, j)].to_bits(), "({i}, {j})");
-            assert_eq!(one[(i, j)].to_bits(), three[(i, j)].to_bits(), "({i}, {j})");
+    for (name, other) in [("all threads", &all), ("three threads", &three)] {
+        for j in 0..n {
+            for i in 0..m {
+                assert_eq!(
+                    one[(i, j)].to_bits(),
+                    other[(i, j)].to_bits(),
+                    "{name}: ({i}, {j})"
+                );
+            }
         }
     }
 }

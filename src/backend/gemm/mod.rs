@@ -122,54 +122,74 @@ entry!(avx512_f32, simd::Avx512F32, 2, 12, "avx512f");
 #[cfg(target_arch = "x86_64")]
 entry!(avx512_f64, simd::Avx512F64, 2, 12, "avx512f");
 
-/// Blocking per family and type. KC·NR of B stays in L1 (≤ 24 KiB), MC·KC of A in L2
-/// (≤ 256 KiB) and KC·NC of B in the shared L3 (≤ 4 MiB); MC ≤ 256 so that an epilogue's strip
-/// fits the kernel matrices' scratch rows.
-fn kernel_f32(isa: Isa) -> Option<Kernel<f32>> {
-    let k = |task, mr, nr, mc, nc| Kernel {
+/// A family's entry point with its MR, NR, MC and NC.
+type Spec<T> = (
+    for<'a, 'b> unsafe fn(&'a Task<'b, T>),
+    usize,
+    usize,
+    usize,
+    usize,
+);
+
+/// `Some(spec)` on x86-64, `None` elsewhere (where the vector entry points do not exist).
+macro_rules! on_x86 {
+    ($task:ident, $mr:literal, $nr:literal, $mc:literal, $nc:literal) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            Some((
+                $task as for<'a, 'b> unsafe fn(&'a Task<'b, _>),
+                $mr,
+                $nr,
+                $mc,
+                $nc,
+            ))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            None
+        }
+    }};
+}
+
+/// The kernel of `isa` from the specs of [`Isa::Scalar`], [`Isa::Avx2`] and [`Isa::Avx512`].
+/// KC·NR of B stays in L1 (≤ 24 KiB), MC·KC of A in L2 (≤ 256 KiB) and KC·NC of B in the shared
+/// L3 (≤ 4 MiB); MC ≤ 256 so that an epilogue's strip fits the kernel matrices' scratch rows.
+fn pick<T>(isa: Isa, specs: [Option<Spec<T>>; 3]) -> Option<Kernel<T>> {
+    if !isa.is_available() {
+        return None;
+    }
+    // The specs are in the order of the variants (Scalar, Avx2, Avx512).
+    let (task, mr, nr, mc, nc) = specs[isa as usize]?;
+    Some(Kernel {
         task,
         mr,
         nr,
         mc,
         kc: 256,
         nc,
-    };
-    if !isa.is_available() {
-        return None;
-    }
-    Some(match isa {
-        Isa::Scalar => k(scalar_f32, 4, 4, 128, 1024),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => k(avx2_f32, 16, 6, 256, 4092),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => k(avx512_f32, 32, 12, 256, 4092),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => return None,
     })
 }
 
-/// As [`kernel_f32`], half the rows of A per block (same bytes).
+/// The f32 kernels: 16×6 (AVX2) and 32×12 (AVX-512) blocks.
+fn kernel_f32(isa: Isa) -> Option<Kernel<f32>> {
+    let scalar: Spec<f32> = (scalar_f32, 4, 4, 128, 1024);
+    let specs = [
+        Some(scalar),
+        on_x86!(avx2_f32, 16, 6, 256, 4092),
+        on_x86!(avx512_f32, 32, 12, 256, 4092),
+    ];
+    pick(isa, specs)
+}
+
+/// The f64 kernels: half the rows of A per block (the same bytes).
 fn kernel_f64(isa: Isa) -> Option<Kernel<f64>> {
-    let k = |task, mr, nr, mc, nc| Kernel {
-        task,
-        mr,
-        nr,
-        mc,
-        kc: 256,
-        nc,
-    };
-    if !isa.is_available() {
-        return None;
-    }
-    Some(match isa {
-        Isa::Scalar => k(scalar_f64, 4, 4, 128, 1024),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => k(avx2_f64, 8, 6, 128, 2040),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => k(avx512_f64, 16, 12, 128, 2040),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => return None,
-    })
+    let scalar: Spec<f64> = (scalar_f64, 4, 4, 128, 1024);
+    let specs = [
+        Some(scalar),
+        on_x86!(avx2_f64, 8, 6, 128, 2040),
+        on_x86!(avx512_f64, 16, 12, 128, 2040),
+    ];
+    pick(isa, specs)
 }
 
 /// The kernel of `isa` for `T`, if this processor runs it.
