@@ -260,10 +260,13 @@ fn init(a: &InitArgs) -> Result<()> {
     for (i, w) in grid.command.iter_mut().enumerate() {
         let p = Path::new(w.as_str());
         let looks_like_path = i > 0 || w.contains('/');
-        if looks_like_path && p.is_relative() && p.exists() && !w.starts_with('-') {
-            if let Ok(abs) = p.canonicalize() {
-                *w = abs.display().to_string();
-            }
+        if looks_like_path
+            && p.is_relative()
+            && p.exists()
+            && !w.starts_with('-')
+            && let Ok(abs) = p.canonicalize()
+        {
+            *w = abs.display().to_string();
         }
     }
     grid.check()?;
@@ -300,15 +303,15 @@ fn run(a: &RunArgs) -> Result<()> {
     let records = run_local(&store, &runs, workers, a.threads, &|run, r| {
         pb.inc(1);
         pb.set_message(format!("{}: {}", run.label(), r.status));
-        if r.status == Status::Failed {
-            if let Ok(mut f) = failed.lock() {
-                f.push(format!(
-                    "{}: {}{}",
-                    run.label(),
-                    r.error,
-                    last_line(&r.stderr_tail)
-                ));
-            }
+        if r.status == Status::Failed
+            && let Ok(mut f) = failed.lock()
+        {
+            f.push(format!(
+                "{}: {}{}",
+                run.label(),
+                r.error,
+                last_line(&r.stderr_tail)
+            ));
         }
     })?;
     pb.finish_and_clear();
@@ -431,14 +434,14 @@ fn wait_for(store: &RunStore, timeout: Option<f64>) -> Result<()> {
         if q.is_empty() {
             break;
         }
-        if let Some(limit) = timeout {
-            if t0.elapsed().as_secs_f64() > limit {
-                pb.finish_and_clear();
-                return Err(Error::External {
-                    program: "sweep wait".into(),
-                    message: format!("{} tasks still queued after {limit} s", q.len()),
-                });
-            }
+        if let Some(limit) = timeout
+            && t0.elapsed().as_secs_f64() > limit
+        {
+            pb.finish_and_clear();
+            return Err(Error::External {
+                program: "sweep wait".into(),
+                message: format!("{} tasks still queued after {limit} s", q.len()),
+            });
         }
         std::thread::sleep(Duration::from_secs(1));
     }

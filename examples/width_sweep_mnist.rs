@@ -224,7 +224,7 @@ fn run(args: &Args) -> Result<()> {
         .fold(ntk_err, f64::max)
         * 1.1;
     let side = (train.dim() as f64).sqrt();
-    let step_text = if steps % 1000 == 0 {
+    let step_text = if steps.is_multiple_of(1000) {
         format!("{}k", steps / 1000)
     } else {
         steps.to_string()

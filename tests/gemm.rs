@@ -99,7 +99,7 @@ fn check<T: Float>(
     // The destination: column-major, or row-major through a transposed matrix.
     let mut dst_col = c0.clone();
     let mut dst_row = c0.transpose().to_owned();
-    let dst: MatMut<'_, T> = if kinds[2] % 2 == 0 {
+    let dst: MatMut<'_, T> = if kinds[2].is_multiple_of(2) {
         dst_col.as_mut()
     } else {
         dst_row.as_mut().transpose_mut()
@@ -107,7 +107,7 @@ fn check<T: Float>(
     let accum = if add { Accum::Add } else { Accum::Replace };
     gemm_with(isa, dst, accum, a, b, T::of(alpha), Par::rayon(0)).unwrap();
     let got = |i: usize, j: usize| {
-        if kinds[2] % 2 == 0 {
+        if kinds[2].is_multiple_of(2) {
             dst_col[(i, j)]
         } else {
             dst_row[(j, i)]

@@ -209,7 +209,7 @@ impl Dataset {
     /// layer. Errors unless the images are square with a side divisible by `factor`.
     pub fn pooled(&self, factor: usize) -> Result<Dataset> {
         let side = (self.dim as f64).sqrt().round() as usize;
-        if factor == 0 || side * side != self.dim || side % factor != 0 {
+        if factor == 0 || side * side != self.dim || !side.is_multiple_of(factor) {
             return Err(Error::invalid(
                 "factor",
                 factor,

@@ -293,7 +293,13 @@ pub fn binary_pca(pool: &Dataset, cfg: &PcaConfig) -> Result<PcaSplits> {
             x: Mat::from_fn(p, cfg.d, |i, j| proj[(picked[i], j)]),
             y: picked
                 .iter()
-                .map(|&i| if pos_labels[i] % 2 == 0 { 1.0 } else { -1.0 })
+                .map(|&i| {
+                    if pos_labels[i].is_multiple_of(2) {
+                        1.0
+                    } else {
+                        -1.0
+                    }
+                })
                 .collect(),
             class: picked.iter().map(|&i| pos_labels[i]).collect(),
             index: picked.iter().map(|&i| kept[i]).collect(),

@@ -109,12 +109,11 @@ fn tr(axis: &Axis, v: f64) -> Option<f64> {
 
 /// The chart range of an axis, from its fixed range or the data (with a 5 % margin).
 fn axis_range(axis: &Axis, data: impl Iterator<Item = f64>) -> (f64, f64) {
-    if let Some((lo, hi)) = axis.range {
-        if let (Some(a), Some(b)) = (tr(axis, lo), tr(axis, hi)) {
-            if b > a {
-                return (a, b);
-            }
-        }
+    if let Some((lo, hi)) = axis.range
+        && let (Some(a), Some(b)) = (tr(axis, lo), tr(axis, hi))
+        && b > a
+    {
+        return (a, b);
     }
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in data.filter_map(|v| tr(axis, v)) {

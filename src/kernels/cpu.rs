@@ -191,6 +191,7 @@ fn arccos_tile<T: Float, const NTK: bool>(
 
 /// out = transform(X Zᵀ): the GEMM with the transform as its epilogue; with `lower`, only the
 /// entries on and below the diagonal are certain to be written.
+#[allow(clippy::too_many_arguments)] // the operands, their norms and the two modes
 fn fused<T: Float>(
     p: &Params<T>,
     out: MatMut<'_, T>,

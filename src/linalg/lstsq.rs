@@ -62,14 +62,14 @@ impl Cutoff {
                 "must be finite and >= 0",
             ));
         }
-        if let Some(r) = self.relative {
-            if !(r.is_finite() && r >= 0.0) {
-                return Err(Error::invalid(
-                    "cutoff.relative",
-                    r,
-                    "must be finite and >= 0",
-                ));
-            }
+        if let Some(r) = self.relative
+            && !(r.is_finite() && r >= 0.0)
+        {
+            return Err(Error::invalid(
+                "cutoff.relative",
+                r,
+                "must be finite and >= 0",
+            ));
         }
         Ok(())
     }

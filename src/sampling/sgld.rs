@@ -168,7 +168,7 @@ impl<'a, T: Float, M: Model<T> + ?Sized> ChainState<'a, T, M> {
     fn after_update(&mut self, t: usize) -> Result<()> {
         let (model, cfg) = (self.model, self.cfg);
         let (xb, yb) = self.data.batch(&self.xb, &self.yb);
-        let record_mala = cfg.mala_every.is_some_and(|m| t % m == 0);
+        let record_mala = cfg.mala_every.is_some_and(|m| t.is_multiple_of(m));
         let batch_loss = if record_mala {
             let local = Local {
                 w_star: self.w_star,

@@ -53,21 +53,21 @@ pub fn sgld_update_chains<T: Float>(
     device: &Device,
 ) -> Result<()> {
     let d = w_star.len();
-    if d == 0 || w.len() % d != 0 || grads.len() != w.len() {
+    if d == 0 || !w.len().is_multiple_of(d) || grads.len() != w.len() {
         return Err(Error::ShapeMismatch {
             what: "chains' parameters and gradients against w*".into(),
             expected: format!("C·{d} values each"),
             got: format!("{} and {}", w.len(), grads.len()),
         });
     }
-    if let Some(p) = precond {
-        if p.len() != d {
-            return Err(Error::ShapeMismatch {
-                what: "preconditioner against w*".into(),
-                expected: format!("{d}"),
-                got: format!("{}", p.len()),
-            });
-        }
+    if let Some(p) = precond
+        && p.len() != d
+    {
+        return Err(Error::ShapeMismatch {
+            what: "preconditioner against w*".into(),
+            expected: format!("{d}"),
+            got: format!("{}", p.len()),
+        });
     }
     super::check_step(step.epsilon, 1)?;
     if !(step.gamma.is_finite() && step.gamma >= 0.0) {

@@ -114,7 +114,7 @@ fn logged(step: usize, cfg: &WidthSweep) -> bool {
         }
         false
     };
-    step == cfg.steps || (cfg.log_every > 0 && step % cfg.log_every == 0) || log_spaced()
+    step == cfg.steps || (cfg.log_every > 0 && step.is_multiple_of(cfg.log_every)) || log_spaced()
 }
 
 /// n·c: the number of parameters at which a network can first fit every scalar target.

@@ -125,10 +125,10 @@ fn tail(path: &Path) -> String {
     };
     let start = bytes.len().saturating_sub(TAIL_BYTES);
     let mut s = &bytes[start..];
-    if start > 0 {
-        if let Some(nl) = s.iter().position(|&b| b == b'\n') {
-            s = &s[nl + 1..];
-        }
+    if start > 0
+        && let Some(nl) = s.iter().position(|&b| b == b'\n')
+    {
+        s = &s[nl + 1..];
     }
     String::from_utf8_lossy(s).trim_end().to_string()
 }

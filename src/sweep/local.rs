@@ -82,10 +82,10 @@ pub(crate) fn clear_work(store: &RunStore, runs: &[Run]) {
     for e in entries.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if let Some((id, _)) = name.split_once('.') {
-            if ids.contains(id) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
+        if let Some((id, _)) = name.split_once('.')
+            && ids.contains(id)
+        {
+            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }

@@ -123,18 +123,17 @@ impl SlurmOptions {
             ("account", self.account.as_deref()),
             ("job-name", Some(self.job_name.as_str())),
         ] {
-            if let Some(v) = v {
-                if v.is_empty()
+            if let Some(v) = v
+                && (v.is_empty()
                     || !v
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-                {
-                    return Err(Error::invalid(
-                        name,
-                        format!("{v:?}"),
-                        "use letters, digits, '_', '-' or '.'",
-                    ));
-                }
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            {
+                return Err(Error::invalid(
+                    name,
+                    format!("{v:?}"),
+                    "use letters, digits, '_', '-' or '.'",
+                ));
             }
         }
         for e in &self.extra {
@@ -349,17 +348,17 @@ pub fn submit(store: &RunStore, sub: &mut Submission, runner_src: &Path) -> Resu
     for d in [&bin, &logs] {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
-    if let Some(max) = max_array_size() {
-        if sub.shards.len() > max {
-            return Err(Error::invalid(
-                "runs-per-task",
-                sub.options.runs_per_task,
-                format!(
-                    "{} array tasks exceed this cluster's MaxArraySize {max}: put more runs in each task",
-                    sub.shards.len()
-                ),
-            ));
-        }
+    if let Some(max) = max_array_size()
+        && sub.shards.len() > max
+    {
+        return Err(Error::invalid(
+            "runs-per-task",
+            sub.options.runs_per_task,
+            format!(
+                "{} array tasks exceed this cluster's MaxArraySize {max}: put more runs in each task",
+                sub.shards.len()
+            ),
+        ));
     }
     copy_binary(store, runner_src, &sub.runner)?;
     if let Some(p) = sub.program.as_ref().filter(|p| **p != sub.runner) {
@@ -552,10 +551,10 @@ pub fn queued_runs(store: &RunStore) -> Result<HashSet<String>> {
     let subs = submissions(store)?;
     let mut out = HashSet::new();
     for t in queue(store)?.unwrap_or_default() {
-        if let Some(s) = subs.iter().find(|s| s.number == t.submission) {
-            if let Some(shard) = s.shards.get(t.shard) {
-                out.extend(shard.iter().cloned());
-            }
+        if let Some(s) = subs.iter().find(|s| s.number == t.submission)
+            && let Some(shard) = s.shards.get(t.shard)
+        {
+            out.extend(shard.iter().cloned());
         }
     }
     Ok(out)

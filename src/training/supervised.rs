@@ -52,10 +52,10 @@ impl GradientDescent {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::invalid("lr", self.lr, "must be finite and > 0"));
         }
-        if let Some(s) = self.stop_below {
-            if !(s.is_finite() && s >= 0.0) {
-                return Err(Error::invalid("stop_below", s, "must be finite and >= 0"));
-            }
+        if let Some(s) = self.stop_below
+            && !(s.is_finite() && s >= 0.0)
+        {
+            return Err(Error::invalid("stop_below", s, "must be finite and >= 0"));
         }
         Ok(())
     }

@@ -5,10 +5,10 @@
 //! BLAS functionality", ACM TOMS 41(3), 2015): for each block of NC columns, for each pass of KC
 //! over the inner dimension, B's block is packed once into NR-column slivers and shared; then
 //! every (MC-row block, group of slivers) pair is a rayon task that packs its A block into
-//! MR-row slivers and runs the MR×NR micro-kernel ([`kernel::micro`]) over them.
+//! MR-row slivers and runs the MR×NR micro-kernel (`kernel::micro`) over them.
 //!
 //! Two things set it apart from calling a BLAS:
-//! * an **epilogue**: [`matmul_with_epilogue`] hands each finished strip of C (≤ MC rows, ≤ NR
+//! * an **epilogue**: the crate-internal `matmul_then` hands each finished strip of C (≤ MC rows, ≤ NR
 //!   columns, still in L1) to a function, which is how the kernel matrices turn inner products
 //!   into kernel values without a second pass over memory;
 //! * the **instruction set is explicit** ([`Isa`]), so the tests run every kernel the processor
@@ -194,10 +194,10 @@ fn kernel_f64(isa: Isa) -> Option<Kernel<f64>> {
 
 /// The kernel of `isa` for `T`, if this processor runs it.
 fn kernel_for<T: Float>(isa: Isa) -> Option<Kernel<T>> {
-    if let Some(k) = kernel_f32(isa) {
-        if let Some(k) = (&k as &dyn Any).downcast_ref::<Kernel<T>>() {
-            return Some(*k);
-        }
+    if let Some(k) = kernel_f32(isa)
+        && let Some(k) = (&k as &dyn Any).downcast_ref::<Kernel<T>>()
+    {
+        return Some(*k);
     }
     let k = kernel_f64(isa)?;
     (&k as &dyn Any).downcast_ref::<Kernel<T>>().copied()
@@ -247,6 +247,7 @@ const PARALLEL_MIN: usize = 1 << 18;
 
 /// The driver: C = α·A·B (`Accum::Replace`) or C += α·A·B (`Accum::Add`), with `epilogue` on
 /// each finished strip of C. Dimensions must agree (checked by the callers).
+#[allow(clippy::too_many_arguments)] // the GEMM's operands and modes, all used together
 fn run<T: Float>(
     k: Kernel<T>,
     dst: MatMut<'_, T>,

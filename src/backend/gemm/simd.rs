@@ -4,7 +4,7 @@
 //! Every implementation is a thin wrapper over `core::arch` intrinsics carrying the instruction
 //! set in `#[target_feature]`, so that the generic code in [`super::kernel`] compiles to the same
 //! instructions a hand-written kernel would once it is inlined into a function with that feature
-//! (the per-ISA entry points in [`super::dispatch`]). [`Scalar`] is the portable fallback and the
+//! (the per-ISA entry points of the `gemm` module). [`Scalar`] is the portable fallback and the
 //! reference the tests compare every other lane type with.
 
 use crate::backend::Float;
