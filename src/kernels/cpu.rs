@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::{KernelId, Params, arccos_level, dispersal, distance2, gaussian, laplace};
 use crate::backend::Float;
-use crate::backend::gemm::{matmul, matmul_then};
+use crate::backend::gemm::{Shared, matmul, matmul_then};
 
 /// Rows of the arc-cosine scratch columns: the most rows of a GEMM strip.
 const TILE_ROWS: usize = 256;
@@ -265,14 +265,6 @@ pub(crate) fn matrix_into<T: Float>(
     fused(p, out, x, z, &xn, &zn, Par::rayon(0), false);
 }
 
-/// A raw pointer that may cross threads: used only where the writes are provably disjoint.
-#[derive(Clone, Copy)]
-struct SharedPtr<T>(*mut T);
-// SAFETY: see `mirror_lower_to_upper`, the only user: each thread writes a disjoint set of entries
-// and reads only entries nobody writes.
-unsafe impl<T: Send> Send for SharedPtr<T> {}
-unsafe impl<T: Send> Sync for SharedPtr<T> {}
-
 /// Copies the strict lower triangle onto the upper one, in 64×64 blocks (cache friendly on both
 /// sides), in parallel over column blocks of the upper triangle.
 fn mirror_lower_to_upper<T: Float>(mut a: MatMut<'_, T>) {
@@ -281,7 +273,7 @@ fn mirror_lower_to_upper<T: Float>(mut a: MatMut<'_, T>) {
     debug_assert_eq!(n, a.ncols());
     assert_eq!(a.row_stride(), 1, "mirror expects a column-major matrix");
     let cs = a.col_stride();
-    let base = SharedPtr(a.rb_mut().as_ptr_mut());
+    let base = Shared(a.rb_mut().as_ptr_mut());
     (0..n.div_ceil(B)).into_par_iter().for_each(move |cb| {
         let base = base;
         let (c0, c1) = (cb * B, ((cb + 1) * B).min(n));
@@ -293,8 +285,8 @@ fn mirror_lower_to_upper<T: Float>(mut a: MatMut<'_, T>) {
                     // block cb, which only this task writes; (c, r) lies in the strict lower
                     // triangle, which no task writes. Both are inside the n×n matrix.
                     unsafe {
-                        let src = *base.0.offset(c as isize + r as isize * cs);
-                        *base.0.offset(r as isize + c as isize * cs) = src;
+                        let src = *base.get().offset(c as isize + r as isize * cs);
+                        *base.get().offset(r as isize + c as isize * cs) = src;
                     }
                 }
             }

@@ -203,17 +203,19 @@ fn kernel_for<T: Float>(isa: Isa) -> Option<Kernel<T>> {
     (&k as &dyn Any).downcast_ref::<Kernel<T>>().copied()
 }
 
-/// A pointer that crosses rayon's threads; every use writes disjoint blocks.
+/// A raw pointer that crosses rayon's threads. Every user writes provably disjoint entries: the
+/// GEMM driver hands each task a disjoint block of C and its own A buffer (the packed B is
+/// written before the tasks start and only read during them), and the kernels' mirror writes
+/// each upper entry from one task and reads only lower entries nobody writes.
 #[derive(Clone, Copy)]
-struct Shared<T>(*mut T);
-// SAFETY: the driver hands each task a disjoint block of C and its own A buffer; the packed B
-// is written before the tasks start and only read during them.
+pub(crate) struct Shared<T>(pub(crate) *mut T);
+// SAFETY: see the type's documentation; each user upholds disjointness of its writes.
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
 impl<T> Shared<T> {
     /// The pointer (a method, so that closures capture the whole `Send` wrapper).
-    fn get(self) -> *mut T {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }
@@ -295,7 +297,12 @@ fn run<T: Float>(
     let passes = depth.div_ceil(k.kc).max(1);
     let kc_max = depth.div_ceil(passes).max(1);
     let nc_max = n.div_ceil(n.div_ceil(k.nc)).div_ceil(k.nr) * k.nr;
-    with_scratch::<T, _>(1, kc_max * nc_max, |bpack| {
+    // With one block of rows each element of B is used by one task only: it is read in place
+    // (packing it would copy as many bytes as the product reads), and no B buffer is needed.
+    let n_ic = m.div_ceil(k.mc);
+    let packed_b = n_ic > 1;
+    let b_len = if packed_b { kc_max * nc_max } else { 0 };
+    with_scratch::<T, _>(1, b_len, |bpack| {
         let bpack = Shared(bpack);
         for jc in (0..n).step_by(nc_max) {
             let nc = nc_max.min(n - jc);
@@ -305,7 +312,8 @@ fn run<T: Float>(
                 let kc = kc_max.min(depth - pc);
                 // SAFETY (all blocks below): offsets stay inside the operands' extents
                 // (pc + kc ≤ depth, jc + nc ≤ n, i0 + mc ≤ m), the B buffer holds
-                // kc_max·nc_max ≥ kc·n_sl·nr elements, and each task writes its own block of C.
+                // kc_max·nc_max ≥ kc·n_sl·nr elements when B is packed, and each task writes its
+                // own block of C.
                 let bsrc = |p0: usize, j0: usize| Operand {
                     ptr: unsafe { b.get().offset(p0 as isize * brs + j0 as isize * bcs) }
                         .cast_const(),
@@ -324,10 +332,6 @@ fn run<T: Float>(
                         )
                     }
                 };
-                // With one block of rows each element of B is used by one task only: it is read in
-                // place (packing it would copy as many bytes as the product reads).
-                let n_ic = m.div_ceil(k.mc);
-                let packed_b = n_ic > 1;
                 if kc > 0 && packed_b {
                     let packed =
                         unsafe { std::slice::from_raw_parts_mut(bpack.get(), n_sl * k.nr * kc) };
